@@ -1,0 +1,14 @@
+//! The pure rules of bihuan. Nothing here does IO, reads a clock or awaits:
+//! every function takes the facts it needs and returns a value, so each rule
+//! can be unit-tested on the dates of the policy's worked examples.
+
+pub mod identity;
+pub mod plan;
+pub mod policy;
+pub mod regions;
+pub mod risk;
+pub mod task;
+pub mod validation;
+
+/// A civil date in Asia/Shanghai. All policy arithmetic is on these.
+pub type Date = chrono::NaiveDate;

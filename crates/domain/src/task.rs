@@ -1,0 +1,159 @@
+//! The task life cycle: dispatched → acknowledged → reported → closed, with reopen.
+
+use serde::{Deserialize, Serialize};
+
+use crate::regions::RegionCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// 核查: find the person and put the measure in place.
+    Verify,
+    /// 发热就诊转运: take a person with symptoms to a fever clinic.
+    FeverTransfer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    Dispatched,
+    Acknowledged,
+    Reported,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskAction {
+    Acknowledge,
+    Report,
+    Close,
+    Reopen,
+}
+
+/// What the worker found when verifying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Verified,
+    NotFound,
+    Refused,
+    /// The person lives elsewhere: the task moves to that village's grid.
+    Moved,
+    /// The declared facts were wrong: triage runs again on the corrected ones.
+    Corrected,
+}
+
+macro_rules! str_enum {
+    ($t:ty { $($v:ident => $s:literal, $zh:literal, $en:literal);* $(;)? }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str { match self { $(Self::$v => $s),* } }
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some(Self::$v),)* _ => None } }
+            pub fn label_zh(self) -> &'static str { match self { $(Self::$v => $zh),* } }
+            pub fn label_en(self) -> &'static str { match self { $(Self::$v => $en),* } }
+        }
+    };
+}
+
+str_enum!(TaskKind {
+    Verify => "verify", "核查", "Verify";
+    FeverTransfer => "fever_transfer", "发热就诊转运", "Fever clinic transfer";
+});
+str_enum!(TaskState {
+    Dispatched => "dispatched", "待签收", "Dispatched";
+    Acknowledged => "acknowledged", "已签收", "Acknowledged";
+    Reported => "reported", "已反馈", "Reported";
+    Closed => "closed", "已办结", "Closed";
+});
+str_enum!(TaskAction {
+    Acknowledge => "ack", "签收", "Acknowledge";
+    Report => "report", "反馈", "Report";
+    Close => "close", "办结", "Close";
+    Reopen => "reopen", "退回重办", "Reopen";
+});
+str_enum!(Outcome {
+    Verified => "verified", "已核实，措施已落实", "Verified, measure in place";
+    NotFound => "not_found", "查无此人", "Not found";
+    Refused => "refused", "拒不配合", "Refused";
+    Moved => "moved", "已迁往他处", "Moved elsewhere";
+    Corrected => "corrected", "信息有误已更正", "Facts corrected";
+});
+
+/// The state an action leads to, or `None` when the action is illegal now.
+pub fn transition(from: TaskState, action: TaskAction) -> Option<TaskState> {
+    use TaskAction as A;
+    use TaskState as S;
+    match (from, action) {
+        (S::Dispatched, A::Acknowledge) => Some(S::Acknowledged),
+        (S::Acknowledged, A::Report) => Some(S::Reported),
+        (S::Reported, A::Close) => Some(S::Closed),
+        (S::Reported | S::Closed, A::Reopen) => Some(S::Dispatched),
+        _ => None,
+    }
+}
+
+/// A task is overdue while nobody has reported on it and its deadline has passed.
+pub fn is_overdue(state: TaskState, due_at: i64, now: i64) -> bool {
+    matches!(state, TaskState::Dispatched | TaskState::Acknowledged) && now > due_at
+}
+
+/// Where an overdue task goes next: one level up from where it sits now
+/// (grid → village → town → city); `None` once it is at the top.
+pub fn escalate_to(current: &RegionCode) -> Option<RegionCode> {
+    current.parent()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TaskAction as A;
+    use TaskState as S;
+
+    #[test]
+    fn the_happy_path_closes() {
+        let s = transition(S::Dispatched, A::Acknowledge).unwrap();
+        let s = transition(s, A::Report).unwrap();
+        assert_eq!(transition(s, A::Close), Some(S::Closed));
+    }
+
+    #[test]
+    fn illegal_transitions_are_refused() {
+        assert_eq!(transition(S::Dispatched, A::Report), None);
+        assert_eq!(transition(S::Dispatched, A::Close), None);
+        assert_eq!(transition(S::Acknowledged, A::Close), None);
+        assert_eq!(transition(S::Acknowledged, A::Reopen), None);
+        assert_eq!(transition(S::Closed, A::Acknowledge), None);
+        assert_eq!(transition(S::Closed, A::Close), None);
+    }
+
+    #[test]
+    fn reopen_returns_to_dispatched() {
+        assert_eq!(transition(S::Reported, A::Reopen), Some(S::Dispatched));
+        assert_eq!(transition(S::Closed, A::Reopen), Some(S::Dispatched));
+    }
+
+    #[test]
+    fn only_unreported_tasks_go_overdue() {
+        assert!(is_overdue(S::Dispatched, 100, 101));
+        assert!(is_overdue(S::Acknowledged, 100, 101));
+        assert!(!is_overdue(S::Acknowledged, 100, 100));
+        assert!(!is_overdue(S::Reported, 100, 101));
+        assert!(!is_overdue(S::Closed, 100, 101));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [S::Dispatched, S::Acknowledged, S::Reported, S::Closed] {
+            assert_eq!(TaskState::parse(s.as_str()), Some(s));
+        }
+        for o in [
+            Outcome::Verified,
+            Outcome::NotFound,
+            Outcome::Refused,
+            Outcome::Moved,
+            Outcome::Corrected,
+        ] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Per-field validation errors, worded for the person who typed the field.
+
+use serde::Serialize;
+
+/// One field that failed to parse, with a message in Chinese and in English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Dotted path of the field in the request, e.g. `itinerary.0.from`.
+    pub field: String,
+    /// Stable machine code, e.g. `check_digit`, `required`, `too_long`.
+    pub code: &'static str,
+    pub message: String,
+    pub message_en: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+            message_en: message_en.into(),
+        }
+    }
+
+    /// The same error reported under another field path (e.g. `origin.` + field).
+    pub fn under(mut self, prefix: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{prefix}.{}", self.field)
+        };
+        self
+    }
+}
+
+/// Collects every field error of one request so the user sees them all at once.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+
+    /// Keeps the value if it parsed; records the error otherwise.
+    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result<T>(self, v: T) -> Result<T, FieldErrors> {
+        if self.0.is_empty() { Ok(v) } else { Err(self) }
+    }
+}
+
+/// A required free-text field: trimmed, non-empty, at most `max` characters,
+/// and free of control characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, "required", "必填", "required"));
+    }
+    if v.chars().count() > max {
+        return Err(FieldError::new(
+            field,
+            "too_long",
+            format!("不能超过{max}个字符"),
+            format!("at most {max} characters"),
+        ));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(FieldError::new(
+            field,
+            "control_char",
+            "含有不可见控制字符",
+            "contains control characters",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn date(field: &str, value: &str) -> Result<crate::Date, FieldError> {
+    if value.len() != 10 {
+        return Err(bad_date(field));
+    }
+    crate::Date::parse_from_str(value, "%Y-%m-%d").map_err(|_| bad_date(field))
+}
+
+fn bad_date(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "date",
+        "日期格式应为 YYYY-MM-DD 且为真实日期",
+        "expected a real date as YYYY-MM-DD",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_trims_and_bounds() {
+        assert_eq!(text("name", "  张三 ", 10).unwrap(), "张三");
+        assert_eq!(text("name", "   ", 10).unwrap_err().code, "required");
+        assert_eq!(
+            text("name", &"字".repeat(11), 10).unwrap_err().code,
+            "too_long"
+        );
+        assert_eq!(
+            text("name", "a\u{0}b", 10).unwrap_err().code,
+            "control_char"
+        );
+    }
+
+    #[test]
+    fn dates_must_be_real() {
+        assert!(date("d", "2022-01-28").is_ok());
+        assert_eq!(date("d", "2022-02-30").unwrap_err().code, "date");
+        assert_eq!(date("d", "2022-1-28").unwrap_err().code, "date");
+        assert_eq!(date("d", "'; drop").unwrap_err().field, "d");
+    }
+}
