@@ -1,1 +1,218 @@
-fn main() {}
+//! The one binary: `bihuan serve`, `migrate`, `user add`, `import …`, `bench …`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bihuan::app::{self, Application};
+use bihuan::clock::SystemClock;
+use bihuan::config::{Overrides, Settings};
+use bihuan::error::Error;
+use bihuan::usecases::auth::parse_new_user;
+use bihuan::usecases::{Actor, Services};
+use bihuan_domain::access::Role;
+use bihuan_domain::regions::RegionCode;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "bihuan",
+    version,
+    about = "闭环: arrivals, triage, grid verification, command"
+)]
+struct Cli {
+    /// sqlite://PATH or postgres://… (also DATABASE_URL)
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve {
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Create or update the database schema and load the regions.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Import spreadsheets (.xlsx or .csv).
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+    /// Measure throughput against a fresh database.
+    Bench {
+        #[command(subcommand)]
+        command: bihuan::bench::BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user bound to one region.
+    Add {
+        name: String,
+        /// command, town, village or grid_worker
+        #[arg(long)]
+        role: String,
+        /// The region code the user works in
+        #[arg(long)]
+        region: String,
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Replace the grids of the villages in FILE (columns village, grid, name).
+    Grids { file: PathBuf },
+    /// Add risk areas (columns county, township, subarea, level, since).
+    RiskAreas { file: PathBuf },
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let settings = Settings::load(&Overrides {
+        listen,
+        database_url: cli.database_url.clone(),
+    })?;
+    match cli.command {
+        Command::Serve { .. } => {
+            let application = Application::build(settings).await?;
+            let services = application.services().clone();
+            println!("bihuan listening on http://{}", application.local_addr());
+            print_first_login(&services).await?;
+            application.run().await
+        }
+        Command::Migrate => {
+            app::services(&settings, Arc::new(SystemClock)).await?;
+            println!("database ready");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    region,
+                    password,
+                    password_stdin,
+                },
+        } => {
+            let password = match (password, password_stdin) {
+                (Some(p), _) => p,
+                (None, true) => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s)?;
+                    s.trim_end_matches(['\r', '\n']).to_string()
+                }
+                (None, false) => anyhow::bail!("give --password or --password-stdin"),
+            };
+            let user = parse_new_user(&name, &role, &region, &password).map_err(Error::from);
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            let id = services
+                .add_user(user.map_err(report)?)
+                .await
+                .map_err(report)?;
+            println!("user {name} added (id {id})");
+            Ok(())
+        }
+        Command::Import { command } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            match command {
+                ImportCommand::Grids { file } => {
+                    let rows = bihuan::import::grid_rows(&file)?;
+                    let r = services.import_grids(rows).await.map_err(report)?;
+                    println!("{} villages, {} grids imported", r.villages, r.grids);
+                }
+                ImportCommand::RiskAreas { file } => {
+                    let rows = bihuan::import::risk_area_rows(&file)?;
+                    let actor = cli_actor(&services, &settings.city_code)?;
+                    let r = services
+                        .import_risk_areas(&actor, rows)
+                        .await
+                        .map_err(report)?;
+                    for row in r.rows.iter().filter(|r| !r.errors.is_empty()) {
+                        for e in &row.errors {
+                            println!(
+                                "row {}: {}: {} / {}",
+                                row.row, e.field, e.message, e.message_en
+                            );
+                        }
+                    }
+                    println!(
+                        "{} added, {} re-assessed, {} raised",
+                        r.added, r.reassessed, r.raised
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Bench { command } => bihuan::bench::run(command, &settings).await,
+    }
+}
+
+/// The command line acts for the command (指挥部) of the configured city.
+fn cli_actor(_: &Services, city: &str) -> anyhow::Result<Actor> {
+    Ok(Actor {
+        user_id: 0,
+        username: "cli".into(),
+        role: Role::Command,
+        region: RegionCode::parse(city, "city_code").map_err(|e| anyhow::anyhow!(e.message_en))?,
+        csrf: String::new(),
+    })
+}
+
+/// Turns a use-case error into a readable message, one line per field.
+fn report(e: Error) -> anyhow::Error {
+    match e {
+        Error::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {} / {}", e.field, e.message, e.message_en))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn print_first_login(services: &Services) -> anyhow::Result<()> {
+    if services.count_users().await? == 0 {
+        println!(
+            "No users yet. Create the command's first account (you will be asked for nothing else):\n  \
+             bihuan user add admin --role command --region 330784 --password-stdin\n\
+             then sign in at /login."
+        );
+    }
+    Ok(())
+}

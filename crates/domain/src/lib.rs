@@ -2,6 +2,7 @@
 //! every function takes the facts it needs and returns a value, so each rule
 //! can be unit-tested on the dates of the policy's worked examples.
 
+pub mod access;
 pub mod identity;
 pub mod plan;
 pub mod policy;

@@ -1,0 +1,109 @@
+//! Startup, testable: build everything from settings, bind, then serve.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bihuan_domain::policy::Policy;
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::crypto::{self, Vault};
+use crate::storage::Db;
+use crate::usecases::Services;
+use crate::web::{self, AppState, ratelimit::RateLimiter};
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+/// Connects, migrates, loads the city's regions and the policy.
+pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
+    let db = Db::connect(&settings.database_url).await?;
+    let key = match &settings.secret_key {
+        Some(hex) => crypto::parse_key(hex.trim())
+            .ok_or_else(|| anyhow::anyhow!("secret_key must be 64 hex digits"))?,
+        None => crypto::load_or_create_key(&settings.key_file)?,
+    };
+    let policy = match &settings.policy_file {
+        Some(path) => Policy::from_toml(&std::fs::read_to_string(path)?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+        None => Policy::default_policy(),
+    };
+    let services = Services {
+        db,
+        vault: Vault::new(&key),
+        clock,
+        policy: Arc::new(policy),
+    };
+    let loaded = services.ensure_regions(&settings.city_code).await?;
+    if loaded > 0 {
+        tracing::info!(regions = loaded, city = %settings.city_code, "regions loaded");
+    }
+    Ok(services)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        let services = services(&settings, clock).await?;
+        let listener = TcpListener::bind(&settings.listen).await?;
+        let state = AppState {
+            services,
+            limiter: Arc::new(RateLimiter::new(settings.public_rate_limit)),
+            settings: Arc::new(settings),
+        };
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.state.services
+    }
+
+    /// Serves until the process is stopped, with the background sweeps.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let sweeps = spawn_sweeps(
+            self.state.services.clone(),
+            Duration::from_secs(self.state.settings.sweep_seconds.max(1)),
+        );
+        let app = web::router(self.state);
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        sweeps.abort();
+        Ok(served?)
+    }
+}
+
+/// The deadline sweep. Every replica runs it; the sweep itself is idempotent
+/// and, on PostgreSQL, only one replica's run does work at a time.
+fn spawn_sweeps(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match services.sweep_overdue().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(escalated = n, "overdue tasks escalated"),
+                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            }
+        }
+    })
+}

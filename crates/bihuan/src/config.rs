@@ -1,0 +1,115 @@
+//! Settings, layered: defaults → `bihuan.toml` (or `BIHUAN_CONFIG`) →
+//! `BIHUAN_*` environment → `DATABASE_URL` → command-line flags.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub listen: String,
+    pub database_url: String,
+    /// 64 hex digits; when absent the key lives in `key_file`.
+    pub secret_key: Option<String>,
+    pub key_file: PathBuf,
+    /// Where the 返永通 poster's QR code points.
+    pub public_base_url: String,
+    /// Requests per minute per client address on public routes; 0 turns it off.
+    pub public_rate_limit: u32,
+    /// The city this installation serves.
+    pub city_code: String,
+    /// A policy file to use instead of the shipped one.
+    pub policy_file: Option<PathBuf>,
+    /// How often background sweeps run.
+    pub sweep_seconds: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("key_file", &self.key_file)
+            .field("public_base_url", &self.public_base_url)
+            .field("public_rate_limit", &self.public_rate_limit)
+            .field("city_code", &self.city_code)
+            .field("policy_file", &self.policy_file)
+            .field("sweep_seconds", &self.sweep_seconds)
+            .finish()
+    }
+}
+
+/// Hides a password in `postgres://user:password@host/db`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..s + 3], &creds[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/bihuan.db".into(),
+            secret_key: None,
+            key_file: "data/bihuan.key".into(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            public_rate_limit: 60,
+            city_code: "330784".into(),
+            policy_file: None,
+            sweep_seconds: 60,
+        }
+    }
+}
+
+/// Flags given on the command line, which win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Settings> {
+        let file = std::env::var("BIHUAN_CONFIG").unwrap_or_else(|_| "bihuan.toml".into());
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("BIHUAN_"));
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            fig = fig.merge(("database_url", url));
+        }
+        Ok(fig.merge(Serialized::defaults(overrides)).extract()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let s = Settings {
+            secret_key: Some("00".repeat(32)),
+            database_url: "postgres://bihuan:hunter2@db/bihuan".into(),
+            ..Settings::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains(&"00".repeat(32)), "{shown}");
+    }
+}

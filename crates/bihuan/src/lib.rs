@@ -1,0 +1,13 @@
+//! bihuan (闭环): the server, its use cases and its storage.
+//! See ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod bench;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod import;
+pub mod storage;
+pub mod usecases;
+pub mod web;

@@ -1,0 +1,77 @@
+//! A small migrator: numbered SQL files compiled in, one table of what ran.
+//! On PostgreSQL an advisory lock keeps replicas that start together from
+//! running the same migration twice.
+
+use sqlx::{AnyConnection, Executor, Row};
+
+use super::Backend;
+
+const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_core.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_core.sql"))];
+
+const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"
+
+pub async fn run(conn: &mut AnyConnection, backend: Backend) -> anyhow::Result<()> {
+    let steps = match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    };
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply(conn, steps).await;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn apply(conn: &mut AnyConnection, steps: &[(i64, &str)]) -> anyhow::Result<()> {
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+        .await?;
+    let done: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.get::<i64, _>(0))
+        .collect();
+    for (version, sql) in steps {
+        if done.contains(version) {
+            continue;
+        }
+        conn.execute("BEGIN").await?;
+        for statement in statements(sql) {
+            if let Err(e) = conn.execute(statement.as_str()).await {
+                conn.execute("ROLLBACK").await?;
+                return Err(e.into());
+            }
+        }
+        sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+            .bind(*version)
+            .execute(&mut *conn)
+            .await?;
+        conn.execute("COMMIT").await?;
+        tracing::info!(version, "migration applied");
+    }
+    Ok(())
+}
+
+/// The statements of a file: comment lines dropped, split on `;`.
+fn statements(sql: &str) -> Vec<String> {
+    let code: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    code.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! Storage: one SQL dialect (the subset SQLite and PostgreSQL share) over
+//! sqlx's `Any` driver, each backend with its own migrations and its own way
+//! of committing writes.
+//!
+//! - SQLite: a single writer task commits queued use cases in batches (group
+//!   commit), each in its own savepoint; readers use a separate pool.
+//! - PostgreSQL: each use case is its own transaction from the pool.
+//!
+//! Either way a use case runs inside one transaction and its caller hears back
+//! only after that transaction is durable.
+
+mod migrate;
+pub mod repo;
+mod writer;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    pool: AnyPool,
+    writer: Option<writer::Writer>,
+}
+
+/// A unit of work that runs inside a transaction.
+pub type WorkFn<T> =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, Error>> + Send>;
+
+impl Db {
+    /// Connects, creating the SQLite file (and its folder) when missing, and
+    /// runs the migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://");
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                // The writer's own connection sets WAL first, so readers find it on.
+                let mut conn = AnyConnection::connect_with(&options).await?;
+                for pragma in SQLITE_PRAGMAS {
+                    conn.execute(*pragma).await?;
+                }
+                migrate::run(&mut conn, backend).await?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|c, _| {
+                        Box::pin(async move {
+                            for pragma in SQLITE_PRAGMAS {
+                                c.execute(*pragma).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?;
+                return Ok(Db {
+                    backend,
+                    pool,
+                    writer: Some(writer::Writer::start(conn)),
+                });
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        let mut conn = pool.acquire().await?;
+        migrate::run(&mut conn, backend).await?;
+        drop(conn);
+        Ok(Db {
+            backend,
+            pool,
+            writer: None,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool for reads (and, on PostgreSQL, for writes too).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Runs `work` in one transaction and returns once it is committed.
+    /// A failed unit of work leaves nothing behind.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, Error>>
+            + Send
+            + 'static,
+    {
+        match &self.writer {
+            Some(w) => w.submit(Box::new(work)).await,
+            None => {
+                let mut tx = self.pool.begin().await?;
+                let out = work(&mut tx).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// `synchronous = FULL`: a commit is on disk before anyone hears it succeeded.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+];
+
+/// Accepts `sqlite://PATH` and `sqlite:PATH`, creating PATH's folder.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path != ":memory:"
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(format!("sqlite://{path}?mode=rwc"))
+}

@@ -1,0 +1,309 @@
+//! Users, passwords and sessions. Hashing runs off the async threads; repeated
+//! failures lock an account for a growing while.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use bihuan_domain::access::Role;
+use bihuan_domain::regions::RegionCode;
+use bihuan_domain::validation::{self, FieldError, FieldErrors};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Actor, Services};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::storage::repo;
+
+/// Failures allowed before the first lock.
+const FREE_FAILURES: i64 = 5;
+/// Sessions last one working day.
+const SESSION_SECONDS: i64 = 12 * 3600;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginInput {
+    pub username: String,
+    pub password: String,
+}
+
+pub struct NewUser {
+    pub username: String,
+    pub role: Role,
+    pub region: RegionCode,
+    pub password: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct Session {
+    pub token: String,
+    pub csrf: String,
+}
+
+pub fn parse_new_user(
+    username: &str,
+    role: &str,
+    region: &str,
+    password: &str,
+) -> std::result::Result<NewUser, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let name = e.take(validation::text("username", username, 64));
+    if name
+        .as_deref()
+        .is_some_and(|n| !n.chars().all(|c| c.is_alphanumeric() || "_.-@".contains(c)))
+    {
+        e.push(FieldError::new(
+            "username",
+            "format",
+            "用户名只能含字母、数字和 _ . - @",
+            "letters, digits and _ . - @ only",
+        ));
+    }
+    let role = Role::parse(role);
+    if role.is_none() {
+        e.push(FieldError::new(
+            "role",
+            "role",
+            "角色应为 command、town、village 或 grid_worker",
+            "command, town, village or grid_worker",
+        ));
+    }
+    let region = e.take(RegionCode::parse(region, "region"));
+    if let (Some(r), Some(g)) = (role, &region)
+        && r.region_level() != g.level()
+    {
+        e.push(FieldError::new(
+            "region",
+            "level",
+            format!(
+                "{}须绑定{}级区域",
+                r.label_zh(),
+                r.region_level().label_zh()
+            ),
+            format!(
+                "a {} is bound to a {} code",
+                r.label_en(),
+                r.region_level().label_en()
+            ),
+        ));
+    }
+    if password.chars().count() < 10 || password.len() > 256 {
+        e.push(FieldError::new(
+            "password",
+            "length",
+            "密码长度应为10到256个字符",
+            "10 to 256 characters",
+        ));
+    }
+    match (name, role, region) {
+        (Some(username), Some(role), Some(region)) if e.is_empty() => Ok(NewUser {
+            username,
+            role,
+            region,
+            password: password.to_string(),
+        }),
+        _ => Err(e),
+    }
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&crypto::random_bytes::<16>())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+impl Services {
+    pub async fn add_user(&self, user: NewUser) -> Result<i64> {
+        let hash = hash_password(user.password.clone()).await?;
+        let now = self.clock.timestamp();
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if repo::region(c, user.region.as_str()).await?.is_none() {
+                        return Err(Error::field(
+                            "region",
+                            "unknown",
+                            "区域不存在",
+                            "no such region",
+                        ));
+                    }
+                    if repo::user_by_name(c, &user.username).await?.is_some() {
+                        return Err(Error::field(
+                            "username",
+                            "taken",
+                            "用户名已存在",
+                            "username taken",
+                        ));
+                    }
+                    let id = repo::insert_user(
+                        c,
+                        &user.username,
+                        &hash,
+                        user.role.as_str(),
+                        user.region.as_str(),
+                        now,
+                    )
+                    .await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        "user_added",
+                        &json!({"username": user.username, "role": user.role, "region": user.region.as_str()}),
+                    )
+                    .await?;
+                    Ok(id)
+                })
+            })
+            .await
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        let mut c = self.db.pool().acquire().await?;
+        repo::count_users(&mut c).await
+    }
+
+    /// Checks a password and opens a session. A wrong password and an unknown
+    /// user answer the same; a locked account answers `Locked`.
+    pub async fn login(&self, input: LoginInput) -> Result<Session> {
+        if input.username.len() > 64 || input.password.len() > 256 {
+            return Err(Error::Unauthorized);
+        }
+        let now = self.clock.timestamp();
+        let user = {
+            let mut c = self.db.pool().acquire().await?;
+            repo::user_by_name(&mut c, &input.username).await?
+        };
+        let Some(user) = user else {
+            // Spend the same time as a real check, so timing does not tell.
+            let _ = verify_password(input.password, DUMMY_HASH.into()).await;
+            return Err(Error::Unauthorized);
+        };
+        if user.locked_until > now {
+            return Err(Error::Locked);
+        }
+        let ok = verify_password(input.password, user.password_hash.clone()).await;
+        let token = crypto::token(32);
+        let csrf = crypto::token(16);
+        let token_hash = crypto::sha256_hex(&token);
+        let csrf_stored = csrf.clone();
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if ok {
+                        repo::record_login(c, user.id, 0, 0).await?;
+                        repo::insert_session(
+                            c,
+                            &token_hash,
+                            user.id,
+                            &csrf_stored,
+                            now + SESSION_SECONDS,
+                        )
+                        .await?;
+                        return Ok(());
+                    }
+                    let failures = user.failed_logins + 1;
+                    let locked_until = if failures >= FREE_FAILURES {
+                        // 1, 2, 4 … minutes, at most an hour.
+                        let minutes = 1i64 << (failures - FREE_FAILURES).min(6);
+                        now + minutes.min(60) * 60
+                    } else {
+                        0
+                    };
+                    repo::record_login(c, user.id, failures, locked_until).await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        &user.username,
+                        None,
+                        None,
+                        "login_failed",
+                        &json!({"failures": failures}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await?;
+        if ok {
+            Ok(Session { token, csrf })
+        } else {
+            Err(Error::Unauthorized)
+        }
+    }
+
+    /// The user behind a session token, if the session is valid.
+    pub async fn session(&self, token: &str) -> Result<Actor> {
+        if token.len() != 64 {
+            return Err(Error::Unauthorized);
+        }
+        let mut c = self.db.pool().acquire().await?;
+        let (user, csrf) =
+            repo::session_user(&mut c, &crypto::sha256_hex(token), self.clock.timestamp())
+                .await?
+                .ok_or(Error::Unauthorized)?;
+        Ok(Actor {
+            user_id: user.id,
+            username: user.username,
+            role: Role::parse(&user.role).ok_or(Error::Unauthorized)?,
+            region: RegionCode::parse(&user.region, "region").map_err(|_| Error::Unauthorized)?,
+            csrf,
+        })
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let hash = crypto::sha256_hex(token);
+        self.db
+            .write(move |c| Box::pin(async move { repo::delete_session(c, &hash).await }))
+            .await
+    }
+}
+
+/// An argon2id hash of a random password nobody knows.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Oa0XKzJ5BnBcmGtBUMeGzIZ7KvJjhLzRMRw3TjoZ5M";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_is_bound_to_a_region_of_their_role() {
+        assert!(parse_new_user("zhang", "grid_worker", "330784001001001", "0123456789").is_ok());
+        let e = parse_new_user("zhang", "grid_worker", "330784001", "0123456789").unwrap_err();
+        assert_eq!(e.0[0].field, "region");
+        let e = parse_new_user("a b", "admin", "x", "short").unwrap_err();
+        let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["username", "role", "region", "password"]);
+    }
+}

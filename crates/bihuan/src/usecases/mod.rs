@@ -1,0 +1,47 @@
+//! Use cases: one function per thing a person or a machine does. Each runs in
+//! one transaction (through `Db::write`) and is the only place state changes.
+
+pub mod auth;
+mod control;
+pub mod declare;
+pub mod regions;
+pub mod risk_areas;
+pub mod tasks;
+pub mod views;
+
+use std::sync::Arc;
+
+use bihuan_domain::access::Role;
+use bihuan_domain::policy::Policy;
+use bihuan_domain::regions::RegionCode;
+
+use crate::clock::Clock;
+use crate::crypto::Vault;
+use crate::storage::Db;
+
+/// Everything a use case needs from the outside world.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub vault: Vault,
+    pub clock: Arc<dyn Clock>,
+    pub policy: Arc<Policy>,
+}
+
+/// A signed-in user, bound to one region.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub region: RegionCode,
+    /// The session's CSRF token, checked on every form post.
+    pub csrf: String,
+}
+
+impl Actor {
+    /// The region prefix this user may see.
+    pub fn scope(&self) -> &str {
+        self.region.as_str()
+    }
+}

@@ -1,0 +1,73 @@
+//! HTTP: the JSON API and the server-rendered pages over the same use cases.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod pages;
+pub mod ratelimit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::routing::{get, patch, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Settings;
+use crate::usecases::Services;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub settings: Arc<Settings>,
+    pub limiter: Arc<ratelimit::RateLimiter>,
+}
+
+/// Bodies past this size answer 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/declarations", post(api::declare))
+        .route("/session", post(api::login))
+        .route("/risk-areas", get(api::risk_areas).post(api::add_risk_area))
+        .route("/risk-areas/{id}/lift", post(api::lift_risk_area))
+        .route("/risk-areas/{id}", patch(api::move_risk_area_since))
+        .route("/persons/{id}", get(api::person))
+        .route("/tasks", get(api::tasks))
+        .route("/tasks/{id}/ack", post(api::ack))
+        .route("/tasks/{id}/report", post(api::report))
+        .route("/tasks/{id}/close", post(api::close))
+        .route("/tasks/{id}/reopen", post(api::reopen))
+        .route("/overview", get(api::overview))
+        .route("/policy", get(api::policy))
+        .route("/regions/{code}", get(api::region))
+        .route("/divisions", get(api::divisions));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(pages::routes())
+        .route("/healthz", get(api::healthz))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'",
+            ),
+        ))
+        .with_state(state)
+}
