@@ -106,10 +106,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     })?;
     match cli.command {
         Command::Serve { .. } => {
+            let settings_city = settings.city_code.clone();
             let application = Application::build(settings).await?;
             let services = application.services().clone();
             println!("bihuan listening on http://{}", application.local_addr());
-            print_first_login(&services).await?;
+            print_first_login(&services, &settings_city).await?;
             application.run().await
         }
         Command::Migrate => {
@@ -206,13 +207,22 @@ fn report(e: Error) -> anyhow::Error {
     }
 }
 
-async fn print_first_login(services: &Services) -> anyhow::Result<()> {
-    if services.count_users().await? == 0 {
-        println!(
-            "No users yet. Create the command's first account (you will be asked for nothing else):\n  \
-             bihuan user add admin --role command --region 330784 --password-stdin\n\
-             then sign in at /login."
-        );
+/// On the very first start, makes the command's `admin` account with a
+/// generated password and prints it once: there is no default password.
+async fn print_first_login(services: &Services, city: &str) -> anyhow::Result<()> {
+    if services.count_users().await? > 0 {
+        return Ok(());
     }
+    let password = bihuan::crypto::token(8);
+    let user = parse_new_user("admin", "command", city, &password).map_err(Error::from);
+    services
+        .add_user(user.map_err(report)?)
+        .await
+        .map_err(report)?;
+    println!(
+        "First start: created the command account.\n  username: admin\n  password: {password}\n\
+         Sign in at /login and keep this password safe; it is not shown again.\n\
+         More accounts: bihuan user add NAME --role ROLE --region CODE --password-stdin"
+    );
     Ok(())
 }
