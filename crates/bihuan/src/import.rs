@@ -1,44 +1,27 @@
 //! Reading the spreadsheets government offices exchange: .xlsx and .csv, with
-//! a header row whose names may be English or Chinese.
+//! a header row whose names may be English or Chinese. Bytes in, rows out:
+//! the CLI reads files, the API takes request bodies.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::io::Cursor;
 
-use calamine::{Data, Reader, open_workbook_auto};
+use calamine::{Data, Reader, open_workbook_auto_from_rs};
 
 /// Rows as maps from the canonical column name to the cell's text.
 pub struct Table {
     pub rows: Vec<HashMap<String, String>>,
 }
 
-/// Reads the first sheet of an .xlsx/.xls/.ods file, or a UTF-8 CSV file.
-/// `aliases` maps each accepted header (lower-cased) to its canonical name;
-/// every name in `required` must be among the headers.
+/// A spreadsheet file's bytes: .xlsx (a zip, starting `PK`), .xls/.ods, or
+/// else UTF-8 CSV.
 pub fn read_table(
-    path: &Path,
+    bytes: &[u8],
     aliases: &[(&str, &str)],
     required: &[&str],
 ) -> anyhow::Result<Table> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let grid: Vec<Vec<String>> = if ext == "csv" {
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_path(path)?;
-        r.records()
-            .map(|rec| {
-                Ok(rec?
-                    .iter()
-                    .map(|s| s.trim_start_matches('\u{feff}').to_string())
-                    .collect())
-            })
-            .collect::<anyhow::Result<_>>()?
-    } else {
-        let mut wb = open_workbook_auto(path)?;
+    let is_workbook = bytes.starts_with(b"PK") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    let grid: Vec<Vec<String>> = if is_workbook {
+        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))?;
         let range = wb
             .worksheet_range_at(0)
             .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))??;
@@ -46,6 +29,16 @@ pub fn read_table(
             .rows()
             .map(|row| row.iter().map(cell_text).collect())
             .collect()
+    } else {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("a CSV file must be UTF-8"))?;
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        r.records()
+            .map(|rec| Ok(rec?.iter().map(str::to_string).collect()))
+            .collect::<anyhow::Result<_>>()?
     };
     let mut lines = grid.into_iter();
     let header: Vec<Option<String>> = lines
@@ -118,8 +111,8 @@ pub const RISK_AREA_COLUMNS: &[(&str, &str)] = &[
     ("起始日期", "since"),
 ];
 
-pub fn grid_rows(path: &Path) -> anyhow::Result<Vec<crate::usecases::regions::GridRow>> {
-    let t = read_table(path, GRID_COLUMNS, &["village", "grid", "name"])?;
+pub fn grid_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::regions::GridRow>> {
+    let t = read_table(bytes, GRID_COLUMNS, &["village", "grid", "name"])?;
     Ok(t.rows
         .into_iter()
         .map(|mut r| crate::usecases::regions::GridRow {
@@ -131,9 +124,9 @@ pub fn grid_rows(path: &Path) -> anyhow::Result<Vec<crate::usecases::regions::Gr
 }
 
 pub fn risk_area_rows(
-    path: &Path,
+    bytes: &[u8],
 ) -> anyhow::Result<Vec<crate::usecases::risk_areas::RiskAreaInput>> {
-    let t = read_table(path, RISK_AREA_COLUMNS, &["county", "level", "since"])?;
+    let t = read_table(bytes, RISK_AREA_COLUMNS, &["county", "level", "since"])?;
     Ok(t.rows
         .into_iter()
         .map(|mut r| {

@@ -150,12 +150,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = app::services(&settings, Arc::new(SystemClock)).await?;
             match command {
                 ImportCommand::Grids { file } => {
-                    let rows = bihuan::import::grid_rows(&file)?;
+                    let rows = bihuan::import::grid_rows(&std::fs::read(&file)?)?;
                     let r = services.import_grids(rows).await.map_err(report)?;
                     println!("{} villages, {} grids imported", r.villages, r.grids);
                 }
                 ImportCommand::RiskAreas { file } => {
-                    let rows = bihuan::import::risk_area_rows(&file)?;
+                    let rows = bihuan::import::risk_area_rows(&std::fs::read(&file)?)?;
                     let actor = cli_actor(&services, &settings.city_code)?;
                     let r = services
                         .import_risk_areas(&actor, rows)

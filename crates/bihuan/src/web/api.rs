@@ -64,6 +64,17 @@ pub async fn add_risk_area(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// A spreadsheet (.xlsx or CSV) as the request body.
+pub async fn import_risk_areas(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let rows = crate::import::risk_area_rows(&body)
+        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    Ok(Json(s.services.import_risk_areas(&actor, rows).await?).into_response())
+}
+
 pub async fn lift_risk_area(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,

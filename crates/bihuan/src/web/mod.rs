@@ -28,12 +28,18 @@ pub struct AppState {
 
 /// Bodies past this size answer 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Spreadsheet uploads may be larger.
+pub const IMPORT_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/declarations", post(api::declare))
         .route("/session", post(api::login))
         .route("/risk-areas", get(api::risk_areas).post(api::add_risk_area))
+        .route(
+            "/risk-areas/import",
+            post(api::import_risk_areas).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
         .route("/risk-areas/{id}/lift", post(api::lift_risk_area))
         .route("/risk-areas/{id}", patch(api::move_risk_area_since))
         .route("/persons/{id}", get(api::person))
