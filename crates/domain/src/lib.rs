@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod identity;
+pub mod monitoring;
 pub mod plan;
 pub mod policy;
 pub mod regions;
