@@ -218,3 +218,109 @@ impl Services {
         &self.policy
     }
 }
+
+// ---------------------------------------------------------------------------
+// Read models for the server-rendered pages (web/pages): one call per page.
+
+/// A town with its villages, for the destination picker of the 返永通 form.
+#[derive(Debug, Clone, Serialize)]
+pub struct TownVillages {
+    pub code: String,
+    pub name: String,
+    pub villages: Vec<repo::RegionRow>,
+}
+
+/// Where the person said they would stay, from their latest declaration:
+/// what a grid worker needs for the visit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Destination {
+    pub arrival_date: String,
+    pub village: String,
+    pub village_name: String,
+    pub address: String,
+    pub origin: String,
+    pub departed_on: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonDetail {
+    pub person: PersonView,
+    pub destination: Option<Destination>,
+}
+
+/// The overview, with every town in the actor's region for the tiles.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandBoard {
+    pub overview: Overview,
+    pub towns: Vec<repo::RegionRow>,
+}
+
+impl Services {
+    /// The city's villages grouped by town, both in code order.
+    pub async fn villages_by_town(&self) -> Result<Vec<TownVillages>> {
+        let mut c = self.db.pool().acquire().await?;
+        let towns = repo::regions_at_level(&mut c, RegionLevel::Town.as_str()).await?;
+        let villages = repo::regions_at_level(&mut c, RegionLevel::Village.as_str()).await?;
+        Ok(towns
+            .into_iter()
+            .map(|t| TownVillages {
+                villages: villages
+                    .iter()
+                    .filter(|v| v.parent.as_deref() == Some(t.code.as_str()))
+                    .cloned()
+                    .collect(),
+                code: t.code,
+                name: t.name,
+            })
+            .collect())
+    }
+
+    /// [`Services::person`] plus the destination of the latest declaration.
+    pub async fn person_detail(
+        &self,
+        actor: &Actor,
+        id: i64,
+        unmask: bool,
+    ) -> Result<PersonDetail> {
+        let person = self.person(actor, id, unmask).await?;
+        let mut c = self.db.pool().acquire().await?;
+        let destination = match repo::latest_declaration(&mut c, id).await? {
+            None => None,
+            Some(d) => {
+                let facts: bihuan_domain::policy::Facts = serde_json::from_str(&d.facts)
+                    .map_err(|e| Error::Internal(format!("stored facts: {e}")))?;
+                let village_name = repo::region(&mut c, &d.village)
+                    .await?
+                    .map(|r| r.name)
+                    .unwrap_or_else(|| d.village.clone());
+                Some(Destination {
+                    arrival_date: d.arrival_date,
+                    village: d.village,
+                    village_name,
+                    address: d.address,
+                    origin: bihuan_domain::regions::Divisions::get()
+                        .place_name(&facts.origin.county, facts.origin.township.as_deref()),
+                    departed_on: facts.departed_on.to_string(),
+                })
+            }
+        };
+        Ok(PersonDetail {
+            person,
+            destination,
+        })
+    }
+
+    /// The overview and the towns it covers: all of them for the command,
+    /// the actor's own town for everyone below.
+    pub async fn command_board(&self, actor: &Actor) -> Result<CommandBoard> {
+        let overview = self.overview(actor).await?;
+        let scope = actor.scope();
+        let towns = self
+            .regions_at(RegionLevel::Town)
+            .await?
+            .into_iter()
+            .filter(|t| t.code.starts_with(scope) || scope.starts_with(&t.code))
+            .collect();
+        Ok(CommandBoard { overview, towns })
+    }
+}

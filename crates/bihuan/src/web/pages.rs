@@ -1,5 +1,0 @@
-use super::AppState;
-use axum::Router;
-pub fn routes() -> Router<AppState> {
-    Router::new()
-}

@@ -1,0 +1,481 @@
+//! Form bodies as typed, and their translation into the use cases' inputs.
+//! HTML field names are the use cases' field paths with `.` written `_`
+//! (`origin.county` → `origin_county`), so an error finds its input.
+
+use bihuan_domain::validation::FieldError;
+
+use super::Lang;
+use crate::usecases::declare::{
+    AbroadInput, ArrivalInput, DeclarationInput, DestinationInput, OriginInput, StopInput,
+};
+use crate::usecases::risk_areas::RiskAreaInput;
+use crate::usecases::tasks::{Corrections, ReportInput};
+
+/// Rows of 途经地 the form offers.
+pub const STOP_ROWS: usize = 3;
+
+/// A urlencoded body as its pairs, repeated names included.
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl Pairs {
+    pub fn get(&self, name: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// One county (and maybe township) picked in a form.
+#[derive(Debug, Clone, Default)]
+pub struct PlaceForm {
+    pub county: String,
+    pub township: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StopForm {
+    pub place: PlaceForm,
+    pub from: String,
+    pub to: String,
+}
+
+impl StopForm {
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.place.county,
+            &self.place.township,
+            &self.from,
+            &self.to,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    }
+}
+
+/// The 返永通 form, exactly as typed, so it can be shown again.
+#[derive(Debug, Clone, Default)]
+pub struct DeclareForm {
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub phone: String,
+    pub origin: PlaceForm,
+    pub departed_on: String,
+    pub stops: Vec<StopForm>,
+    pub abroad_country: String,
+    pub abroad_entered: String,
+    pub arrival_date: String,
+    pub arrival_mode: String,
+    pub arrival_number: String,
+    pub village: String,
+    pub address: String,
+    pub health_code: String,
+    pub vaccine_doses: String,
+    pub negative_test_48h: String,
+    pub symptoms: Vec<String>,
+}
+
+impl DeclareForm {
+    /// An empty form with its defaults.
+    pub fn blank() -> Self {
+        DeclareForm {
+            id_type: "resident".into(),
+            stops: vec![StopForm::default(); STOP_ROWS],
+            ..Default::default()
+        }
+    }
+
+    pub fn from_pairs(p: &Pairs) -> Self {
+        let stops = (0..STOP_ROWS)
+            .map(|i| StopForm {
+                place: PlaceForm {
+                    county: p.get(&format!("itinerary_{i}_county")),
+                    township: p.get(&format!("itinerary_{i}_township")),
+                },
+                from: p.get(&format!("itinerary_{i}_from")),
+                to: p.get(&format!("itinerary_{i}_to")),
+            })
+            .collect();
+        DeclareForm {
+            name: p.get("name"),
+            id_type: p.get("id_type"),
+            id_number: p.get("id_number"),
+            phone: p.get("phone"),
+            origin: PlaceForm {
+                county: p.get("origin_county"),
+                township: p.get("origin_township"),
+            },
+            departed_on: p.get("origin_departed_on"),
+            stops,
+            abroad_country: p.get("abroad_country"),
+            abroad_entered: p.get("abroad_entered_china_on"),
+            arrival_date: p.get("arrival_date"),
+            arrival_mode: p.get("arrival_mode"),
+            arrival_number: p.get("arrival_number"),
+            village: p.get("destination_village"),
+            address: p.get("destination_address"),
+            health_code: p.get("health_code"),
+            vaccine_doses: p.get("vaccine_doses"),
+            negative_test_48h: p.get("negative_test_48h"),
+            symptoms: p.all("symptoms"),
+        }
+    }
+
+    /// The use case's input, and for each of its itinerary entries the form
+    /// row it came from (empty rows are skipped).
+    pub fn to_input(&self) -> (DeclarationInput, Vec<usize>) {
+        let mut rows = Vec::new();
+        let itinerary = self
+            .stops
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(i, s)| {
+                rows.push(i);
+                StopInput {
+                    county: s.place.county.trim().to_string(),
+                    township: opt(&s.place.township),
+                    from: s.from.trim().to_string(),
+                    to: s.to.trim().to_string(),
+                }
+            })
+            .collect();
+        let abroad = (!(self.abroad_country.trim().is_empty()
+            && self.abroad_entered.trim().is_empty()))
+        .then(|| AbroadInput {
+            country: self.abroad_country.trim().to_ascii_uppercase(),
+            entered_china_on: self.abroad_entered.trim().to_string(),
+        });
+        let input = DeclarationInput {
+            name: self.name.clone(),
+            id_type: self.id_type.clone(),
+            id_number: self.id_number.clone(),
+            phone: self.phone.clone(),
+            origin: OriginInput {
+                county: self.origin.county.trim().to_string(),
+                township: opt(&self.origin.township),
+                departed_on: self.departed_on.trim().to_string(),
+            },
+            itinerary,
+            abroad,
+            arrival: ArrivalInput {
+                date: self.arrival_date.trim().to_string(),
+                mode: self.arrival_mode.clone(),
+                number: opt(&self.arrival_number),
+            },
+            destination: DestinationInput {
+                village: self.village.trim().to_string(),
+                address: self.address.clone(),
+            },
+            health_code: self.health_code.clone(),
+            // Not a number: out of range on purpose, so the use case names
+            // the field together with every other mistake.
+            vaccine_doses: self.vaccine_doses.trim().parse().unwrap_or(-1),
+            negative_test_48h: opt(&self.negative_test_48h),
+            symptoms: self.symptoms.clone(),
+        };
+        (input, rows)
+    }
+}
+
+/// Errors of one form, keyed by HTML field name.
+#[derive(Debug, Clone, Default)]
+pub struct FormErrors(pub Vec<ShownError>);
+
+#[derive(Debug, Clone)]
+pub struct ShownError {
+    /// The HTML field name (also the input's id), or "" for the whole form.
+    pub key: String,
+    pub message: String,
+}
+
+impl FormErrors {
+    /// Maps the use case's field paths to the form's names. `stop_rows`
+    /// maps an itinerary index back to the form row.
+    pub fn of(errors: &[FieldError], lang: Lang, stop_rows: &[usize]) -> Self {
+        FormErrors(
+            errors
+                .iter()
+                .map(|e| ShownError {
+                    key: html_key(&e.field, stop_rows),
+                    message: lang.field_message(e).to_string(),
+                })
+                .collect(),
+        )
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The messages for one field, joined.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let m: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.message.as_str())
+            .collect();
+        (!m.is_empty()).then(|| m.join("；"))
+    }
+}
+
+fn html_key(field: &str, stop_rows: &[usize]) -> String {
+    let field = field.strip_prefix("corrections.").unwrap_or(field);
+    let parts: Vec<&str> = field.split('.').collect();
+    match parts.as_slice() {
+        ["itinerary", i, rest @ ..] => {
+            let row = i
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| stop_rows.get(i).copied())
+                .unwrap_or(0);
+            let mut key = format!("itinerary_{row}");
+            for r in rest {
+                key.push('_');
+                key.push_str(r);
+            }
+            key
+        }
+        ["symptoms", ..] => "symptoms".into(),
+        _ => parts.join("_"),
+    }
+}
+
+/// The 反馈 form of a task.
+#[derive(Debug, Clone, Default)]
+pub struct ReportForm {
+    pub outcome: String,
+    pub note: String,
+    pub village: String,
+    pub address: String,
+    pub origin: PlaceForm,
+    pub departed_on: String,
+    pub health_code: String,
+}
+
+impl ReportForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        ReportForm {
+            outcome: p.get("outcome"),
+            note: p.get("note"),
+            village: p.get("village"),
+            address: p.get("address"),
+            origin: PlaceForm {
+                county: p.get("origin_county"),
+                township: p.get("origin_township"),
+            },
+            departed_on: p.get("origin_departed_on"),
+            health_code: p.get("health_code"),
+        }
+    }
+
+    pub fn to_input(&self) -> ReportInput {
+        let moved = self.outcome == "moved";
+        let corrections = if self.outcome == "corrected" {
+            let any_origin = [
+                &self.origin.county,
+                &self.origin.township,
+                &self.departed_on,
+            ]
+            .iter()
+            .any(|s| !s.trim().is_empty());
+            let origin = any_origin.then(|| OriginInput {
+                county: self.origin.county.trim().to_string(),
+                township: opt(&self.origin.township),
+                departed_on: self.departed_on.trim().to_string(),
+            });
+            let health_code = opt(&self.health_code);
+            (origin.is_some() || health_code.is_some()).then(|| Corrections {
+                origin,
+                health_code,
+                ..Default::default()
+            })
+        } else {
+            None
+        };
+        ReportInput {
+            outcome: self.outcome.clone(),
+            note: self.note.clone(),
+            village: if moved { opt(&self.village) } else { None },
+            address: if moved { opt(&self.address) } else { None },
+            corrections,
+        }
+    }
+}
+
+/// The 发布风险地区 form.
+#[derive(Debug, Clone, Default)]
+pub struct RiskAreaForm {
+    pub place: PlaceForm,
+    pub subarea: String,
+    pub level: String,
+    pub since: String,
+}
+
+impl RiskAreaForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        RiskAreaForm {
+            place: PlaceForm {
+                county: p.get("county"),
+                township: p.get("township"),
+            },
+            subarea: p.get("subarea"),
+            level: p.get("level"),
+            since: p.get("since"),
+        }
+    }
+
+    pub fn to_input(&self) -> RiskAreaInput {
+        RiskAreaInput {
+            county: self.place.county.trim().to_string(),
+            township: opt(&self.place.township),
+            subarea: opt(&self.subarea),
+            level: self.level.trim().to_string(),
+            since: self.since.trim().to_string(),
+        }
+    }
+}
+
+/// Reads the import's CSV text: a header naming `county`, `level` and
+/// `since` (and optionally `township`, `subarea`) in any order, then rows.
+pub fn risk_area_rows(text: &str) -> Result<Vec<RiskAreaInput>, FieldError> {
+    let bad = |zh: &str, en: String| FieldError::new("csv", "csv", zh, en);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| bad("无法读取表头", e.to_string()))?
+        .clone();
+    let col = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (Some(county), Some(level), Some(since)) = (col("county"), col("level"), col("since"))
+    else {
+        return Err(bad(
+            "表头须包含 county、level、since 列",
+            "the header must name county, level and since".into(),
+        ));
+    };
+    let (township, subarea) = (col("township"), col("subarea"));
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let r = record.map_err(|e| bad(&format!("第{}行无法读取", i + 1), e.to_string()))?;
+        let field = |c: Option<usize>| c.and_then(|c| r.get(c)).unwrap_or_default().to_string();
+        rows.push(RiskAreaInput {
+            county: field(Some(county)),
+            township: opt(&field(township)),
+            subarea: opt(&field(subarea)),
+            level: field(Some(level)),
+            since: field(Some(since)),
+        });
+    }
+    if rows.is_empty() {
+        return Err(bad("没有数据行", "no rows".into()));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Pairs {
+        Pairs(
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_form_becomes_the_api_input_and_skips_empty_rows() {
+        let f = DeclareForm::from_pairs(&pairs(&[
+            ("name", "张三"),
+            ("id_type", "resident"),
+            ("origin_county", "110106"),
+            ("origin_township", ""),
+            ("itinerary_1_county", "420106"),
+            ("itinerary_1_from", "2022-01-20"),
+            ("itinerary_1_to", "2022-01-21"),
+            ("vaccine_doses", "x"),
+            ("symptoms", "fever"),
+            ("symptoms", "cough"),
+        ]));
+        let (input, rows) = f.to_input();
+        assert_eq!(input.origin.township, None);
+        assert_eq!(input.itinerary.len(), 1);
+        assert_eq!(rows, [1]);
+        assert!(input.abroad.is_none());
+        assert_eq!(input.vaccine_doses, -1);
+        assert_eq!(input.symptoms, ["fever", "cough"]);
+    }
+
+    #[test]
+    fn errors_find_their_inputs() {
+        let e = [
+            FieldError::new("itinerary.0.to", "x", "a", "a"),
+            FieldError::new("symptoms.1", "x", "b", "b"),
+            FieldError::new("destination.village", "x", "c", "c"),
+            FieldError::new("corrections.origin.county", "x", "d", "d"),
+        ];
+        let f = FormErrors::of(&e, Lang::Zh, &[2]);
+        let keys: Vec<_> = f.0.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "itinerary_2_to",
+                "symptoms",
+                "destination_village",
+                "origin_county"
+            ]
+        );
+        assert_eq!(f.get("symptoms").as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_correction_names_only_what_was_filled() {
+        let mut f = ReportForm {
+            outcome: "corrected".into(),
+            health_code: "yellow".into(),
+            village: "330784001001".into(),
+            ..Default::default()
+        };
+        let i = f.to_input();
+        let c = i.corrections.unwrap();
+        assert_eq!(c.health_code.as_deref(), Some("yellow"));
+        assert!(c.origin.is_none());
+        assert_eq!(i.village, None, "only a move names a village");
+        f.health_code.clear();
+        assert!(f.to_input().corrections.is_none());
+    }
+
+    #[test]
+    fn csv_rows_are_read_by_header() {
+        let rows = risk_area_rows(
+            "\u{feff}level,county,since,township\nmedium,110106,2022-01-15,110106003\nhigh, 420106 ,2022-01-20,\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].township.as_deref(), Some("110106003"));
+        assert_eq!(rows[1].county, "420106");
+        assert_eq!(rows[1].township, None);
+        assert!(risk_area_rows("a,b\n1,2\n").is_err());
+        assert!(risk_area_rows("county,level,since\n").is_err());
+    }
+}

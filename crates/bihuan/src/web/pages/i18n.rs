@@ -1,0 +1,457 @@
+//! Every word the pages show, in Simplified Chinese and in English, side by
+//! side. Templates read `t.<key>`; labels for the domain's enums and the few
+//! sentences with numbers in them are methods on [`Lang`].
+
+use bihuan_domain::Date;
+use bihuan_domain::access::Role;
+use bihuan_domain::identity::DocumentType;
+use bihuan_domain::plan::PhaseKind;
+use bihuan_domain::policy::{Category, Symptom, measure_text_en, measure_text_zh};
+use bihuan_domain::risk::RiskLevel;
+use bihuan_domain::task::{Outcome, TaskAction, TaskKind, TaskState};
+use chrono::Datelike;
+
+/// The page language: Chinese unless `?lang=en`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+macro_rules! strings {
+    ($($key:ident: $zh:literal, $en:literal;)*) => {
+        /// The UI strings of one language.
+        pub struct T { $(pub $key: &'static str,)* }
+        pub static ZH: T = T { $($key: $zh,)* };
+        pub static EN: T = T { $($key: $en,)* };
+    };
+}
+
+strings! {
+    // layout
+    site: "闭环 · 永康市疫情防控", "Bihuan · Yongkang epidemic prevention";
+    other_lang: "English", "中文";
+    other_lang_code: "en", "zh";
+    nav_tasks: "我的任务", "My tasks";
+    nav_queue: "审核队列", "Review queue";
+    nav_command: "指挥部总览", "Command overview";
+    nav_risk: "风险地区", "Risk areas";
+    nav_logout: "退出", "Sign out";
+    nav_declare: "返永通报备", "Arrival declaration";
+    choose: "请选择", "Choose";
+    optional: "（选填）", " (optional)";
+    required_mark: "*", "*";
+    submit: "提交", "Submit";
+    back: "返回", "Back";
+    none: "无", "None";
+    colon: "：", ": ";
+    fix_these: "请修改以下内容：", "Please correct the following:";
+    // declaration form
+    declare_title: "返永通 · 来永返永人员报备", "Arrival declaration for Yongkang";
+    declare_intro: "来永返永人员请在抵达前或抵达当天如实填报。提交后会得到一个回执页面，上面写明您需要做什么。", "If you are coming to Yongkang, please declare before or on the day you arrive. After you submit you get a receipt page that says what you need to do.";
+    declare_truth: "本人承诺所填信息真实准确，如有隐瞒、虚报，愿承担相应法律责任。", "I confirm that the information is true; concealing or misreporting it has legal consequences.";
+    draft_note: "填写内容会暂存在本机，未提交前关闭页面也不会丢失（证件号码除外）。", "What you type is kept on this device until you submit (except the ID number).";
+    sec_person: "个人信息", "About you";
+    sec_origin: "从哪里来", "Where you are coming from";
+    sec_itinerary: "途经地（抵达前14天内，没有可不填）", "Places you stayed on the way (last 14 days; leave empty if none)";
+    sec_abroad: "14天内境外旅居史（没有可不填）", "Abroad in the last 14 days (leave empty if not)";
+    sec_arrival: "抵达永康", "Arrival in Yongkang";
+    sec_destination: "在永康的住处", "Where you will stay in Yongkang";
+    sec_health: "健康状况", "Health";
+    f_name: "姓名", "Full name";
+    f_id_type: "证件类型", "Document type";
+    f_id_number: "证件号码", "Document number";
+    f_phone: "手机号码", "Mobile phone";
+    f_province: "省(自治区、直辖市)", "Province";
+    f_city: "市(地区、州)", "City";
+    f_county: "县(市、区)", "County/district";
+    f_township: "乡镇(街道)", "Township/street";
+    f_county_code: "县(市、区)代码（6位）", "County code (6 digits)";
+    f_township_code: "乡镇(街道)代码（9位）", "Township code (9 digits)";
+    code_hint: "不方便选择时，可直接填写行政区划代码。", "You may type the division codes instead.";
+    risk_note: "该县(市、区)有中高风险地区，请务必选择乡镇(街道)。", "This county has a listed risk area: please choose the township.";
+    f_departed_on: "出发日期", "Date you left";
+    f_stop: "途经地", "Stop";
+    f_from: "到达日期", "Arrived on";
+    f_to: "离开日期", "Left on";
+    f_country: "国家/地区代码（两位字母，如 US）", "Country code (two letters, e.g. US)";
+    f_entered: "入境日期", "Entered China on";
+    f_arrival_date: "抵达永康日期", "Arrival date";
+    f_mode: "交通方式", "Travelling by";
+    f_number: "车次/航班/车牌号", "Train, flight or plate number";
+    f_village: "村(社区)", "Village/community";
+    f_address: "详细地址", "Street address";
+    f_health_code: "健康码颜色", "Health code colour";
+    f_doses: "新冠疫苗接种剂次", "COVID-19 vaccine doses";
+    f_negative: "48小时内核酸阴性检测日期", "Date of a negative test within 48 hours";
+    f_symptoms: "近14天是否有以下症状", "Symptoms in the last 14 days";
+    no_symptoms_hint: "没有症状则不勾选。", "Leave unticked if none.";
+    mode_train: "火车", "Train";
+    mode_flight: "飞机", "Flight";
+    mode_car: "自驾", "Car";
+    mode_bus: "客车", "Coach";
+    mode_other: "其他", "Other";
+    code_green: "绿码", "Green";
+    code_yellow: "黄码", "Yellow";
+    code_red: "红码", "Red";
+    rate_limited: "提交过于频繁，请一分钟后再试。", "Too many submissions; please try again in a minute.";
+    // receipt / status
+    status_title: "报备回执", "Declaration receipt";
+    declared_ok: "报备成功！", "Your declaration was received.";
+    receipt_code: "回执编号", "Receipt code";
+    bookmark: "请收藏本页或截图保存：凭回执编号可随时查看最新的管控要求。", "Bookmark this page or take a screenshot: it always shows your current requirements.";
+    s_name: "姓名", "Name";
+    s_arrival: "抵达日期", "Arrival date";
+    s_category: "人员类别", "Your category";
+    s_measure: "管控措施", "Measure";
+    s_plan: "管控安排", "Schedule";
+    s_tests: "核酸检测", "Tests";
+    s_release: "预计解除日期", "Expected release";
+    s_reasons: "研判依据", "Why";
+    s_next: "下一步怎么做", "What to do next";
+    s_declared_as: "申报时研判为", "Assessed at declaration as";
+    s_raised: "因风险地区调整，管控要求已升级，请以本页为准。", "Your requirements were raised after the risk-area list changed; this page is current.";
+    s_double: "双采", "two samples";
+    next_central: "请留在原地（车站、机场或住处），做好个人防护，保持电话畅通，等待网格员联系安排集中隔离；在此之前请勿外出、不乘坐公共交通。", "Stay where you are (station, airport or home), wear a mask and keep your phone on: a grid worker will call you to arrange centralised quarantine. Until then do not go out or use public transport.";
+    next_home: "请直接回到住处，不外出，保持电话畅通，网格员会联系您落实居家措施。", "Go straight to where you are staying, stay in, and keep your phone on: a grid worker will call you about the home measures.";
+    next_monitor: "请每日自我健康监测，按下列日期做核酸检测，不参加聚集性活动；网格员会与您联系。", "Check your health every day, take the tests on the dates below and avoid gatherings; a grid worker will contact you.";
+    next_tests: "请按下列日期做核酸检测（可到就近的核酸采样点）。", "Take the tests on the dates below at any sampling point.";
+    next_none: "您只需登记，无需其他措施。祝您在永康一切顺利！", "Registration only: nothing more to do. Enjoy your stay in Yongkang!";
+    next_fever: "您申报了症状：请佩戴口罩，不要乘坐公共交通，工作人员将尽快联系您，安排到发热门诊就诊。", "You declared symptoms: wear a mask and avoid public transport; staff will contact you shortly to take you to a fever clinic.";
+    // poster
+    poster_title: "返永通", "Fanyongtong";
+    poster_subtitle: "来永返永人员报备", "Arrival declaration for Yongkang";
+    poster_step1: "微信或手机相机扫描二维码", "Scan the QR code with your phone";
+    poster_step2: "如实填写个人信息、行程和健康状况", "Fill in who you are, where you have been and how you feel";
+    poster_step3: "提交后收藏回执页面，按页面要求做好防护", "Keep the receipt page and follow what it says";
+    poster_print: "打印", "Print";
+    // login
+    login_title: "工作人员登录", "Staff sign-in";
+    f_username: "用户名", "Username";
+    f_password: "密码", "Password";
+    login_submit: "登录", "Sign in";
+    login_wrong: "用户名或密码错误。", "Wrong username or password.";
+    login_locked: "尝试次数过多，账号已暂时锁定，请稍后再试。", "Too many attempts: the account is locked for a while. Try again later.";
+    // tasks
+    tasks_title_grid: "我的任务", "My tasks";
+    tasks_title_review: "审核队列", "Review queue";
+    tab_all: "全部", "All";
+    tab_escalated: "上报给我的", "Escalated to me";
+    t_reason: "原因", "Reason";
+    t_due: "截止", "Due";
+    t_overdue: "超时", "Overdue";
+    t_person: "查看人员", "Person";
+    t_escalated_to: "已上报至", "Escalated to";
+    t_outcome: "核查结果", "Outcome";
+    t_note: "备注", "Note";
+    t_report: "反馈核查结果", "Report the outcome";
+    t_moved_village: "迁往的村(社区)代码（12位）", "Village/community moved to (12-digit code)";
+    t_moved_town: "迁往镇街", "Moved to town";
+    t_moved_address: "新地址", "New address";
+    t_corrected: "更正的信息（只填需要更正的项）", "Corrections (fill only what was wrong)";
+    t_new_health_code: "更正健康码颜色", "Corrected health code";
+    t_no_tasks: "暂无任务。", "No tasks.";
+    t_next_page: "下一页", "Next page";
+    t_first_page: "第一页", "First page";
+    t_task: "任务", "Task";
+    // person
+    person_title: "人员信息", "Person";
+    p_id_type: "证件类型", "Document type";
+    p_id_number: "证件号码", "Document number";
+    p_phone: "手机号码", "Phone";
+    p_grid: "所属网格", "Grid";
+    p_unmask: "显示完整证件号（将被记录）", "Show full document number (this is recorded)";
+    p_unmasked: "已显示完整信息，本次查看已记录。", "Full details shown; this view has been recorded.";
+    p_control: "当前管控", "Current control";
+    p_status: "状态", "Status";
+    p_destination: "报备住处", "Declared place of stay";
+    p_origin: "出发地", "Came from";
+    p_tasks: "任务", "Tasks";
+    p_timeline: "时间线", "Timeline";
+    p_no_control: "暂无管控措施。", "No control.";
+    // command
+    command_title: "指挥部总览", "Command overview";
+    c_today: "今日报备（按镇街、类别）", "Declarations today, by town and category";
+    c_tasks: "任务状态", "Tasks by state";
+    c_overdue: "超时任务（按镇街）", "Overdue tasks by town";
+    c_tiles: "各镇街超时情况", "Overdue by town";
+    c_town: "镇街", "Town";
+    c_total: "合计", "Total";
+    c_count: "数量", "Count";
+    c_state: "状态", "State";
+    c_nothing: "暂无数据。", "Nothing yet.";
+    // risk areas
+    risk_title: "风险地区", "Risk areas";
+    r_area: "地区", "Area";
+    r_level: "等级", "Level";
+    r_since: "起始日期", "Since";
+    r_until: "解除日期", "Lifted on";
+    r_active: "生效中", "In force";
+    r_lift: "解除", "Lift";
+    r_add: "发布风险地区", "Publish a risk area";
+    r_subarea: "具体区域（小区、村等）", "Sub-area (estate, village)";
+    r_high: "高风险", "High";
+    r_medium: "中风险", "Medium";
+    r_import: "批量导入（CSV）", "Import (CSV)";
+    r_import_help: "第一行为表头：county,township,subarea,level,since；level 为 high 或 medium，日期为 YYYY-MM-DD。", "First line is the header county,township,subarea,level,since; level is high or medium, dates are YYYY-MM-DD.";
+    r_import_submit: "导入", "Import";
+    r_import_title: "导入结果", "Import report";
+    r_row: "行", "Row";
+    r_result: "结果", "Result";
+    r_ok: "已导入", "Imported";
+    r_none: "暂无风险地区。", "No risk areas listed.";
+    r_csv: "CSV 内容", "CSV text";
+    // errors
+    error_title: "出错了", "Something went wrong";
+    e_not_found: "没有找到，或不在您的管辖范围内。", "Not found, or not in your region.";
+    e_conflict: "当前状态下不能这样操作（可能已被他人处理），请刷新后重试。", "That cannot be done in the current state (someone may have acted already). Reload and try again.";
+    e_forbidden: "您的角色无权进行此操作。", "Your role may not do this.";
+    e_unauthorized: "请先登录。", "Please sign in first.";
+    e_locked: "尝试次数过多，请稍后再试。", "Too many attempts; try again later.";
+    e_internal: "服务器内部错误，请稍后再试。", "Internal error; please try again later.";
+    e_invalid: "填写的内容有误：", "Some fields are not right:";
+    e_csrf: "页面已过期或来源不明，请返回刷新后重新提交。", "The page has expired or the request did not come from it. Go back, reload and submit again.";
+}
+
+impl Lang {
+    /// `?lang=en` anywhere in a query string picks English.
+    pub fn from_query(query: Option<&str>) -> Lang {
+        let en = query
+            .unwrap_or_default()
+            .split('&')
+            .any(|kv| kv == "lang=en");
+        if en { Lang::En } else { Lang::Zh }
+    }
+
+    pub fn t(self) -> &'static T {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    pub fn is_en(self) -> bool {
+        self == Lang::En
+    }
+
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Appended to a path without a query: "" or "?lang=en".
+    pub fn q(self) -> &'static str {
+        match self {
+            Lang::Zh => "",
+            Lang::En => "?lang=en",
+        }
+    }
+
+    /// Appended to a path that has a query already: "" or "&lang=en".
+    pub fn amp(self) -> &'static str {
+        match self {
+            Lang::Zh => "",
+            Lang::En => "&lang=en",
+        }
+    }
+
+    /// Adds the language to a local path, query or not.
+    pub fn link(self, path: &str) -> String {
+        match (self, path.contains('?')) {
+            (Lang::Zh, _) => path.to_string(),
+            (Lang::En, true) => format!("{path}&lang=en"),
+            (Lang::En, false) => format!("{path}?lang=en"),
+        }
+    }
+
+    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    pub fn date(self, d: Date) -> String {
+        match self {
+            Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+            Lang::En => d.format("%-d %b %Y").to_string(),
+        }
+    }
+
+    /// A date given as YYYY-MM-DD; shown as is when it does not parse.
+    pub fn date_str(self, s: &str) -> String {
+        s.parse::<Date>()
+            .map(|d| self.date(d))
+            .unwrap_or_else(|_| s.to_string())
+    }
+
+    pub fn span(self, from: Date, to: Date) -> String {
+        match self {
+            Lang::Zh => format!("{} 至 {}", self.date(from), self.date(to)),
+            Lang::En => format!("{} to {}", self.date(from), self.date(to)),
+        }
+    }
+
+    pub fn day_n(self, n: i64) -> String {
+        match self {
+            Lang::Zh => format!("第{n}天"),
+            Lang::En => format!("day {n}"),
+        }
+    }
+
+    pub fn phase(self, k: PhaseKind) -> &'static str {
+        self.pick(k.label_zh(), k.label_en())
+    }
+
+    pub fn category_label(self, c: Option<&Category>, name: &str) -> String {
+        match c {
+            Some(c) => self.pick_owned(&c.label_zh, &c.label_en),
+            None => name.to_string(),
+        }
+    }
+
+    pub fn measure(self, c: &Category) -> String {
+        match self {
+            Lang::Zh => measure_text_zh(c),
+            Lang::En => measure_text_en(c),
+        }
+    }
+
+    fn pick_owned(self, zh: &str, en: &str) -> String {
+        match self {
+            Lang::Zh => zh.to_string(),
+            Lang::En => en.to_string(),
+        }
+    }
+
+    pub fn task_kind(self, s: &str) -> String {
+        TaskKind::parse(s).map_or_else(
+            || s.to_string(),
+            |k| self.pick(k.label_zh(), k.label_en()).into(),
+        )
+    }
+
+    pub fn task_state(self, s: &str) -> String {
+        TaskState::parse(s).map_or_else(
+            || s.to_string(),
+            |k| self.pick(k.label_zh(), k.label_en()).into(),
+        )
+    }
+
+    pub fn outcome(self, s: &str) -> String {
+        Outcome::parse(s).map_or_else(
+            || s.to_string(),
+            |k| self.pick(k.label_zh(), k.label_en()).into(),
+        )
+    }
+
+    pub fn task_action(self, s: &str) -> String {
+        TaskAction::parse(s).map_or_else(
+            || s.to_string(),
+            |k| self.pick(k.label_zh(), k.label_en()).into(),
+        )
+    }
+
+    pub fn role(self, r: Role) -> &'static str {
+        self.pick(r.label_zh(), r.label_en())
+    }
+
+    pub fn doc_type(self, s: &str) -> String {
+        DocumentType::parse(s).map_or_else(
+            || s.to_string(),
+            |k| self.pick(k.label_zh(), k.label_en()).into(),
+        )
+    }
+
+    pub fn symptom(self, s: Symptom) -> &'static str {
+        self.pick(s.label_zh(), s.label_en())
+    }
+
+    pub fn risk_level(self, l: RiskLevel) -> &'static str {
+        self.pick(l.label_zh(), l.label_en())
+    }
+
+    pub fn control_status(self, s: &str) -> String {
+        let zh_en = match s {
+            "active" => ("进行中", "running"),
+            "pending" => ("待开始", "not started"),
+            "released" => ("已解除", "released"),
+            "registered" => ("已登记", "registered"),
+            other => return other.to_string(),
+        };
+        self.pick(zh_en.0, zh_en.1).into()
+    }
+
+    /// What a timeline entry's kind means, in words.
+    pub fn event_kind(self, kind: &str) -> String {
+        let (zh, en) = match kind {
+            "declared" => ("申报", "declared"),
+            "control_set" => ("确定管控措施", "control set"),
+            "control_raised" => ("管控升级", "control raised"),
+            "task_created" => ("派发任务", "task dispatched"),
+            "task_attached" => ("任务追加原因", "reason added to task"),
+            "task_ack" => ("签收", "acknowledged"),
+            "task_report" => ("反馈", "reported"),
+            "task_close" => ("办结", "closed"),
+            "task_reopen" => ("退回", "reopened"),
+            "task_escalated" => ("超时上报", "escalated (overdue)"),
+            "facts_corrected" => ("更正信息", "facts corrected"),
+            "unmasked" => ("查看完整证件号", "full number viewed"),
+            other => return other.to_string(),
+        };
+        self.pick(zh, en).into()
+    }
+
+    /// "村(社区) 330784001001": where an escalated task now sits.
+    pub fn region_code(self, code: &str) -> String {
+        match bihuan_domain::regions::RegionCode::parse(code, "region") {
+            Ok(c) => {
+                let level = c.level();
+                format!("{} {code}", self.pick(level.label_zh(), level.label_en()))
+            }
+            Err(_) => code.to_string(),
+        }
+    }
+
+    pub fn published(self, reassessed: usize, raised: usize) -> String {
+        match self {
+            Lang::Zh => format!("已重新研判 {reassessed} 人，升级 {raised} 人。"),
+            Lang::En => format!("{reassessed} people re-assessed, {raised} raised."),
+        }
+    }
+
+    pub fn imported(self, added: usize, reassessed: usize, raised: usize) -> String {
+        match self {
+            Lang::Zh => {
+                format!("新增 {added} 条；已重新研判 {reassessed} 人，升级 {raised} 人。")
+            }
+            Lang::En => {
+                format!("{added} added; {reassessed} people re-assessed, {raised} raised.")
+            }
+        }
+    }
+
+    pub fn lifted(self, id: i64) -> String {
+        match self {
+            Lang::Zh => format!("已解除第 {id} 号风险地区。"),
+            Lang::En => format!("Risk area #{id} lifted."),
+        }
+    }
+
+    pub fn stop_n(self, n: usize) -> String {
+        match self {
+            Lang::Zh => format!("途经地 {n}"),
+            Lang::En => format!("Stop {n}"),
+        }
+    }
+
+    pub fn field_message(self, e: &bihuan_domain::validation::FieldError) -> &str {
+        match self {
+            Lang::Zh => &e.message,
+            Lang::En => &e.message_en,
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! The server-rendered pages over the same use cases as the JSON API.
+//!
+//! Each handler parses its form, authorises, calls one `Services` method and
+//! renders an askama template (escaped by default). Chinese by default,
+//! English with `?lang=en`, which every link and form action carries on.
+//! The pages work without JavaScript; /static/app.js only adds the cascading
+//! region pickers and keeps a half-filled 返永通 form in the browser.
+
+mod forms;
+pub mod i18n;
+mod public;
+mod staff;
+
+use std::ops::Deref;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use bihuan_domain::access::Role;
+
+use super::AppState;
+use super::error::status_of;
+use super::extract::{SESSION_COOKIE, cookie};
+use crate::error::Error;
+use crate::usecases::Actor;
+pub use i18n::{Lang, T};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(public::index))
+        .route("/declare", get(public::declare_form).post(public::declare))
+        .route("/s/{receipt}", get(public::status))
+        .route("/poster", get(public::poster))
+        .route("/login", get(staff::login_form).post(staff::login))
+        .route("/logout", post(staff::logout))
+        .route("/tasks", get(staff::tasks))
+        .route("/tasks/{id}/ack", post(staff::ack))
+        .route("/tasks/{id}/report", post(staff::report))
+        .route("/tasks/{id}/close", post(staff::close))
+        .route("/tasks/{id}/reopen", post(staff::reopen))
+        .route("/persons/{id}", get(staff::person))
+        .route("/command", get(staff::command))
+        .route(
+            "/risk-areas",
+            get(staff::risk_areas).post(staff::add_risk_area),
+        )
+        .route("/risk-areas/{id}/lift", post(staff::lift_risk_area))
+        .route("/risk-areas/import", post(staff::import_risk_areas))
+        .route("/static/app.css", get(app_css))
+        .route("/static/app.js", get(app_js))
+}
+
+// ---------------------------------------------------------------------------
+// Static files, compiled in.
+
+const APP_CSS: &str = include_str!("../../../static/app.css");
+const APP_JS: &str = include_str!("../../../static/app.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn app_css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+async fn app_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+// ---------------------------------------------------------------------------
+// The layout every page shares.
+
+/// What the layout needs: the strings, the language, the signed-in user.
+pub struct Base {
+    pub t: &'static T,
+    pub l: Lang,
+    pub title: String,
+    pub nav: Option<Nav>,
+    /// The same page in the other language.
+    pub switch_href: String,
+}
+
+pub struct Nav {
+    pub username: String,
+    pub role: &'static str,
+    pub tasks_label: &'static str,
+    pub csrf: String,
+}
+
+impl Base {
+    pub fn new(l: Lang, title: impl Into<String>, path: &str) -> Base {
+        Base {
+            t: l.t(),
+            l,
+            title: title.into(),
+            nav: None,
+            switch_href: switch_href(l, path),
+        }
+    }
+
+    pub fn signed_in(mut self, actor: &Actor) -> Base {
+        let t = self.t;
+        self.nav = Some(Nav {
+            username: actor.username.clone(),
+            role: self.l.role(actor.role),
+            tasks_label: tasks_label(t, actor.role),
+            csrf: actor.csrf.clone(),
+        });
+        self
+    }
+}
+
+pub fn tasks_label(t: &'static T, role: Role) -> &'static str {
+    match role {
+        Role::GridWorker => t.nav_tasks,
+        _ => t.nav_queue,
+    }
+}
+
+/// `path` (with its query) with `lang` removed, then set to the other language.
+fn switch_href(l: Lang, path: &str) -> String {
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let kept: Vec<&str> = q
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+        .collect();
+    let other = if l.is_en() { Lang::Zh } else { Lang::En };
+    let base = if kept.is_empty() {
+        p.to_string()
+    } else {
+        format!("{p}?{}", kept.join("&"))
+    };
+    other.link(&base)
+}
+
+/// Lets templates write `t.key` and `l.method()` for the page's `base`.
+macro_rules! with_base {
+    ($($page:ty),* $(,)?) => {$(
+        impl std::ops::Deref for $page {
+            type Target = $crate::web::pages::Base;
+            fn deref(&self) -> &$crate::web::pages::Base {
+                &self.base
+            }
+        }
+    )*};
+}
+pub(crate) use with_base;
+
+/// Renders a template as an HTML response with a status.
+pub fn render<P: Template>(status: StatusCode, page: &P) -> Response {
+    match page.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+pub fn ok<P: Template>(page: &P) -> Response {
+    render(StatusCode::OK, page)
+}
+
+/// 303 See Other: where a form post goes next.
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+// ---------------------------------------------------------------------------
+// Errors as pages.
+
+/// Why a page could not be shown.
+pub enum Failure {
+    Use(Error),
+    /// The form's CSRF token is not the session's.
+    Csrf,
+    RateLimited,
+}
+
+pub struct PageError {
+    pub lang: Lang,
+    pub failure: Failure,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    base: Base,
+    messages: Vec<String>,
+    back: String,
+}
+with_base!(ErrorPage);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let l = self.lang;
+        let t = l.t();
+        let (status, messages) = match &self.failure {
+            Failure::Csrf => (StatusCode::FORBIDDEN, vec![t.e_csrf.to_string()]),
+            Failure::RateLimited => (StatusCode::TOO_MANY_REQUESTS, vec![t.rate_limited.into()]),
+            Failure::Use(e) => {
+                let m: Vec<String> = match e {
+                    Error::Invalid(fields) => std::iter::once(t.e_invalid.to_string())
+                        .chain(fields.iter().map(|f| {
+                            let name = if f.field.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{}: ", f.field)
+                            };
+                            format!("{name}{}", l.field_message(f))
+                        }))
+                        .collect(),
+                    Error::NotFound => vec![t.e_not_found.into()],
+                    Error::Conflict(_) => vec![t.e_conflict.into()],
+                    Error::Forbidden => vec![t.e_forbidden.into()],
+                    Error::Unauthorized => vec![t.e_unauthorized.into()],
+                    Error::Locked => vec![t.e_locked.into()],
+                    Error::Database(_) | Error::Internal(_) => {
+                        tracing::error!(error = %e, "page failed");
+                        vec![t.e_internal.into()]
+                    }
+                };
+                (status_of(e), m)
+            }
+        };
+        let page = ErrorPage {
+            base: Base::new(l, t.error_title, "/"),
+            messages,
+            back: l.link("/declare"),
+        };
+        let mut r = render(status, &page);
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+}
+
+/// `result.or_page(lang)?` turns a use-case error into an error page.
+pub trait OrPage<V> {
+    fn or_page(self, lang: Lang) -> Result<V, PageError>;
+}
+
+impl<V> OrPage<V> for Result<V, Error> {
+    fn or_page(self, lang: Lang) -> Result<V, PageError> {
+        self.map_err(|e| PageError {
+            lang,
+            failure: Failure::Use(e),
+        })
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+// ---------------------------------------------------------------------------
+// Extractors.
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Lang::from_query(parts.uri.query()))
+    }
+}
+
+/// The request's path and query, for links back to the same page.
+pub struct Here(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Here {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Here(parts.uri.path_and_query().map_or_else(
+            || parts.uri.path().to_string(),
+            |p| p.as_str().to_string(),
+        )))
+    }
+}
+
+/// A signed-in user for the pages: without a valid session cookie the
+/// browser is sent to /login, and back here afterwards.
+pub struct PageActor(pub Actor);
+
+impl Deref for PageActor {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for PageActor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = Lang::from_query(parts.uri.query());
+        if let Some(token) = cookie(parts, SESSION_COOKIE) {
+            match state.services.session(&token).await {
+                Ok(actor) => return Ok(PageActor(actor)),
+                Err(Error::Unauthorized) => {}
+                Err(e) => {
+                    return Err(PageError {
+                        lang,
+                        failure: Failure::Use(e),
+                    }
+                    .into_response());
+                }
+            }
+        }
+        // After a form post, come back to the page the form was on.
+        let next = if parts.method == axum::http::Method::GET {
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/tasks", |p| p.as_str())
+                .to_string()
+        } else {
+            "/tasks".to_string()
+        };
+        let to = lang.link(&format!("/login?next={}", percent_encode(&next)));
+        Err(see_other(&to))
+    }
+}
+
+/// The session token from the cookie, for logout.
+pub struct SessionToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(SessionToken(cookie(parts, SESSION_COOKIE)))
+    }
+}
+
+/// Checks a form's CSRF token against the session's, in constant time.
+pub fn check_csrf(actor: &Actor, sent: &str, lang: Lang) -> Result<(), PageError> {
+    let a = actor.csrf.as_bytes();
+    let b = sent.as_bytes();
+    let same = a.len() == b.len() && !a.is_empty() && {
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(PageError {
+            lang,
+            failure: Failure::Csrf,
+        })
+    }
+}
+
+/// A local path to return to: one leading `/`, never `//` or `/\`
+/// (which browsers read as another host), no control characters.
+pub fn safe_next(next: &str, fallback: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\');
+    if ok {
+        next.to_string()
+    } else {
+        fallback.to_string()
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// "2022-01-28 12:00" in Asia/Shanghai, from unix seconds.
+pub fn shanghai_time(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| {
+            crate::clock::shanghai(t)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The same for an RFC 3339 time (as the task views carry).
+pub fn shanghai_rfc3339(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| shanghai_time(t.timestamp()))
+        .unwrap_or_else(|_| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(
+            safe_next("/tasks?state=closed", "/x"),
+            "/tasks?state=closed"
+        );
+        assert_eq!(safe_next("//evil.example/", "/x"), "/x");
+        assert_eq!(safe_next("/\\evil.example/", "/x"), "/x");
+        assert_eq!(safe_next("https://evil.example/", "/x"), "/x");
+        assert_eq!(safe_next("/a\nb", "/x"), "/x");
+        assert_eq!(safe_next("", "/x"), "/x");
+    }
+
+    #[test]
+    fn language_links_keep_the_rest_of_the_query() {
+        assert_eq!(
+            switch_href(Lang::Zh, "/tasks?state=closed"),
+            "/tasks?state=closed&lang=en"
+        );
+        assert_eq!(
+            switch_href(Lang::En, "/tasks?lang=en&state=closed"),
+            "/tasks?state=closed"
+        );
+        assert_eq!(switch_href(Lang::En, "/declare?lang=en"), "/declare");
+        assert_eq!(Lang::from_query(Some("a=1&lang=en")), Lang::En);
+        assert_eq!(Lang::from_query(Some("lang=english")), Lang::Zh);
+        assert_eq!(percent_encode("/tasks?a=1&b"), "%2Ftasks%3Fa%3D1%26b");
+    }
+
+    #[test]
+    fn times_are_shown_in_shanghai() {
+        assert_eq!(shanghai_time(1_643_335_200), "2022-01-28 10:00");
+        assert_eq!(
+            shanghai_rfc3339("2022-01-28T12:00:00+08:00"),
+            "2022-01-28 12:00"
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! The public pages: the 返永通 form, the receipt, the poster. No session.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bihuan_domain::plan::{PhaseKind, Plan};
+use bihuan_domain::policy::{HealthCode, Symptom};
+use bihuan_domain::regions::{Division, Divisions};
+use serde::Deserialize;
+
+use super::forms::{DeclareForm, FormErrors, Pairs, PlaceForm};
+use super::{Base, Failure, Lang, OrPage, PageError, PageResult, ok, render, see_other, with_base};
+use crate::error::Error;
+use crate::usecases::declare::TRANSPORT_MODES;
+use crate::usecases::views::TownVillages;
+use crate::web::AppState;
+
+// ---------------------------------------------------------------------------
+// Shared view pieces (also used by the staff pages).
+
+/// A cascading county/township picker over the national divisions. Without
+/// JavaScript it is two code inputs; app.js turns it into four selects.
+pub struct Picker {
+    /// Prefix for element ids, unique on the page.
+    pub id: String,
+    pub county_name: String,
+    pub township_name: String,
+    pub county: String,
+    pub township: String,
+    pub required: bool,
+    /// The provinces rendered by the server; empty when app.js loads them
+    /// (pickers repeated in lists, to keep the page small).
+    pub provinces: &'static [Division],
+    pub county_err: Option<String>,
+    pub township_err: Option<String>,
+}
+
+impl Picker {
+    pub fn new(id: &str, prefix: &str, place: &PlaceForm, errors: &FormErrors) -> Picker {
+        let county_name = format!("{prefix}county");
+        let township_name = format!("{prefix}township");
+        Picker {
+            id: id.to_string(),
+            county: place.county.clone(),
+            township: place.township.clone(),
+            required: false,
+            provinces: Divisions::get().provinces(),
+            county_err: errors.get(&county_name),
+            township_err: errors.get(&township_name),
+            county_name,
+            township_name,
+        }
+    }
+
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    pub fn lazy(mut self) -> Self {
+        self.provinces = &[];
+        self
+    }
+
+    /// Whether a province option is the one the county lies in.
+    pub fn has_province(&self, code: &str) -> bool {
+        self.county.len() >= 2 && self.county.starts_with(code)
+    }
+}
+
+pub struct PhaseView {
+    pub label: &'static str,
+    pub span: String,
+}
+
+pub struct TestView {
+    pub date: String,
+    pub day: String,
+    pub double: bool,
+}
+
+pub struct PlanView {
+    pub phases: Vec<PhaseView>,
+    pub tests: Vec<TestView>,
+    pub release: Option<String>,
+}
+
+impl PlanView {
+    pub fn of(l: Lang, p: &Plan) -> PlanView {
+        PlanView {
+            phases: p
+                .phases
+                .iter()
+                .map(|ph| PhaseView {
+                    label: l.phase(ph.kind),
+                    span: l.span(ph.from, ph.to),
+                })
+                .collect(),
+            tests: p
+                .test_days
+                .iter()
+                .map(|d| TestView {
+                    date: l.date(d.date),
+                    day: l.day_n(d.day),
+                    double: d.double,
+                })
+                .collect(),
+            release: p.release_on.map(|d| l.date(d)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.phases.is_empty() && self.tests.is_empty()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// GET / and the 返永通 form.
+
+pub async fn index(l: Lang) -> Response {
+    see_other(&l.link("/declare"))
+}
+
+/// One row of 途经地 on the form.
+struct StopRow {
+    title: String,
+    picker: Picker,
+    from_name: String,
+    to_name: String,
+    from: String,
+    to: String,
+    from_err: Option<String>,
+    to_err: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "declare.html")]
+struct DeclarePage {
+    base: Base,
+    action: String,
+    f: DeclareForm,
+    errors: FormErrors,
+    /// Nothing typed yet: app.js may restore a saved draft.
+    fresh: bool,
+    origin: Picker,
+    stops: Vec<StopRow>,
+    towns: Vec<TownVillages>,
+    modes: Vec<(&'static str, &'static str)>,
+    codes: Vec<(&'static str, &'static str)>,
+    doc_types: Vec<(&'static str, String)>,
+    symptoms: Vec<(&'static str, &'static str)>,
+}
+with_base!(DeclarePage);
+
+impl DeclarePage {
+    fn new(l: Lang, f: DeclareForm, errors: FormErrors, towns: Vec<TownVillages>) -> Self {
+        let t = l.t();
+        let origin = Picker::new("origin", "origin_", &f.origin, &errors).required();
+        let stops = f
+            .stops
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = format!("itinerary_{i}_");
+                StopRow {
+                    title: l.stop_n(i + 1),
+                    picker: Picker::new(&p, &p, &s.place, &errors),
+                    from_name: format!("{p}from"),
+                    to_name: format!("{p}to"),
+                    from: s.from.clone(),
+                    to: s.to.clone(),
+                    from_err: errors.get(&format!("{p}from")),
+                    to_err: errors.get(&format!("{p}to")),
+                }
+            })
+            .collect();
+        let mode_label = |m: &str| match m {
+            "train" => t.mode_train,
+            "flight" => t.mode_flight,
+            "car" => t.mode_car,
+            "bus" => t.mode_bus,
+            _ => t.mode_other,
+        };
+        DeclarePage {
+            base: Base::new(l, t.declare_title, "/declare"),
+            action: l.link("/declare"),
+            fresh: errors.is_empty(),
+            origin,
+            stops,
+            towns,
+            modes: TRANSPORT_MODES
+                .iter()
+                .map(|m| (*m, mode_label(m)))
+                .collect(),
+            codes: [
+                (HealthCode::Green, t.code_green),
+                (HealthCode::Yellow, t.code_yellow),
+                (HealthCode::Red, t.code_red),
+            ]
+            .into_iter()
+            .map(|(c, label)| (c.as_str(), label))
+            .collect(),
+            doc_types: bihuan_domain::identity::DocumentType::ALL
+                .into_iter()
+                .map(|d| (d.as_str(), l.doc_type(d.as_str())))
+                .collect(),
+            symptoms: Symptom::ALL
+                .into_iter()
+                .map(|s| (s.as_str(), l.symptom(s)))
+                .collect(),
+            f,
+            errors,
+        }
+    }
+
+    fn err(&self, key: &str) -> Option<String> {
+        self.errors.get(key)
+    }
+
+    fn stops_open(&self) -> bool {
+        self.f.stops.iter().any(|s| !s.is_empty())
+            || self.errors.0.iter().any(|e| e.key.starts_with("itinerary"))
+    }
+
+    fn abroad_open(&self) -> bool {
+        !(self.f.abroad_country.is_empty() && self.f.abroad_entered.is_empty())
+            || self.errors.0.iter().any(|e| e.key.starts_with("abroad"))
+    }
+
+    fn has_symptom(&self, s: &str) -> bool {
+        self.f.symptoms.iter().any(|x| x == s)
+    }
+
+    /// The label of a field named in an error, for the list at the top.
+    fn label(&self, key: &str) -> String {
+        let t = self.t;
+        if let Some(rest) = key.strip_prefix("itinerary_") {
+            let (row, field) = rest.split_once('_').unwrap_or((rest, ""));
+            let n = row.parse::<usize>().map_or(1, |r| r + 1);
+            return format!("{} {}", self.l.stop_n(n), self.label(field));
+        }
+        match key {
+            "name" => t.f_name,
+            "id_type" => t.f_id_type,
+            "id_number" => t.f_id_number,
+            "phone" => t.f_phone,
+            "origin_county" | "county" => t.f_county,
+            "origin_township" | "township" => t.f_township,
+            "origin_departed_on" => t.f_departed_on,
+            "from" => t.f_from,
+            "to" => t.f_to,
+            "abroad_country" => t.f_country,
+            "abroad_entered_china_on" => t.f_entered,
+            "arrival_date" => t.f_arrival_date,
+            "arrival_mode" => t.f_mode,
+            "arrival_number" => t.f_number,
+            "destination_village" => t.f_village,
+            "destination_address" => t.f_address,
+            "health_code" => t.f_health_code,
+            "vaccine_doses" => t.f_doses,
+            "negative_test_48h" => t.f_negative,
+            "symptoms" => t.f_symptoms,
+            other => other,
+        }
+        .to_string()
+    }
+}
+
+pub async fn declare_form(State(s): State<AppState>, l: Lang) -> PageResult {
+    let towns = s.services.villages_by_town().await.or_page(l)?;
+    Ok(ok(&DeclarePage::new(
+        l,
+        DeclareForm::blank(),
+        FormErrors::default(),
+        towns,
+    )))
+}
+
+pub async fn declare(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    l: Lang,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+        return Err(PageError {
+            lang: l,
+            failure: Failure::RateLimited,
+        });
+    }
+    let form = DeclareForm::from_pairs(&Pairs(pairs));
+    let (input, stop_rows) = form.to_input();
+    match s.services.declare(input).await {
+        Ok(d) => Ok(see_other(&l.link(&format!("/s/{}?new=1", d.receipt)))),
+        Err(Error::Invalid(errors)) => {
+            // Show the form again as typed, each message by its field.
+            let errors = FormErrors::of(&errors, l, &stop_rows);
+            let towns = s.services.villages_by_town().await.or_page(l)?;
+            Ok(render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &DeclarePage::new(l, form, errors, towns),
+            ))
+        }
+        Err(e) => Err(e).or_page(l),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// GET /s/{receipt}: the receipt and status page.
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    base: Base,
+    receipt: String,
+    new: bool,
+    name: String,
+    arrival: String,
+    category: String,
+    /// The category at declaration, when the control has since been raised.
+    declared_as: Option<String>,
+    measure: String,
+    status: Option<String>,
+    plan: PlanView,
+    reasons: Vec<String>,
+    next: Vec<&'static str>,
+}
+with_base!(StatusPage);
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    #[serde(default)]
+    new: Option<String>,
+}
+
+pub async fn status(
+    State(s): State<AppState>,
+    l: Lang,
+    Path(receipt): Path<String>,
+    Query(q): Query<StatusQuery>,
+) -> PageResult {
+    let v = s.services.status(&receipt).await.or_page(l)?;
+    let t = l.t();
+    let policy = s.services.policy();
+    let (category, plan, status, extra_reasons) = match &v.control {
+        Some(c) => (
+            c.category.as_str(),
+            &c.plan,
+            Some(l.control_status(&c.status)),
+            c.reasons.clone(),
+        ),
+        None => (
+            v.assessment.category.as_str(),
+            &v.assessment.plan,
+            None,
+            vec![],
+        ),
+    };
+    let cat = policy.category(category);
+    let raised = category != v.assessment.category;
+    let mut reasons: Vec<String> = v
+        .assessment
+        .reasons
+        .iter()
+        .map(|r| {
+            if l.is_en() {
+                r.en.clone()
+            } else {
+                r.zh.clone()
+            }
+        })
+        .collect();
+    if raised {
+        // The raised control's reasons are kept in Chinese only.
+        reasons.extend(extra_reasons);
+    }
+    let mut next = vec![match plan.phases.first().map(|p| p.kind) {
+        Some(PhaseKind::CentralQuarantine) => t.next_central,
+        Some(PhaseKind::HomeQuarantine | PhaseKind::HomeObservation) => t.next_home,
+        Some(PhaseKind::HealthMonitoring) => t.next_monitor,
+        None if !plan.test_days.is_empty() => t.next_tests,
+        None => t.next_none,
+    }];
+    if v.assessment.fever_transfer_within_hours.is_some() {
+        next.insert(0, t.next_fever);
+    }
+    if raised {
+        next.insert(0, t.s_raised);
+    }
+    let page = StatusPage {
+        base: Base::new(l, t.status_title, &format!("/s/{}", v.receipt)),
+        new: q.new.is_some(),
+        name: v.name,
+        arrival: l.date_str(&v.arrival_date),
+        category: l.category_label(cat, category),
+        declared_as: raised.then(|| {
+            l.category_label(
+                policy.category(&v.assessment.category),
+                &v.assessment.category,
+            )
+        }),
+        measure: cat.map(|c| l.measure(c)).unwrap_or_default(),
+        status,
+        plan: PlanView::of(l, plan),
+        reasons,
+        next,
+        receipt: v.receipt,
+    };
+    let mut r = ok(&page);
+    // Personal, and it changes: never from a shared cache.
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-cache"),
+    );
+    Ok(r)
+}
+
+// ---------------------------------------------------------------------------
+// GET /poster: the printable QR poster.
+
+#[derive(Template)]
+#[template(path = "poster.html")]
+struct PosterPage {
+    base: Base,
+    url: String,
+    qr: String,
+}
+with_base!(PosterPage);
+
+pub async fn poster(State(s): State<AppState>, l: Lang) -> PageResult {
+    let url = format!(
+        "{}/declare",
+        s.settings.public_base_url.trim_end_matches('/')
+    );
+    let svg = qrcode::QrCode::new(url.as_bytes())
+        .map_err(|e| Error::Internal(format!("qr: {e}")))
+        .or_page(l)?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build();
+    // Inline in HTML: drop the XML declaration.
+    let qr = svg
+        .find("<svg")
+        .map_or(svg.as_str(), |i| &svg[i..])
+        .to_string();
+    let t = l.t();
+    Ok(ok(&PosterPage {
+        base: Base::new(l, t.poster_title, "/poster"),
+        url,
+        qr,
+    }))
+}

@@ -1,0 +1,227 @@
+/* bihuan: a little plain JavaScript on top of pages that work without it.
+ * - cascading region pickers (national divisions and the city's villages);
+ * - a draft of the 返永通 form kept in localStorage until it is submitted;
+ * - the task report form shows only the part its outcome needs. */
+(function () {
+  'use strict';
+  var doc = document;
+  doc.documentElement.classList.add('js');
+
+  function getJSON(url) {
+    return fetch(url, { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ': ' + r.status); }
+      return r.json();
+    });
+  }
+
+  function fill(select, list, choose, value) {
+    select.innerHTML = '';
+    select.appendChild(new Option(choose, ''));
+    list.forEach(function (d) {
+      var o = new Option(d.name, d.code);
+      if (d.risk) { o.setAttribute('data-risk', '1'); }
+      select.appendChild(o);
+    });
+    select.disabled = false;
+    if (value) { select.value = value; }
+  }
+
+  function changed(input) {
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+
+  /* Opens a picker once its <details> opens, so long lists stay cheap. */
+  function whenVisible(root, init) {
+    var d = root.closest('details');
+    if (!d || d.open) { init(); return; }
+    d.addEventListener('toggle', function once() {
+      if (d.open) { d.removeEventListener('toggle', once); init(); }
+    });
+  }
+
+  /* National picker: province → city → county → township fill the two code
+   * inputs. A county with a listed risk area makes the township required. */
+  function nationalPicker(root) {
+    var sel = root.querySelectorAll('select[data-level]');
+    var county = root.querySelector('input[data-role=county]');
+    var township = root.querySelector('input[data-role=township]');
+    var note = root.querySelector('.risk-note');
+    var star = root.querySelector('.risk-req');
+    var choose = root.getAttribute('data-choose') || '—';
+    if (county.required) { county.required = false; sel[2].required = true; }
+
+    function risk(on) {
+      sel[3].required = on;
+      if (note) { note.hidden = !on; }
+      if (star) { star.hidden = !on; }
+    }
+    function clear(from) {
+      for (var i = from; i < 4; i++) { sel[i].innerHTML = ''; sel[i].disabled = true; }
+      if (from <= 3 && township.value) { township.value = ''; changed(township); }
+      if (from <= 2 && county.value) { county.value = ''; changed(county); }
+      if (from <= 3) { risk(false); }
+    }
+    function load(level, parent, value) {
+      return getJSON('/api/v1/divisions?parent=' + encodeURIComponent(parent)).then(function (list) {
+        fill(sel[level], list, choose, value);
+      });
+    }
+    function countyRisk() {
+      var o = sel[2].options[sel[2].selectedIndex];
+      return !!(o && o.getAttribute('data-risk'));
+    }
+    sel[0].addEventListener('change', function () {
+      clear(1);
+      if (sel[0].value) { load(1, sel[0].value); }
+    });
+    sel[1].addEventListener('change', function () {
+      clear(2);
+      if (sel[1].value) { load(2, sel[1].value); }
+    });
+    sel[2].addEventListener('change', function () {
+      clear(3);
+      county.value = sel[2].value;
+      changed(county);
+      if (sel[2].value) {
+        risk(countyRisk());
+        load(3, sel[2].value);
+      }
+    });
+    sel[3].addEventListener('change', function () {
+      township.value = sel[3].value;
+      changed(township);
+    });
+
+    /* Start from the codes already in the inputs (a form shown again, or a draft). */
+    var c = county.value, t = township.value;
+    var ready = sel[0].options.length > 1 ? Promise.resolve() : load(0, '');
+    ready.then(function () {
+      if (!/^\d{6}$/.test(c)) { return; }
+      sel[0].value = c.slice(0, 2);
+      return load(1, c.slice(0, 2), c.slice(0, 4))
+        .then(function () { return load(2, c.slice(0, 4), c); })
+        .then(function () {
+          risk(countyRisk());
+          return load(3, c, /^\d{9}$/.test(t) ? t : '');
+        });
+    }).catch(function () {
+      /* Offline or refused: show the code inputs instead. */
+      root.querySelector('.codes').style.display = 'block';
+    });
+  }
+
+  /* The city's own tree: town → village fills the village code input. */
+  function localPicker(root) {
+    var sel = root.querySelectorAll('select[data-level]');
+    var input = root.querySelector('input[data-role=village]');
+    var choose = root.getAttribute('data-choose') || '—';
+    function children(code) {
+      return getJSON('/api/v1/regions/' + encodeURIComponent(code)).then(function (r) {
+        return r.children || [];
+      });
+    }
+    sel[0].addEventListener('change', function () {
+      sel[1].innerHTML = ''; sel[1].disabled = true; input.value = '';
+      if (sel[0].value) {
+        children(sel[0].value).then(function (list) { fill(sel[1], list, choose); });
+      }
+    });
+    sel[1].addEventListener('change', function () { input.value = sel[1].value; });
+    var v = input.value;
+    children(root.getAttribute('data-root')).then(function (towns) {
+      fill(sel[0], towns, choose, /^\d{12}$/.test(v) ? v.slice(0, 9) : '');
+      if (/^\d{12}$/.test(v)) {
+        return children(v.slice(0, 9)).then(function (list) { fill(sel[1], list, choose, v); });
+      }
+    }).catch(function () {
+      root.querySelector('.codes').style.display = 'block';
+    });
+  }
+
+  /* Drafts: every field but the document number, saved as it is typed. */
+  var SKIP = { id_number: 1, csrf: 1 };
+  function draftKey(name) { return 'bihuan-draft-' + name; }
+
+  function saveDraft(form) {
+    var data = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || SKIP[el.name] || el.type === 'hidden') { return; }
+      if (el.type === 'checkbox' || el.type === 'radio') {
+        if (el.checked) { (data[el.name] = data[el.name] || []).push(el.value); }
+      } else {
+        data[el.name] = el.value;
+      }
+    });
+    try { localStorage.setItem(draftKey(form.getAttribute('data-draft')), JSON.stringify(data)); } catch (e) { /* private mode */ }
+  }
+
+  function restoreDraft(form) {
+    var data;
+    try { data = JSON.parse(localStorage.getItem(draftKey(form.getAttribute('data-draft'))) || 'null'); } catch (e) { data = null; }
+    if (!data) { return; }
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || SKIP[el.name] || el.type === 'hidden' || !(el.name in data)) { return; }
+      var v = data[el.name];
+      if (el.type === 'checkbox' || el.type === 'radio') {
+        el.checked = Array.isArray(v) && v.indexOf(el.value) >= 0;
+      } else if (typeof v === 'string') {
+        el.value = v;
+      }
+    });
+    Array.prototype.forEach.call(form.querySelectorAll('details'), function (d) {
+      Array.prototype.forEach.call(d.querySelectorAll('input[name]'), function (i) {
+        if (i.value && i.type !== 'checkbox' && i.type !== 'radio') { d.open = true; }
+      });
+    });
+  }
+
+  Array.prototype.forEach.call(doc.querySelectorAll('[data-clear-draft]'), function (el) {
+    try { localStorage.removeItem(draftKey(el.getAttribute('data-clear-draft'))); } catch (e) { /* ignore */ }
+  });
+
+  Array.prototype.forEach.call(doc.querySelectorAll('form[data-draft]'), function (form) {
+    if (form.hasAttribute('data-fresh')) { restoreDraft(form); }
+    var timer = null;
+    function later() { clearTimeout(timer); timer = setTimeout(function () { saveDraft(form); }, 300); }
+    form.addEventListener('input', later);
+    form.addEventListener('change', later);
+    window.addEventListener('pagehide', function () { saveDraft(form); });
+  });
+
+  Array.prototype.forEach.call(doc.querySelectorAll('[data-picker]'), function (root) {
+    whenVisible(root, function () { nationalPicker(root); });
+  });
+  Array.prototype.forEach.call(doc.querySelectorAll('[data-local-picker]'), function (root) {
+    var fs = root.closest('fieldset[data-when]');
+    var started = false;
+    function start() { if (!started) { started = true; localPicker(root); } }
+    if (fs) { fs.addEventListener('focusin', start); }
+    whenVisible(root, function () { if (!fs) { start(); } });
+    root._start = start;
+  });
+
+  /* Report forms: show the "moved" or "corrected" part only when chosen. */
+  Array.prototype.forEach.call(doc.querySelectorAll('form[data-report]'), function (form) {
+    var outcome = form.querySelector('select[name=outcome]');
+    function show() {
+      Array.prototype.forEach.call(form.querySelectorAll('fieldset[data-when]'), function (fs) {
+        var on = fs.getAttribute('data-when') === outcome.value;
+        fs.classList.toggle('shown', on);
+        var lp = fs.querySelector('[data-local-picker]');
+        if (on && lp && lp._start) { lp._start(); }
+      });
+    }
+    outcome.addEventListener('change', show);
+    show();
+  });
+
+  Array.prototype.forEach.call(doc.querySelectorAll('[data-print]'), function (b) {
+    b.hidden = false;
+    b.addEventListener('click', function () { window.print(); });
+  });
+  Array.prototype.forEach.call(doc.querySelectorAll('a[data-back]'), function (a) {
+    if (history.length > 1) {
+      a.addEventListener('click', function (e) { e.preventDefault(); history.back(); });
+    }
+  });
+}());

@@ -1,0 +1,441 @@
+//! A real headless Chromium, sized and scaled like a phone, fills the 返永通
+//! form as a person would: the cascading region picker, the village, the
+//! dates; it leaves and comes back half-way (the draft must survive), submits
+//! and reads the receipt. A grid worker then signs in on a phone, takes the
+//! task and reports that the person moved, picking the new village.
+//!
+//! Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian: `apt-get install
+//! chromium chromium-driver`). Without them the test fails, on purpose: CI
+//! installs them. Set BIHUAN_KEEP_SCREENSHOTS=1 to keep the screenshots.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bihuan::usecases::auth::parse_new_user;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use support::{TestApp, unique};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// chromedriver and its scratch directory; both go away however the test ends.
+struct Driver {
+    child: Child,
+    dir: PathBuf,
+    keep: bool,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if self.keep {
+            eprintln!("screenshots kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_driver() -> (Driver, u16) {
+    for bin in [CHROMEDRIVER, CHROMIUM] {
+        assert!(
+            Path::new(bin).exists(),
+            "{bin} is missing: the browser test needs Chromium and its driver \
+             (apt-get install -y chromium chromium-driver)"
+        );
+    }
+    let dir = std::env::temp_dir().join(unique("bihuan-browser-"));
+    std::fs::create_dir_all(dir.join("profile")).unwrap();
+    let port = free_port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let driver = Driver {
+        child,
+        dir,
+        keep: std::env::var_os("BIHUAN_KEEP_SCREENSHOTS").is_some(),
+    };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return (driver, port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen on port {port}");
+}
+
+async fn connect(port: u16, profile: &Path) -> Client {
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=390,844",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+            "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}},
+        }
+    });
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session")
+}
+
+/// Lists 西罗园街道 (medium risk since 01-15), as the command does.
+async fn list_xiluoyuan(app: &TestApp) {
+    let token = app.login_as("command", "330784").await;
+    let (status, body) = app
+        .post(
+            &token,
+            "/api/v1/risk-areas",
+            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) -> Result<()> {
+    let e = c.find(Locator::Css(css)).await?;
+    e.clear().await?;
+    e.send_keys(text).await?;
+    Ok(())
+}
+
+/// Picks an option by its visible text once the script has filled the select.
+async fn pick(c: &Client, select_id: &str, label: &str) -> Result<()> {
+    let option = format!("//select[@id='{select_id}']/option[.='{label}']");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&option))
+        .await
+        .map_err(|e| format!("no option {label} in #{select_id}: {e}"))?;
+    c.find(Locator::Id(select_id))
+        .await?
+        .select_by_label(label)
+        .await?;
+    Ok(())
+}
+
+/// Sets a date input the way its picker would. Typing into a date input
+/// depends on the browser's locale; the value a person picks does not.
+async fn set_date(c: &Client, id: &str, date: &str) -> Result<()> {
+    let e = c.find(Locator::Id(id)).await?;
+    c.execute(
+        "arguments[0].value = arguments[1];\
+         arguments[0].dispatchEvent(new Event('input', {bubbles: true}));\
+         arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![serde_json::to_value(&e)?, json!(date)],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn value(c: &Client, css: &str) -> Result<String> {
+    Ok(c.find(Locator::Css(css))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default())
+}
+
+async fn screenshot(c: &Client, dir: &Path, name: &str) -> Result<()> {
+    let png = c.screenshot().await?;
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join(name), png)?;
+    Ok(())
+}
+
+async fn declare_like_a_person(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    c.goto(&app.url("/declare")).await?;
+    assert!(c.title().await?.contains("返永通"));
+    let js: bool = c
+        .execute(
+            "return document.documentElement.classList.contains('js')",
+            vec![],
+        )
+        .await?
+        .as_bool()
+        .unwrap_or(false);
+    assert!(js, "app.js ran (no CSP violation)");
+
+    type_into(c, "#name", "张三").await?;
+    type_into(c, "#id_number", "11010519491231002X").await?;
+    type_into(c, "#phone", "13800138000").await?;
+
+    // Where from: the cascade, as on a phone.
+    pick(c, "originl0", "北京市").await?;
+    pick(c, "originl1", "市辖区").await?;
+    pick(c, "originl2", "丰台区").await?;
+    pick(c, "originl3", "西罗园街道").await?;
+    assert_eq!(value(c, "#origin_county").await?, "110106");
+    assert_eq!(value(c, "#origin_township").await?, "110106003");
+    let township = c.find(Locator::Id("originl3")).await?;
+    assert!(
+        township.attr("required").await?.is_some(),
+        "a county with a listed risk area asks for the township"
+    );
+    assert!(
+        !c.find(Locator::Css("#origin_county"))
+            .await?
+            .is_displayed()
+            .await?,
+        "with JavaScript the code inputs give way to the selects"
+    );
+    set_date(c, "origin_departed_on", "2022-01-26").await?;
+    screenshot(c, dir, "origin.png").await?;
+
+    // Leave half-way and come back: the draft is still there.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    c.goto(&app.url("/poster")).await?;
+    let (_, _, w, h) = c.find(Locator::Css(".qr svg")).await?.rectangle().await?;
+    assert!(
+        w >= 200.0 && (w - h).abs() < 1.0,
+        "the poster's QR code is square and big enough to scan: {w}x{h}"
+    );
+    screenshot(c, dir, "poster.png").await?;
+    c.goto(&app.url("/declare")).await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//select[@id='originl3']/option[@value='110106003']",
+        ))
+        .await?;
+    assert_eq!(value(c, "#name").await?, "张三", "the draft came back");
+    assert_eq!(value(c, "#phone").await?, "13800138000");
+    assert_eq!(value(c, "#origin_departed_on").await?, "2022-01-26");
+    assert_eq!(value(c, "#originl3").await?, "110106003", "the cascade too");
+    assert_eq!(
+        value(c, "#id_number").await?,
+        "",
+        "the document number is never kept on the device"
+    );
+    type_into(c, "#id_number", "11010519491231002X").await?;
+
+    // Arrival and destination.
+    set_date(c, "arrival_date", "2022-01-28").await?;
+    c.find(Locator::Id("arrival_mode"))
+        .await?
+        .select_by_label("火车")
+        .await?;
+    type_into(c, "#arrival_number", "G1234").await?;
+    c.find(Locator::Id("destination_village"))
+        .await?
+        .select_by_label("园丁社区")
+        .await?;
+    type_into(c, "#destination_address", "园丁路1号").await?;
+    c.find(Locator::Css("input[name=health_code][value=green]"))
+        .await?
+        .click()
+        .await?;
+    type_into(c, "#vaccine_doses", "3").await?;
+
+    let fits: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await?
+        .as_bool()
+        .unwrap_or(false);
+    assert!(
+        fits,
+        "the form fits a 390px-wide phone without sideways scrolling"
+    );
+    screenshot(c, dir, "declare.png").await?;
+
+    c.find(Locator::Css("button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".receipt-code"))
+        .await
+        .map_err(|e| format!("no receipt page: {e}"))?;
+    let url = c.current_url().await?;
+    assert!(url.path().starts_with("/s/"), "{url}");
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(text.contains("报备成功"), "{text}");
+    assert!(text.contains("中高风险地区所在乡镇(街道)"), "{text}");
+    assert!(text.contains("集中隔离"), "{text}");
+    assert!(text.contains("2022年2月15日"), "release date: {text}");
+    let receipt = c.find(Locator::Css(".receipt-code")).await?.text().await?;
+    assert_eq!(url.path(), format!("/s/{receipt}"));
+    let fits: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await?
+        .as_bool()
+        .unwrap_or(false);
+    assert!(fits, "the receipt fits the phone");
+    let draft = c
+        .execute(
+            "return localStorage.getItem('bihuan-draft-declare')",
+            vec![],
+        )
+        .await?;
+    assert!(draft.is_null(), "the draft is gone once declared: {draft}");
+    screenshot(c, dir, "receipt.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_declares_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    list_xiluoyuan(&app).await;
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = declare_like_a_person(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+async fn work_the_task_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    let token = app.login_as("command", "330784").await;
+    let (status, body) = app.get(&token, "/api/v1/tasks").await;
+    assert_eq!(status, 200);
+    let id = body[0]["id"].as_i64().expect("a task");
+
+    // Signing in comes back to the task list.
+    c.goto(&app.url("/tasks")).await?;
+    assert_eq!(c.current_url().await?.path(), "/login");
+    type_into(c, "#username", "wang").await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(&format!("task-{id}")))
+        .await?;
+    assert_eq!(c.current_url().await?.path(), "/tasks");
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(text.contains("我的任务") && text.contains("核查"), "{text}");
+
+    // 签收, then 反馈: the person has moved to another village.
+    c.find(Locator::Css(&format!(
+        "form[action='/tasks/{id}/ack'] button"
+    )))
+    .await?
+    .click()
+    .await?;
+    let summary = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("#task-{id} summary")))
+        .await?;
+    summary.click().await?;
+    c.find(Locator::Id(&format!("t{id}outcome")))
+        .await?
+        .select_by_value("moved")
+        .await?;
+    let moved = c
+        .find(Locator::Css(&format!(
+            "#task-{id} fieldset[data-when=moved]"
+        )))
+        .await?;
+    assert!(
+        moved.is_displayed().await?,
+        "choosing 'moved' shows its part"
+    );
+    let corrected = c
+        .find(Locator::Css(&format!(
+            "#task-{id} fieldset[data-when=corrected]"
+        )))
+        .await?;
+    assert!(!corrected.is_displayed().await?, "and hides the others");
+    pick(c, &format!("t{id}town"), "西城街道").await?;
+    let village = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(&format!(
+            "//select[@id='t{id}vsel']/option[@value!=''][1]"
+        )))
+        .await?;
+    let code = village.prop("value").await?.unwrap_or_default();
+    village.click().await?;
+    assert_eq!(value(c, &format!("#t{id}village")).await?, code);
+    assert!(code.starts_with("330784002") && code.len() == 12, "{code}");
+    type_into(c, &format!("#t{id}address"), "新居1号").await?;
+    let fits: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await?
+        .as_bool()
+        .unwrap_or(false);
+    assert!(fits, "the task list fits the phone");
+    screenshot(c, dir, "tasks.png").await?;
+    c.find(Locator::Css(&format!("#task-{id} form.report button")))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//p[contains(., '暂无任务')]"))
+        .await
+        .map_err(|e| format!("the moved task should leave this grid's list: {e}"))?;
+    let (_, body) = app.get(&token, "/api/v1/tasks").await;
+    assert_eq!(body[0]["state"], "dispatched", "{body}");
+    assert_eq!(body[0]["region"], format!("{code}001"), "{body}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_worker_reports_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    let (status, _) = app.declare(support::declaration()).await;
+    assert_eq!(status, 201);
+    app.services
+        .add_user(
+            parse_new_user(
+                "wang",
+                "grid_worker",
+                "330784001001001",
+                "correct horse battery",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = work_the_task_like_a_grid_worker(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
