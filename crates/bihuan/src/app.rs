@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::{self, Vault};
+use crate::notify::{LogNotifier, WebhookNotifier};
 use crate::storage::Db;
 use crate::usecases::Services;
 use crate::web::{self, AppState, ratelimit::RateLimiter};
@@ -37,6 +38,10 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
         vault: Vault::new(&key),
         clock,
         policy: Arc::new(policy),
+        notifier: match &settings.notify_webhook_url {
+            Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
+            None => Arc::new(LogNotifier),
+        },
     };
     let loaded = services.ensure_regions(&settings.city_code).await?;
     if loaded > 0 {
@@ -74,10 +79,12 @@ impl Application {
 
     /// Serves until the process is stopped, with the background sweeps.
     pub async fn run(self) -> anyhow::Result<()> {
-        let sweeps = spawn_sweeps(
-            self.state.services.clone(),
-            Duration::from_secs(self.state.settings.sweep_seconds.max(1)),
-        );
+        let sweeps = (self.state.settings.sweep_seconds > 0).then(|| {
+            spawn_sweeps(
+                self.state.services.clone(),
+                Duration::from_secs(self.state.settings.sweep_seconds),
+            )
+        });
         let app = web::router(self.state);
         let served = axum::serve(
             self.listener,
@@ -87,22 +94,24 @@ impl Application {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-        sweeps.abort();
+        if let Some(s) = sweeps {
+            s.abort();
+        }
         Ok(served?)
     }
 }
 
-/// The deadline sweep. Every replica runs it; the sweep itself is idempotent
-/// and, on PostgreSQL, only one replica's run does work at a time.
+/// The periodic jobs (deadline escalation, the daily obligations, missed
+/// check-ins, reminder delivery). Every replica ticks; each job's period is
+/// claimed in the database, so each runs once however many replicas there are.
 fn spawn_sweeps(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            match services.sweep_overdue().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(escalated = n, "overdue tasks escalated"),
-                Err(e) => tracing::warn!(error = %e, "sweep failed"),
+            match services.run_jobs().await {
+                Ok(r) => tracing::debug!(?r, "jobs ran"),
+                Err(e) => tracing::warn!(error = %e, "jobs failed"),
             }
         }
     })

@@ -22,8 +22,11 @@ pub struct Settings {
     pub city_code: String,
     /// A policy file to use instead of the shipped one.
     pub policy_file: Option<PathBuf>,
-    /// How often background sweeps run.
+    /// How often the background jobs tick, in seconds; 0 turns them off
+    /// (tests drive the jobs themselves).
     pub sweep_seconds: u64,
+    /// Where reminders are posted; when absent they are only logged.
+    pub notify_webhook_url: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for Settings {
             .field("city_code", &self.city_code)
             .field("policy_file", &self.policy_file)
             .field("sweep_seconds", &self.sweep_seconds)
+            .field("notify_webhook_url", &self.notify_webhook_url)
             .finish()
     }
 }
@@ -71,6 +75,7 @@ impl Default for Settings {
             city_code: "330784".into(),
             policy_file: None,
             sweep_seconds: 60,
+            notify_webhook_url: None,
         }
     }
 }

@@ -42,6 +42,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// API tokens for machine clients (the health-code system).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Import spreadsheets (.xlsx or .csv).
     Import {
         #[command(subcommand)]
@@ -70,6 +75,17 @@ enum UserCommand {
         /// Read the password from standard input
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token; it is printed once.
+    Add {
+        name: String,
+        /// What it may read: health_codes
+        #[arg(long, default_value = "health_codes")]
+        scope: String,
     },
 }
 
@@ -144,6 +160,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(report)?;
             println!("user {name} added (id {id})");
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Add { name, scope },
+        } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            let token = services
+                .add_api_token(&name, &scope)
+                .await
+                .map_err(report)?;
+            println!("token for {name} ({scope}), shown once:\n{token}");
             Ok(())
         }
         Command::Import { command } => {

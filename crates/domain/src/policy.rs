@@ -63,6 +63,34 @@ pub struct SymptomRule {
     pub task_en: String,
 }
 
+/// Deadlines of the daily work a running control creates, in hours, and
+/// the hour by which the day's check-in is due (Asia/Shanghai).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deadlines {
+    pub check_in_by_hour: u32,
+    pub check_in_missed_hours: u32,
+    pub test_missed_hours: u32,
+    pub positive_hours: u32,
+    pub release_hours: u32,
+    pub help_hours: u32,
+    pub transfer_in_hours: u32,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            check_in_by_hour: 20,
+            check_in_missed_hours: 12,
+            test_missed_hours: 24,
+            positive_hours: 2,
+            release_hours: 24,
+            help_hours: 4,
+            transfer_in_hours: 12,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -72,6 +100,8 @@ pub struct Policy {
     pub home_province: String,
     pub window_days: u32,
     pub symptoms: SymptomRule,
+    #[serde(default)]
+    pub deadlines: Deadlines,
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
 }

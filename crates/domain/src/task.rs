@@ -11,6 +11,18 @@ pub enum TaskKind {
     Verify,
     /// 发热就诊转运: take a person with symptoms to a fever clinic.
     FeverTransfer,
+    /// 未打卡: a day of a phase passed without a health check-in.
+    CheckInMissed,
+    /// 漏检: a scheduled test day passed without a test.
+    TestMissed,
+    /// 阳性处置: a positive result; hand over to case management.
+    Positive,
+    /// 解除管控: the plan is over and every test negative; confirm release.
+    Release,
+    /// 暖心服务: a person under a measure asked for help.
+    Help,
+    /// 转入核查: a person under a measure moved into this grid.
+    TransferIn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +54,8 @@ pub enum Outcome {
     Moved,
     /// The declared facts were wrong: triage runs again on the corrected ones.
     Corrected,
+    /// Done, for work that is not a verification (help, reminders).
+    Done,
 }
 
 macro_rules! str_enum {
@@ -58,6 +72,12 @@ macro_rules! str_enum {
 str_enum!(TaskKind {
     Verify => "verify", "核查", "Verify";
     FeverTransfer => "fever_transfer", "发热就诊转运", "Fever clinic transfer";
+    CheckInMissed => "check_in_missed", "未打卡核查", "Missed check-in";
+    TestMissed => "test_missed", "漏检追踪", "Missed test";
+    Positive => "positive", "阳性处置", "Positive result";
+    Release => "release", "解除管控", "Release";
+    Help => "help", "暖心服务", "Help request";
+    TransferIn => "transfer_in", "转入核查", "Moved in";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";
@@ -77,6 +97,7 @@ str_enum!(Outcome {
     Refused => "refused", "拒不配合", "Refused";
     Moved => "moved", "已迁往他处", "Moved elsewhere";
     Corrected => "corrected", "信息有误已更正", "Facts corrected";
+    Done => "done", "已处理", "Done";
 });
 
 /// The state an action leads to, or `None` when the action is illegal now.
@@ -152,6 +173,7 @@ mod tests {
             Outcome::Refused,
             Outcome::Moved,
             Outcome::Corrected,
+            Outcome::Done,
         ] {
             assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }

@@ -6,8 +6,20 @@ use sqlx::{AnyConnection, Executor, Row};
 
 use super::Backend;
 
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_core.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_core.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_core.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_monitoring.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_core.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_monitoring.sql"),
+    ),
+];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"
 

@@ -10,6 +10,7 @@
 //! only after that transaction is durable.
 
 mod migrate;
+pub mod monitoring;
 pub mod repo;
 mod writer;
 

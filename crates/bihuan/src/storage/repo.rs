@@ -1034,3 +1034,81 @@ pub async fn try_sweep_lock(c: &mut AnyConnection) -> Result<bool> {
         .try_get(0)?;
     Ok(got)
 }
+
+/// Closes the person's open tasks of `kind` (their reason has gone), with events.
+pub async fn close_open_tasks(
+    c: &mut AnyConnection,
+    person_id: i64,
+    kind: &str,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, person_id, task_id, kind, detail)
+         SELECT $1, $2, person_id, id, 'task_close', '{\"reason\":\"resolved\"}' FROM tasks
+         WHERE person_id = $3 AND kind = $4 AND state <> 'closed'",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(person_id)
+    .bind(kind)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "UPDATE tasks SET state = 'closed', outcome = 'done', updated_at = $1
+         WHERE person_id = $2 AND kind = $3 AND state <> 'closed'",
+    )
+    .bind(now)
+    .bind(person_id)
+    .bind(kind)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Closes every open task of a person who left the city.
+pub async fn close_open_tasks_all(
+    c: &mut AnyConnection,
+    person_id: i64,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, person_id, task_id, kind, detail)
+         SELECT $1, $2, person_id, id, 'task_close', '{\"reason\":\"handed_over\"}' FROM tasks
+         WHERE person_id = $3 AND state <> 'closed'",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(person_id)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "UPDATE tasks SET state = 'closed', outcome = 'done', updated_at = $1
+         WHERE person_id = $2 AND state <> 'closed'",
+    )
+    .bind(now)
+    .bind(person_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Open tasks follow a person who moves to another grid.
+pub async fn move_open_tasks(
+    c: &mut AnyConnection,
+    person_id: i64,
+    grid: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE tasks SET region = $1, escalated_to = NULL, escalated_at = NULL, updated_at = $2
+         WHERE person_id = $3 AND state <> 'closed'",
+    )
+    .bind(grid)
+    .bind(now)
+    .bind(person_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}

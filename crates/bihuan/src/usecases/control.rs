@@ -131,21 +131,50 @@ async fn dispatch(
     hours: u32,
     reason: &str,
 ) -> Result<()> {
-    let due_at = ch.now + i64::from(hours) * 3600;
-    let (task_id, event) = match repo::open_task(c, ch.person_id, kind.as_str()).await? {
-        Some(t) => {
-            repo::attach_to_task(c, t.id, reason, due_at, ch.now).await?;
-            (t.id, "task_attached")
+    open_task(
+        c,
+        &NewTask {
+            person_id: ch.person_id,
+            kind,
+            region: ch.grid,
+            hours,
+            reason,
+            actor: ch.actor,
+            now: ch.now,
+        },
+    )
+    .await
+    .map(|_| ())
+}
+
+pub struct NewTask<'a> {
+    pub person_id: i64,
+    pub kind: TaskKind,
+    pub region: &'a str,
+    pub hours: u32,
+    pub reason: &'a str,
+    pub actor: &'a str,
+    pub now: i64,
+}
+
+/// Opens a task, or adds the reason to the person's open task of that kind
+/// (bringing its deadline forward if sooner). Returns the task's id.
+pub async fn open_task(c: &mut AnyConnection, t: &NewTask<'_>) -> Result<i64> {
+    let due_at = t.now + i64::from(t.hours) * 3600;
+    let (task_id, event) = match repo::open_task(c, t.person_id, t.kind.as_str()).await? {
+        Some(open) => {
+            repo::attach_to_task(c, open.id, t.reason, due_at, t.now).await?;
+            (open.id, "task_attached")
         }
         None => {
             let id = repo::insert_task(
                 c,
-                kind.as_str(),
-                ch.person_id,
-                ch.grid,
+                t.kind.as_str(),
+                t.person_id,
+                t.region,
                 due_at,
-                reason,
-                ch.now,
+                t.reason,
+                t.now,
             )
             .await?;
             (id, "task_created")
@@ -153,12 +182,13 @@ async fn dispatch(
     };
     repo::insert_event(
         c,
-        ch.now,
-        ch.actor,
-        Some(ch.person_id),
+        t.now,
+        t.actor,
+        Some(t.person_id),
         Some(task_id),
         event,
-        &json!({"kind": kind.as_str(), "due_at": due_at, "reason": reason}),
+        &json!({"kind": t.kind.as_str(), "due_at": due_at, "reason": t.reason}),
     )
-    .await
+    .await?;
+    Ok(task_id)
 }

@@ -2,8 +2,10 @@
 //! one transaction (through `Db::write`) and is the only place state changes.
 
 pub mod auth;
+pub mod care;
 mod control;
 pub mod declare;
+pub mod monitoring;
 pub mod regions;
 pub mod risk_areas;
 pub mod tasks;
@@ -26,6 +28,7 @@ pub struct Services {
     pub vault: Vault,
     pub clock: Arc<dyn Clock>,
     pub policy: Arc<Policy>,
+    pub notifier: Arc<dyn crate::notify::Notifier>,
 }
 
 /// A signed-in user, bound to one region.

@@ -15,7 +15,9 @@ use super::error::ApiError;
 use super::extract::{ApiActor, JsonBody};
 use crate::error::Error;
 use crate::usecases::auth::LoginInput;
+use crate::usecases::care::{FeedCaller, HelpInput, RatingInput, TransferInput};
 use crate::usecases::declare::DeclarationInput;
+use crate::usecases::monitoring::{CheckInInput, TestInput};
 use crate::usecases::risk_areas::{RiskAreaInput, SinceInput};
 use crate::usecases::tasks::ReportInput;
 use crate::usecases::views::TaskQuery;
@@ -234,4 +236,174 @@ pub async fn healthz(State(s): State<AppState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// A person checks in from their status page: no login, rate-limited.
+pub async fn check_in_by_receipt(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(receipt): Path<String>,
+    JsonBody(input): JsonBody<CheckInInput>,
+) -> ApiResult {
+    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+        return Ok(too_many());
+    }
+    let out = s.services.check_in_by_receipt(&receipt, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn check_in_for(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<CheckInInput>,
+) -> ApiResult {
+    let out = s.services.check_in_for(&a, id, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn record_test(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<TestInput>,
+) -> ApiResult {
+    let out = s.services.record_test(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn due_tests(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    Ok(Json(s.services.due_tests(&a).await?).into_response())
+}
+
+pub async fn release(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    Ok(Json(s.services.confirm_release(&a, id).await?).into_response())
+}
+
+pub async fn transfer(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<TransferInput>,
+) -> ApiResult {
+    Ok(Json(s.services.transfer(&a, id, input).await?).into_response())
+}
+
+pub async fn handovers_xlsx(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    let bytes = s.services.handovers_xlsx(&a).await?;
+    Ok(xlsx_response(bytes, "handovers.xlsx"))
+}
+
+fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct FeedQuery {
+    #[serde(default)]
+    changed_since: i64,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// The health-code feed: the command, or a machine's API token.
+pub async fn health_codes(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<FeedQuery>,
+) -> ApiResult {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(Error::Unauthorized)?
+        .to_string();
+    let caller = match s.services.session(&bearer).await {
+        Ok(actor) => FeedCaller::User(actor),
+        Err(_) => FeedCaller::Token(bearer),
+    };
+    let rows = s.services.health_code_feed(caller, q.changed_since).await?;
+    let table = || {
+        let mut t = vec![
+            ["person_id", "id_type", "id_number", "colour", "changed_at"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        t.extend(rows.iter().map(|r| {
+            vec![
+                r.person_id.to_string(),
+                r.id_type.clone(),
+                r.id_number.clone(),
+                r.colour.clone(),
+                r.changed_at.to_string(),
+            ]
+        }));
+        t
+    };
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(&rows).into_response()),
+        Some("csv") => Ok((
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::export::csv(&table())?,
+        )
+            .into_response()),
+        Some("xlsx") => Ok(xlsx_response(
+            crate::export::xlsx("赋码", &table())?,
+            "health-codes.xlsx",
+        )),
+        Some(_) => Err(Error::field(
+            "format",
+            "format",
+            "格式应为 json、csv 或 xlsx",
+            "json, csv or xlsx",
+        )
+        .into()),
+    }
+}
+
+pub async fn request_help(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(receipt): Path<String>,
+    JsonBody(input): JsonBody<HelpInput>,
+) -> ApiResult {
+    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+        return Ok(too_many());
+    }
+    let id = s.services.request_help(&receipt, input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+pub async fn help_requests(State(s): State<AppState>, Path(receipt): Path<String>) -> ApiResult {
+    Ok(Json(s.services.help_requests(&receipt).await?).into_response())
+}
+
+pub async fn rate_help(
+    State(s): State<AppState>,
+    Path((receipt, id)): Path<(String, i64)>,
+    JsonBody(input): JsonBody<RatingInput>,
+) -> ApiResult {
+    s.services.rate_help(&receipt, id, input).await?;
+    Ok(Json(json!({"ok": true})).into_response())
+}
+
+pub async fn help_waiting(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    Ok(Json(s.services.help_waiting(&a).await?).into_response())
 }

@@ -51,7 +51,24 @@ pub fn router(state: AppState) -> Router {
         .route("/overview", get(api::overview))
         .route("/policy", get(api::policy))
         .route("/regions/{code}", get(api::region))
-        .route("/divisions", get(api::divisions));
+        .route("/divisions", get(api::divisions))
+        .route(
+            "/status/{receipt}/check-ins",
+            post(api::check_in_by_receipt),
+        )
+        .route(
+            "/status/{receipt}/help",
+            get(api::help_requests).post(api::request_help),
+        )
+        .route("/status/{receipt}/help/{id}/rating", post(api::rate_help))
+        .route("/persons/{id}/check-ins", post(api::check_in_for))
+        .route("/persons/{id}/release", post(api::release))
+        .route("/persons/{id}/transfer", post(api::transfer))
+        .route("/tests", post(api::record_test))
+        .route("/due-tests", get(api::due_tests))
+        .route("/health-codes", get(api::health_codes))
+        .route("/handovers.xlsx", get(api::handovers_xlsx))
+        .route("/help-requests/waiting", get(api::help_waiting));
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())

@@ -58,6 +58,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         secret_key: Some("11".repeat(32)),
         key_file: dir.join("key"),
         public_rate_limit: 0,
+        sweep_seconds: 0,
         ..Settings::default()
     }
 }
