@@ -328,6 +328,21 @@ pub async fn health_codes(
     headers: axum::http::HeaderMap,
     Query(q): Query<FeedQuery>,
 ) -> ApiResult {
+    // Refused before reading, so a refused request leaves no audit entry.
+    let format = match q.format.as_deref() {
+        None | Some("json") => "json",
+        Some("csv") => "csv",
+        Some("xlsx") => "xlsx",
+        Some(_) => {
+            return Err(Error::field(
+                "format",
+                "format",
+                "格式应为 json、csv 或 xlsx",
+                "json, csv or xlsx",
+            )
+            .into());
+        }
+    };
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -357,24 +372,17 @@ pub async fn health_codes(
         }));
         t
     };
-    match q.format.as_deref() {
-        None | Some("json") => Ok(Json(&rows).into_response()),
-        Some("csv") => Ok((
+    match format {
+        "json" => Ok(Json(&rows).into_response()),
+        "csv" => Ok((
             [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             crate::export::csv(&table())?,
         )
             .into_response()),
-        Some("xlsx") => Ok(xlsx_response(
+        _ => Ok(xlsx_response(
             crate::export::xlsx("赋码", &table())?,
             "health-codes.xlsx",
         )),
-        Some(_) => Err(Error::field(
-            "format",
-            "format",
-            "格式应为 json、csv 或 xlsx",
-            "json, csv or xlsx",
-        )
-        .into()),
     }
 }
 

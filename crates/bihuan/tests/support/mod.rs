@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 pub struct TestApp {
     pub base: String,
+    pub settings: Settings,
     pub http: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub services: Services,
@@ -76,6 +77,18 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2022, 1, 28, 2, 0, 0).unwrap(),
     ));
+    start(settings, clock, dir).await
+}
+
+/// A second replica over the same database and clock as `app`.
+pub async fn replica(app: &TestApp) -> TestApp {
+    let dir = std::env::temp_dir().join(unique("bihuan-test-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    start(app.settings.clone(), app.clock.clone(), dir).await
+}
+
+async fn start(settings: Settings, clock: Arc<ManualClock>, dir: PathBuf) -> TestApp {
+    let kept = settings.clone();
     let app = Application::build_with_clock(settings, clock.clone())
         .await
         .expect("application starts");
@@ -84,6 +97,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     tokio::spawn(app.run());
     TestApp {
         base,
+        settings: kept,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
