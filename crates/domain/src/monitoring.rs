@@ -402,4 +402,126 @@ mod tests {
         pos[1].result = TestResult::Positive;
         assert_eq!(release(&p, &pos, d("2022-02-01")), Release::Positive);
     }
+
+    /// The obligation calendar of every category, on POLICY.md's dates.
+    #[test]
+    fn the_calendar_of_every_category() {
+        use crate::policy::{Abroad, Facts, Place, Policy, triage};
+        use crate::risk::{RiskArea, RiskLevel};
+        let policy = Policy::default_policy();
+        let areas = [RiskArea {
+            id: 1,
+            county: "110106".into(),
+            township: Some("110106003".into()),
+            subarea: None,
+            level: RiskLevel::Medium,
+            since: d("2022-01-15"),
+            until: None,
+            listed_on: d("2022-01-15"),
+        }];
+        let base = Facts {
+            arrival: d("2022-01-28"),
+            origin: Place {
+                county: "330106".into(),
+                township: None,
+            },
+            departed_on: d("2022-01-28"),
+            itinerary: vec![],
+            abroad: None,
+            health_code: HealthCode::Green,
+            symptoms: vec![],
+            negative_test_48h: None,
+        };
+        let from = |township: &str, left: &str| Facts {
+            origin: Place {
+                county: township[..6].into(),
+                township: Some(township.into()),
+            },
+            departed_on: d(left),
+            ..base.clone()
+        };
+        let cases: Vec<(Facts, &str, &str, &str, Vec<&str>)> = vec![
+            (
+                Facts {
+                    abroad: Some(Abroad {
+                        country: "US".into(),
+                        entered_china_on: d("2022-01-20"),
+                    }),
+                    ..base.clone()
+                },
+                "inbound",
+                "2022-01-28",
+                "2022-02-16",
+                vec!["01-28", "02-02", "02-04", "02-09", "02-16"],
+            ),
+            (
+                Facts {
+                    health_code: HealthCode::Red,
+                    ..base.clone()
+                },
+                "red_code",
+                "2022-01-28",
+                "2022-02-17",
+                vec!["01-28", "01-30", "02-03", "02-10", "02-12", "02-17"],
+            ),
+            (
+                from("110106003", "2022-01-26"),
+                "risk_street",
+                "2022-01-28",
+                "2022-02-15",
+                vec!["01-28", "02-01", "02-08", "02-10", "02-15"],
+            ),
+            (
+                Facts {
+                    health_code: HealthCode::Yellow,
+                    ..base.clone()
+                },
+                "yellow_code",
+                "2022-01-28",
+                "2022-02-03",
+                vec!["01-28", "01-30", "02-03"],
+            ),
+            (
+                from("110106001", "2022-01-27"),
+                "risk_county",
+                "2022-01-28",
+                "2022-02-09",
+                vec!["01-28", "01-29", "02-09"],
+            ),
+            (
+                from("110106001", "2022-01-14"),
+                "out_of_province",
+                "",
+                "",
+                vec!["01-28", "01-31"],
+            ),
+            (base.clone(), "in_province", "", "", vec![]),
+        ];
+        for (facts, category, first, last, tests) in cases {
+            let plan = triage(&policy, &areas, &facts).plan;
+            let mut check_ins = vec![];
+            let mut test_dates = vec![];
+            for day in d("2022-01-20").iter_days().take(40) {
+                for o in obligations_on(&plan, day) {
+                    match o {
+                        Obligation::CheckIn { date } => check_ins.push(date),
+                        Obligation::Test { date, .. } => {
+                            test_dates.push(date.format("%m-%d").to_string())
+                        }
+                    }
+                }
+            }
+            assert_eq!(test_dates, tests, "{category}");
+            if first.is_empty() {
+                assert!(check_ins.is_empty(), "{category}: no phases, no check-ins");
+            } else {
+                let expected: Vec<Date> =
+                    d(first).iter_days().take_while(|x| *x <= d(last)).collect();
+                assert_eq!(
+                    check_ins, expected,
+                    "{category}: a check-in every phase day"
+                );
+            }
+        }
+    }
 }
