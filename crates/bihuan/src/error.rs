@@ -10,6 +10,12 @@ pub enum Error {
     NotFound,
     /// The action is not allowed in the record's current state.
     Conflict(String),
+    /// A business rule refused the action (409), with words for the user.
+    Refused {
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+    },
     /// The caller's role may not do this.
     Forbidden,
     /// No valid session.
@@ -50,6 +56,7 @@ impl std::fmt::Display for Error {
             Error::Invalid(e) => write!(f, "invalid input: {} field(s)", e.len()),
             Error::NotFound => f.write_str("not found"),
             Error::Conflict(m) => write!(f, "conflict: {m}"),
+            Error::Refused { en, .. } => write!(f, "refused: {en}"),
             Error::Forbidden => f.write_str("forbidden"),
             Error::Unauthorized => f.write_str("unauthorized"),
             Error::Locked => f.write_str("locked"),

@@ -145,3 +145,44 @@ pub fn risk_area_rows(
         })
         .collect())
 }
+
+pub const LAB_RESULT_COLUMNS: &[(&str, &str)] = &[
+    ("barcode", "barcode"),
+    ("条码", "barcode"),
+    ("试管条码", "barcode"),
+    ("result", "result"),
+    ("结果", "result"),
+    ("检测结果", "result"),
+    ("ct", "ct"),
+    ("ct值", "ct"),
+    ("tested_at", "tested_at"),
+    ("检测时间", "tested_at"),
+];
+
+/// Lab result rows; 阴性/阳性/无效 are accepted for the result.
+pub fn lab_result_rows(
+    bytes: &[u8],
+) -> anyhow::Result<Vec<crate::usecases::testing::LabResultInput>> {
+    let t = read_table(
+        bytes,
+        LAB_RESULT_COLUMNS,
+        &["barcode", "result", "tested_at"],
+    )?;
+    Ok(t.rows
+        .into_iter()
+        .map(|mut r| {
+            let result = r.remove("result").unwrap_or_default();
+            crate::usecases::testing::LabResultInput {
+                barcode: r.remove("barcode").unwrap_or_default(),
+                result: match result.as_str() {
+                    "阴性" => "negative".into(),
+                    "阳性" => "positive".into(),
+                    "无效" => "invalid".into(),
+                    other => other.to_lowercase(),
+                },
+                ct: r.remove("ct").filter(|s| !s.is_empty()),
+                tested_at: r.remove("tested_at").unwrap_or_default(),
+            }
+        })
+        .collect())
+}

@@ -10,6 +10,7 @@ pub mod policy;
 pub mod regions;
 pub mod risk;
 pub mod task;
+pub mod testing;
 pub mod validation;
 
 /// A civil date in Asia/Shanghai. All policy arithmetic is on these.

@@ -24,6 +24,8 @@ pub enum Trigger {
     RiskCounty,
     OutOfProvince,
     Always,
+    /// Never found by triage: set when a pooled tube tests positive.
+    PoolPositive,
 }
 
 /// Which day counts as day 1 of the plan.
@@ -443,6 +445,7 @@ fn decide<'a>(
                 format!("within 14 days was outside the province ({name})"),
             ))
         }
+        Trigger::PoolPositive => None,
         Trigger::Always => Some(simple(
             arrival,
             "14天内无省外及中高风险地区旅居史".into(),
@@ -523,6 +526,32 @@ fn risk_decision<'a>(
         facts_zh: zh,
         facts_en: en,
         areas: ids,
+    })
+}
+
+/// An assessment for a category set by an event rather than by triage (a
+/// positive pooled tube): day 1 is `today`, with the given reason.
+pub fn assign(policy: &Policy, category: &str, today: Date, reason: Reason) -> Option<Assessment> {
+    let c = policy.category(category)?;
+    let spec = PlanSpec {
+        phases: &c.phases,
+        test_days: &c.test_days,
+        double_test_days: &c.double_test_days,
+        negative_test_waives_arrival_test: false,
+    };
+    Some(Assessment {
+        category: c.name.clone(),
+        measure: c.measure_zh.clone(),
+        policy_version: policy.version.clone(),
+        day_one: today,
+        reasons: vec![Reason {
+            zh: format!("{} → {}：{}", reason.zh, c.label_zh, measure_text_zh(c)),
+            en: format!("{} → {}: {}", reason.en, c.label_en, measure_text_en(c)),
+        }],
+        plan: Plan::build(&spec, today, today, false),
+        verify_within_hours: c.verify_within_hours,
+        fever_transfer_within_hours: None,
+        risk_area_ids: vec![],
     })
 }
 

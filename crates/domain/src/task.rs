@@ -23,6 +23,8 @@ pub enum TaskKind {
     Help,
     /// 转入核查: a person under a measure moved into this grid.
     TransferIn,
+    /// 单采复核 / 重新采样: take a single sample again.
+    Resample,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +80,7 @@ str_enum!(TaskKind {
     Release => "release", "解除管控", "Release";
     Help => "help", "暖心服务", "Help request";
     TransferIn => "transfer_in", "转入核查", "Moved in";
+    Resample => "resample", "单采复核", "Single re-test";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";

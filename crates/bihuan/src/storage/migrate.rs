@@ -12,12 +12,17 @@ const SQLITE: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_monitoring.sql"),
     ),
+    (3, include_str!("../../migrations/sqlite/0003_testing.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
     (
         2,
         include_str!("../../migrations/postgres/0002_monitoring.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_testing.sql"),
     ),
 ];
 

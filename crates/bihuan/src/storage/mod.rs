@@ -12,6 +12,7 @@
 mod migrate;
 pub mod monitoring;
 pub mod repo;
+pub mod testing;
 mod writer;
 
 use std::str::FromStr;

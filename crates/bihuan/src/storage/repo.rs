@@ -488,7 +488,8 @@ pub async fn reassessment_candidates(
 #[derive(Debug, Clone)]
 pub struct ControlRow {
     pub person_id: i64,
-    pub declaration_id: i64,
+    /// None for a control set by an event on someone who never declared.
+    pub declaration_id: Option<i64>,
     pub category: String,
     pub status: String,
     pub assessment: String,
@@ -518,7 +519,7 @@ pub async fn control(c: &mut AnyConnection, person_id: i64) -> Result<Option<Con
 
 pub struct NewControl<'a> {
     pub person_id: i64,
-    pub declaration_id: i64,
+    pub declaration_id: Option<i64>,
     pub category: &'a str,
     pub policy_version: &'a str,
     pub release_on: Option<String>,

@@ -254,12 +254,12 @@ impl Services {
     /// Makes an API token for a machine client; shown once.
     pub async fn add_api_token(&self, name: &str, scope: &str) -> Result<String> {
         let name = validation::text("name", name, 64)?;
-        if scope != "health_codes" {
+        if scope != "health_codes" && scope != "lab_results" {
             return Err(Error::field(
                 "scope",
                 "scope",
-                "权限范围应为 health_codes",
-                "scope must be health_codes",
+                "权限范围应为 health_codes 或 lab_results",
+                "scope must be health_codes or lab_results",
             ));
         }
         let token = crypto::token(32);

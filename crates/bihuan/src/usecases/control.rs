@@ -19,7 +19,7 @@ pub struct Applied {
 
 pub struct Change<'a> {
     pub person_id: i64,
-    pub declaration_id: i64,
+    pub declaration_id: Option<i64>,
     pub grid: &'a str,
     pub assessment: &'a Assessment,
     /// Why this change happened, when it is not the declaration itself

@@ -555,7 +555,7 @@ impl Services {
             &self.policy,
             Change {
                 person_id,
-                declaration_id,
+                declaration_id: Some(declaration_id),
                 grid: &grid,
                 assessment: &assessment,
                 because: None,

@@ -9,6 +9,7 @@ pub mod monitoring;
 pub mod regions;
 pub mod risk_areas;
 pub mod tasks;
+pub mod testing;
 pub mod views;
 
 use std::sync::Arc;

@@ -308,30 +308,8 @@ impl Services {
                         .map(|k| k.status)
                         .unwrap_or_else(|| "none".into());
                     if result == TestResult::Positive && status != "positive" {
-                        store::set_control_status(c, p.id, "positive", now).await?;
-                        repo::insert_event(
-                            c,
-                            now,
-                            &actor.username,
-                            Some(p.id),
-                            None,
-                            "control_positive",
-                            &json!({"sampled_on": sampled_on}),
-                        )
-                        .await?;
-                        open_task(
-                            c,
-                            &NewTask {
-                                person_id: p.id,
-                                kind: TaskKind::Positive,
-                                region: &p.region,
-                                hours: svc.policy.deadlines.positive_hours,
-                                reason: &format!("{}采样核酸阳性，转病例管理", md_zh(sampled_on)),
-                                actor: &actor.username,
-                                now,
-                            },
-                        )
-                        .await?;
+                        svc.mark_positive(c, p.id, &p.region, sampled_on, &actor.username, now)
+                            .await?;
                         status = "positive".into();
                     }
                     let colour = svc.refresh_colour(c, p.id, &actor.username, now).await?;
@@ -346,8 +324,45 @@ impl Services {
             .await
     }
 
+    /// A positive result: the plan stops, case management takes over.
+    pub(crate) async fn mark_positive(
+        &self,
+        c: &mut AnyConnection,
+        person_id: i64,
+        grid: &str,
+        sampled_on: Date,
+        actor: &str,
+        now: i64,
+    ) -> Result<()> {
+        store::set_control_status(c, person_id, "positive", now).await?;
+        repo::insert_event(
+            c,
+            now,
+            actor,
+            Some(person_id),
+            None,
+            "control_positive",
+            &json!({"sampled_on": sampled_on}),
+        )
+        .await?;
+        open_task(
+            c,
+            &NewTask {
+                person_id,
+                kind: TaskKind::Positive,
+                region: grid,
+                hours: self.policy.deadlines.positive_hours,
+                reason: &format!("{}采样核酸阳性，转病例管理", md_zh(sampled_on)),
+                actor,
+                now,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Derives and stores a person's health-code colour; returns it.
-    async fn refresh_colour(
+    pub(crate) async fn refresh_colour(
         &self,
         c: &mut AnyConnection,
         person_id: i64,

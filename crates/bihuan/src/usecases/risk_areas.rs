@@ -380,7 +380,7 @@ impl Services {
                 &self.policy,
                 Change {
                     person_id: d.person_id,
-                    declaration_id: d.id,
+                    declaration_id: Some(d.id),
                     grid,
                     assessment: &assessment,
                     because,

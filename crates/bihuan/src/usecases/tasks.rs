@@ -344,7 +344,7 @@ impl Services {
             &self.policy,
             Change {
                 person_id: task.person_id,
-                declaration_id: decl.id,
+                declaration_id: Some(decl.id),
                 grid: &task.region,
                 assessment: &assessment,
                 because: Some(Reason {

@@ -20,6 +20,7 @@ use crate::usecases::declare::DeclarationInput;
 use crate::usecases::monitoring::{CheckInInput, TestInput};
 use crate::usecases::risk_areas::{RiskAreaInput, SinceInput};
 use crate::usecases::tasks::ReportInput;
+use crate::usecases::testing::{LabCaller, LabResultInput, MemberInput, OpenTubeInput};
 use crate::usecases::views::TaskQuery;
 
 type ApiResult = Result<Response, ApiError>;
@@ -414,4 +415,76 @@ pub async fn rate_help(
 
 pub async fn help_waiting(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
     Ok(Json(s.services.help_waiting(&a).await?).into_response())
+}
+
+pub async fn open_tube(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<OpenTubeInput>,
+) -> ApiResult {
+    let out = s.services.open_tube(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn tube(
+    State(s): State<AppState>,
+    ApiActor(_): ApiActor,
+    Path(barcode): Path<String>,
+) -> ApiResult {
+    Ok(Json(s.services.tube(&barcode).await?).into_response())
+}
+
+pub async fn add_to_tube(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(barcode): Path<String>,
+    JsonBody(input): JsonBody<MemberInput>,
+) -> ApiResult {
+    let out = s.services.add_to_tube(&a, &barcode, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn seal_tube(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(barcode): Path<String>,
+) -> ApiResult {
+    Ok(Json(s.services.seal_tube(&a, &barcode).await?).into_response())
+}
+
+/// A lab's caller: a signed-in command user, or the lab's API token.
+async fn lab_caller(s: &AppState, headers: &axum::http::HeaderMap) -> Result<LabCaller, ApiError> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(Error::Unauthorized)?
+        .to_string();
+    Ok(match s.services.session(&bearer).await {
+        Ok(actor) => LabCaller::User(actor),
+        Err(_) => LabCaller::Token(bearer),
+    })
+}
+
+/// A batch of results as JSON.
+pub async fn lab_results(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    JsonBody(rows): JsonBody<Vec<LabResultInput>>,
+) -> ApiResult {
+    let caller = lab_caller(&s, &headers).await?;
+    Ok(Json(s.services.ingest_lab_results(caller, rows).await?).into_response())
+}
+
+/// A result file (.xlsx or CSV) as the request body.
+pub async fn lab_results_file(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let caller = lab_caller(&s, &headers).await?;
+    let rows = crate::import::lab_result_rows(&body)
+        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    Ok(Json(s.services.ingest_lab_results(caller, rows).await?).into_response())
 }

@@ -21,7 +21,7 @@ pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
-        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::Refused { .. } => StatusCode::CONFLICT,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Locked => StatusCode::TOO_MANY_REQUESTS,
@@ -43,6 +43,9 @@ impl IntoResponse for ApiError {
             }
             Error::Conflict(m) => {
                 json!({"error": "conflict", "message": "当前状态下不能这样操作", "message_en": m})
+            }
+            Error::Refused { code, zh, en } => {
+                json!({"error": code, "message": zh, "message_en": en})
             }
             Error::Forbidden => {
                 json!({"error": "forbidden", "message": "无权进行此操作", "message_en": "forbidden"})

@@ -68,7 +68,19 @@ pub fn router(state: AppState) -> Router {
         .route("/due-tests", get(api::due_tests))
         .route("/health-codes", get(api::health_codes))
         .route("/handovers.xlsx", get(api::handovers_xlsx))
-        .route("/help-requests/waiting", get(api::help_waiting));
+        .route("/help-requests/waiting", get(api::help_waiting))
+        .route("/tubes", post(api::open_tube))
+        .route("/tubes/{barcode}", get(api::tube))
+        .route("/tubes/{barcode}/members", post(api::add_to_tube))
+        .route("/tubes/{barcode}/seal", post(api::seal_tube))
+        .route(
+            "/lab-results",
+            post(api::lab_results).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route(
+            "/lab-results/import",
+            post(api::lab_results_file).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        );
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())

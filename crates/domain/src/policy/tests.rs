@@ -90,6 +90,7 @@ fn shipped_policy_parses_in_severity_order() {
             "inbound",
             "red_code",
             "risk_street",
+            "pool_positive",
             "yellow_code",
             "risk_county",
             "out_of_province",

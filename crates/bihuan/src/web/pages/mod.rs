@@ -229,6 +229,9 @@ impl IntoResponse for PageError {
                         .collect(),
                     Error::NotFound => vec![t.e_not_found.into()],
                     Error::Conflict(_) => vec![t.e_conflict.into()],
+                    Error::Refused { zh, en, .. } => {
+                        vec![if l == Lang::En { en } else { zh }.to_string()]
+                    }
                     Error::Forbidden => vec![t.e_forbidden.into()],
                     Error::Unauthorized => vec![t.e_unauthorized.into()],
                     Error::Locked => vec![t.e_locked.into()],

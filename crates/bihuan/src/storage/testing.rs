@@ -1,0 +1,222 @@
+//! SQL for pooled tubes, their members and lab results.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::error::Result;
+
+#[derive(Debug, Clone)]
+pub struct TubeRow {
+    pub id: i64,
+    pub barcode: String,
+    pub pool_size: i64,
+    pub members: i64,
+    pub site: String,
+    pub region: String,
+    pub category: String,
+    pub opened_at: i64,
+    pub sampled_on: String,
+    pub sealed_at: Option<i64>,
+    pub result: Option<String>,
+}
+
+pub struct NewTube<'a> {
+    pub barcode: &'a str,
+    pub pool_size: i64,
+    pub site: &'a str,
+    pub sampler: &'a str,
+    pub region: &'a str,
+    pub category: &'a str,
+    pub sampled_on: &'a str,
+}
+
+/// None when the barcode is taken.
+pub async fn insert_tube(c: &mut AnyConnection, t: &NewTube<'_>, now: i64) -> Result<Option<i64>> {
+    Ok(sqlx::query(
+        "INSERT INTO tubes (barcode, pool_size, site, sampler, region, category, opened_at, sampled_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (barcode) DO NOTHING RETURNING id",
+    )
+    .bind(t.barcode)
+    .bind(t.pool_size)
+    .bind(t.site)
+    .bind(t.sampler)
+    .bind(t.region)
+    .bind(t.category)
+    .bind(now)
+    .bind(t.sampled_on)
+    .fetch_optional(c)
+    .await?
+    .map(|r| r.get::<i64, _>(0)))
+}
+
+pub async fn tube(c: &mut AnyConnection, barcode: &str) -> Result<Option<TubeRow>> {
+    let Some(r) = sqlx::query(
+        "SELECT id, barcode, pool_size, members, site, region, category, opened_at, sampled_on,
+                sealed_at, result FROM tubes WHERE barcode = $1",
+    )
+    .bind(barcode)
+    .fetch_optional(c)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(TubeRow {
+        id: r.try_get(0)?,
+        barcode: r.try_get(1)?,
+        pool_size: r.try_get(2)?,
+        members: r.try_get(3)?,
+        site: r.try_get(4)?,
+        region: r.try_get(5)?,
+        category: r.try_get(6)?,
+        opened_at: r.try_get(7)?,
+        sampled_on: r.try_get(8)?,
+        sealed_at: r.try_get(9)?,
+        result: r.try_get(10)?,
+    }))
+}
+
+pub async fn is_member(c: &mut AnyConnection, tube_id: i64, person_id: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM tube_members WHERE tube_id = $1 AND person_id = $2")
+            .bind(tube_id)
+            .bind(person_id)
+            .fetch_optional(c)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Adds a member if the tube is open and has room; false otherwise (the
+/// guard holds even when two samplers scan into one tube at once).
+pub async fn add_member(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    person_id: i64,
+    now: i64,
+) -> Result<bool> {
+    let room = sqlx::query(
+        "UPDATE tubes SET members = members + 1
+         WHERE id = $1 AND members < pool_size AND sealed_at IS NULL",
+    )
+    .bind(tube_id)
+    .execute(&mut *c)
+    .await?;
+    if room.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("INSERT INTO tube_members (tube_id, person_id, added_at) VALUES ($1, $2, $3)")
+        .bind(tube_id)
+        .bind(person_id)
+        .bind(now)
+        .execute(c)
+        .await?;
+    Ok(true)
+}
+
+pub async fn seal(c: &mut AnyConnection, tube_id: i64, now: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE tubes SET sealed_at = $1 WHERE id = $2 AND sealed_at IS NULL")
+            .bind(now)
+            .bind(tube_id)
+            .execute(c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// (person id, the person's grid) of everyone in a tube.
+pub async fn members(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<(i64, String)>> {
+    sqlx::query(
+        "SELECT m.person_id, p.region FROM tube_members m JOIN persons p ON p.id = m.person_id
+         WHERE m.tube_id = $1 ORDER BY m.added_at, m.person_id",
+    )
+    .bind(tube_id)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}
+
+/// Stores a result line as received; false when the same line came before.
+pub async fn record_lab_result(
+    c: &mut AnyConnection,
+    barcode: &str,
+    result: &str,
+    ct: Option<&str>,
+    tested_at: i64,
+    source: &str,
+    now: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO lab_results (barcode, result, ct, tested_at, source, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (barcode, result, tested_at) DO NOTHING",
+    )
+    .bind(barcode)
+    .bind(result)
+    .bind(ct)
+    .bind(tested_at)
+    .bind(source)
+    .bind(now)
+    .execute(c)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn set_result(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    result: &str,
+    ct: Option<&str>,
+    tested_at: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE tubes SET result = $1, ct = $2, tested_at = $3 WHERE id = $4")
+        .bind(result)
+        .bind(ct)
+        .bind(tested_at)
+        .bind(tube_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Members of a positive pool still without a single-tube result after it.
+pub async fn pending_retests(c: &mut AnyConnection, tube_id: i64) -> Result<i64> {
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM tube_members m JOIN tubes t ON t.id = m.tube_id
+         WHERE m.tube_id = $1 AND NOT EXISTS (
+             SELECT 1 FROM tube_members m2 JOIN tubes s ON s.id = m2.tube_id
+             WHERE m2.person_id = m.person_id AND s.pool_size = 1 AND s.result IS NOT NULL
+               AND s.opened_at >= t.opened_at AND s.id <> t.id)",
+    )
+    .bind(tube_id)
+    .fetch_one(c)
+    .await?
+    .try_get(0)?)
+}
+
+/// A person known by document, or a new one made from the document alone.
+pub async fn person_by_document(
+    c: &mut AnyConnection,
+    lookup: &str,
+) -> Result<Option<(i64, String)>> {
+    sqlx::query("SELECT id, region FROM persons WHERE doc_lookup = $1")
+        .bind(lookup)
+        .fetch_optional(c)
+        .await?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+}
+
+/// The first grid inside a region (the region itself when it is a grid).
+pub async fn first_grid_in(c: &mut AnyConnection, region: &str) -> Result<Option<String>> {
+    sqlx::query(
+        "SELECT code FROM regions WHERE level = 'grid' AND code LIKE $1 ORDER BY code LIMIT 1",
+    )
+    .bind(format!("{region}%"))
+    .fetch_optional(c)
+    .await?
+    .map(|r| Ok(r.try_get(0)?))
+    .transpose()
+}
