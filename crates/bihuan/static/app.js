@@ -1,7 +1,7 @@
 /* bihuan: a little plain JavaScript on top of pages that work without it.
  * - cascading region pickers (national divisions and the city's villages);
  * - a draft of the 返永通 form kept in localStorage until it is submitted;
- * - the task report form shows only the part its outcome needs. */
+ * - the task report and transfer forms show only the part their choice needs. */
 (function () {
   'use strict';
   var doc = document;
@@ -200,9 +200,10 @@
     root._start = start;
   });
 
-  /* Report forms: show the "moved" or "corrected" part only when chosen. */
-  Array.prototype.forEach.call(doc.querySelectorAll('form[data-report]'), function (form) {
-    var outcome = form.querySelector('select[name=outcome]');
+  /* Report forms: show the "moved" or "corrected" part only when chosen;
+   * the transfer form likewise shows the city or the out-of-city part. */
+  Array.prototype.forEach.call(doc.querySelectorAll('form[data-report], form[data-switch]'), function (form) {
+    var outcome = form.querySelector('select[data-switch-by]') || form.querySelector('select[name=outcome]');
     function show() {
       Array.prototype.forEach.call(form.querySelectorAll('fieldset[data-when]'), function (fs) {
         var on = fs.getAttribute('data-when') === outcome.value;

@@ -439,3 +439,106 @@ async fn a_grid_worker_reports_on_a_phone() {
         panic!("{e}");
     }
 }
+
+async fn fits_the_phone(c: &Client) -> Result<bool> {
+    Ok(c.execute(
+        "return document.documentElement.scrollWidth <= window.innerWidth",
+        vec![],
+    )
+    .await?
+    .as_bool()
+    .unwrap_or(false))
+}
+
+async fn check_in_and_ask_for_help(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    let (status, d) = app.declare(support::declaration()).await;
+    assert_eq!(status, 201, "{d}");
+    let receipt = d["receipt"].as_str().expect("a receipt");
+    c.goto(&app.url(&format!("/s/{receipt}"))).await?;
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(
+        text.contains("健康打卡") && text.contains("暖心服务"),
+        "{text}"
+    );
+    let temperature = c.find(Locator::Id("temperature")).await?;
+    assert_eq!(
+        temperature.attr("inputmode").await?.as_deref(),
+        Some("decimal"),
+        "a number keyboard with a decimal point"
+    );
+    assert!(fits_the_phone(c).await?, "the status page fits the phone");
+    screenshot(c, dir, "status.png").await?;
+
+    // 健康打卡: 36.8 and a cough.
+    type_into(c, "#temperature", "36.8").await?;
+    c.find(Locator::Css("input[name=symptoms][value=cough]"))
+        .await?
+        .click()
+        .await?;
+    c.find(Locator::Css("form.check-in-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    let done = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#check-in .success"))
+        .await
+        .map_err(|e| format!("no check-in confirmation: {e}"))?;
+    assert!(done.text().await?.contains("今日已打卡 36.8℃"));
+    let alarm = c.find(Locator::Css("#check-in .alarm")).await?;
+    assert!(alarm.is_displayed().await?);
+    assert!(
+        alarm.text().await?.contains("发热门诊"),
+        "a cough calls for the fever clinic"
+    );
+    assert!(
+        !c.find(Locator::Css("form.check-in-form"))
+            .await?
+            .is_displayed()
+            .await?,
+        "checked in: the form folds away"
+    );
+    assert!(fits_the_phone(c).await?, "the confirmation fits the phone");
+    screenshot(c, dir, "checked-in.png").await?;
+
+    // 暖心服务: medicine, with a note.
+    c.find(Locator::Id("kind"))
+        .await?
+        .select_by_label("药品")
+        .await?;
+    type_into(c, "#note", "降压药，每日一片").await?;
+    c.find(Locator::Css("form.help-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    let item = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".help-item"))
+        .await
+        .map_err(|e| format!("the request is not listed: {e}"))?;
+    let text = item.text().await?;
+    assert!(text.contains("药品"), "{text}");
+    assert!(text.contains("处理中"), "{text}");
+    assert!(text.contains("降压药，每日一片"), "{text}");
+    let main = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(main.contains("已收到您的求助"), "{main}");
+    assert!(fits_the_phone(c).await?, "the help list fits the phone");
+    screenshot(c, dir, "help.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_checks_in_and_asks_for_help_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    list_xiluoyuan(&app).await;
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = check_in_and_ask_for_help(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}

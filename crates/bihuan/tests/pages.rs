@@ -683,4 +683,634 @@ async fn the_public_form_is_rate_limited() {
     let r = post_form(&app, "/declare", None, &form()).await;
     assert_eq!(r.status(), 429);
     assert!(text_of(r).await.contains("提交过于频繁"));
+    // The status page's forms count against the same limit.
+    for path in ["check-in", "help"] {
+        let r = post_form(
+            &app,
+            &format!("/s/000000000000000000000000/{path}"),
+            None,
+            &[("temperature", "36.5".into()), ("kind", "other".into())],
+        )
+        .await;
+        assert_eq!(r.status(), 429, "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 管控执行 on the pages: check-ins, 暖心服务, tests, release, transfers.
+
+const GRID: &str = "330784001001001";
+
+/// POLICY.md's example 1 (14+7, 西罗园 listed) declared through the API:
+/// (receipt, person id).
+async fn under_control(app: &TestApp, id_number: &str) -> (String, i64) {
+    let mut d = support::declaration();
+    d["id_number"] = json!(id_number);
+    let (status, body) = app.declare(d).await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["receipt"].as_str().unwrap().to_string(),
+        body["person_id"].as_i64().unwrap(),
+    )
+}
+
+async fn timeline_kinds(app: &TestApp, token: &str, person: i64) -> Vec<String> {
+    let (_, p) = app.get(token, &format!("/api/v1/persons/{person}")).await;
+    p["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_person_checks_in_from_the_status_page() {
+    let app = spawn().await;
+    list_xiluoyuan(&app).await;
+    let (receipt, person) = under_control(&app, &resident(11)).await;
+    let page = format!("/s/{receipt}");
+    let command = app.login_as("command", "330784").await;
+
+    let (status, html) = get_page(&app, &page, None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("健康打卡"), "{html}");
+    assert!(html.contains(&format!("action=\"/s/{receipt}/check-in\"")));
+    assert!(html.contains("inputmode=\"decimal\""));
+    assert!(html.contains("name=\"symptoms\" value=\"loss_of_smell_taste\""));
+    assert!(!html.contains("今日已打卡"));
+
+    // Not a temperature: the page again, the message by the field, nothing stored.
+    let r = post_form(
+        &app,
+        &format!("{page}/check-in"),
+        None,
+        &[("temperature", "99".into()), ("symptoms", "fatigue".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("体温应为34.0到43.0之间的数字"), "{html}");
+    assert!(html.contains("value=\"99\""), "the typed value is kept");
+    assert!(
+        html.contains("value=\"fatigue\" checked"),
+        "so are the ticks"
+    );
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert!(!html.contains("今日已打卡"));
+    assert!(
+        !timeline_kinds(&app, &command, person)
+            .await
+            .contains(&"checked_in".to_string()),
+        "nothing stored"
+    );
+
+    // A normal temperature: back to the page, which confirms it.
+    let r = post_form(
+        &app,
+        &format!("{page}/check-in"),
+        None,
+        &[("temperature", "36.5".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{page}?checked=1#check-in"));
+    let (_, html) = get_page(&app, &format!("{page}?checked=1"), None).await;
+    assert!(html.contains("今日已打卡 36.5℃"), "{html}");
+    assert!(!html.contains("class=\"alarm\""), "no alarm for 36.5");
+    assert!(
+        timeline_kinds(&app, &command, person)
+            .await
+            .contains(&"checked_in".to_string())
+    );
+
+    // A symptom: the alarm notice, and a fever-clinic task.
+    let r = post_form(
+        &app,
+        &format!("{page}/check-in?lang=en"),
+        None,
+        &[("temperature", "36.8".into()), ("symptoms", "cough".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(&r),
+        format!("{page}?checked=1&alarm=1&lang=en#check-in")
+    );
+    let (_, html) = get_page(&app, &format!("{page}?checked=1&alarm=1"), None).await;
+    assert!(html.contains("今日已打卡 36.8℃"), "{html}");
+    assert!(
+        html.contains("<p class=\"alarm\" role=\"alert\">您的体温偏高或有症状"),
+        "the alarm notice: {html}"
+    );
+    let (_, en) = get_page(&app, &format!("{page}?lang=en"), None).await;
+    assert!(en.contains("Checked in today: 36.8 °C"), "{en}");
+    assert!(en.contains("fever clinic"), "the alarm stays all day");
+    let kinds: Vec<String> = api_tasks(&app, &command)
+        .await
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"fever_transfer".to_string()), "{kinds:?}");
+
+    // Nobody under a measure: no check-in form, and a post is refused.
+    let mut reg = support::declaration();
+    reg["id_number"] = json!(resident(12));
+    reg["origin"] = json!({"county": "330106", "departed_on": "2022-01-28"});
+    let (_, reg) = app.declare(reg).await;
+    let other = format!("/s/{}", reg["receipt"].as_str().unwrap());
+    let (_, html) = get_page(&app, &other, None).await;
+    assert!(!html.contains("/check-in\""), "{html}");
+    assert!(!html.contains("暖心服务"));
+    let r = post_form(
+        &app,
+        &format!("{other}/check-in"),
+        None,
+        &[("temperature", "36.5".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let r = post_form(
+        &app,
+        "/s/000000000000000000000000/check-in",
+        None,
+        &[("temperature", "36.5".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    // The release notice is only for a released control.
+    let (status, _) = get_page(&app, &format!("{page}/release"), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = get_page(&app, &format!("{other}/release"), None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn help_is_asked_answered_and_rated_on_the_status_page() {
+    let app = spawn().await;
+    list_xiluoyuan(&app).await;
+    let (receipt, _) = under_control(&app, &resident(21)).await;
+    let page = format!("/s/{receipt}");
+
+    let (_, html) = get_page(&app, &page, None).await;
+    assert!(html.contains("暖心服务"));
+    assert!(html.contains("<option value=\"groceries\">生活物资</option>"));
+    assert!(html.contains("<option value=\"medical\">就医</option>"));
+
+    // No kind: the page again with the message by the select.
+    let r = post_form(
+        &app,
+        &format!("{page}/help"),
+        None,
+        &[("kind", "".into()), ("note", "牛奶".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("请选择求助类型"), "{html}");
+    assert!(html.contains(">牛奶</textarea>"), "the note is kept");
+
+    // Markup in the note is shown as text.
+    let r = post_form(
+        &app,
+        &format!("{page}/help"),
+        None,
+        &[
+            ("kind", "medicine".into()),
+            ("note", "<script>x</script>".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{page}?help=1#help"));
+    let (_, html) = get_page(&app, &format!("{page}?help=1"), None).await;
+    assert!(html.contains("已收到您的求助"));
+    assert!(html.contains("我的求助"));
+    assert!(html.contains("药品"));
+    assert!(html.contains("处理中"), "{html}");
+    assert!(html.contains("&lt;script&gt;x&lt;/script&gt;"), "{html}");
+    assert!(!html.contains("<script>x"), "never the raw tag");
+    assert!(!html.contains("/rate\""), "nothing to rate yet");
+
+    // The command sees it waiting, by town.
+    let cmd = sign_in(&app, "command", "330784").await;
+    app.advance_hours(2);
+    let (_, html) = get_page(&app, "/command", Some(&cmd)).await;
+    assert!(html.contains("暖心服务待处理"), "{html}");
+    assert!(
+        html.contains(
+            "<tr><td>东城街道</td><td class=\"num\">1</td><td class=\"num\">2小时0分钟</td></tr>"
+        ),
+        "{html}"
+    );
+
+    // The grid worker's list labels the kind and offers 已处理.
+    let worker_page = sign_in(&app, "grid_worker", GRID).await;
+    let worker = app.login_as("grid_worker", GRID).await;
+    let help_task = api_tasks(&app, &worker)
+        .await
+        .into_iter()
+        .find(|t| t["kind"] == "help")
+        .expect("a help task");
+    let id = help_task["id"].as_i64().unwrap();
+    let (s, _) = app
+        .post(&worker, &format!("/api/v1/tasks/{id}/ack"), json!({}))
+        .await;
+    assert_eq!(s, 200);
+    let (_, html) = get_page(&app, "/tasks", Some(&worker_page)).await;
+    assert!(html.contains("<strong>暖心服务</strong>"), "{html}");
+    let card = &html[html.find(&format!("id=\"task-{id}\"")).unwrap()..];
+    assert!(
+        card.contains("<option value=\"\">请选择</option><option value=\"done\">已处理</option>"),
+        "{card}"
+    );
+    let (s, body) = app
+        .post(
+            &worker,
+            &format!("/api/v1/tasks/{id}/report"),
+            json!({"outcome": "done", "note": "已送达"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+
+    // Answered: the note shows, and it may be rated once.
+    let (_, html) = get_page(&app, &page, None).await;
+    assert!(html.contains("已答复"), "{html}");
+    assert!(html.contains("已送达"));
+    let (_, list) = app.get("", &format!("/api/v1/status/{receipt}/help")).await;
+    let help_id = list[0]["id"].as_i64().unwrap();
+    let rate = format!("{page}/help/{help_id}/rate");
+    assert!(html.contains(&format!("action=\"{rate}\"")), "{html}");
+    let r = post_form(&app, &rate, None, &[("rating", "9".into())]).await;
+    assert_eq!(r.status(), 422);
+    assert!(text_of(r).await.contains("评分为1到5"));
+    let r = post_form(&app, &rate, None, &[("rating", "5".into())]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("{page}?rated=1#help"));
+    let (_, html) = get_page(&app, &format!("{page}?rated=1"), None).await;
+    assert!(html.contains("感谢您的评价"));
+    assert!(html.contains("您的评价：5/5"), "{html}");
+    assert!(!html.contains(&format!("action=\"{rate}\"")), "rated once");
+    let r = post_form(&app, &rate, None, &[("rating", "4".into())]).await;
+    assert_eq!(r.status(), 409);
+    assert!(text_of(r).await.contains("当前状态下不能这样操作"));
+
+    // The timeline names the new events in Chinese.
+    let person = help_task["person_id"].as_i64().unwrap();
+    let (_, html) = get_page(&app, &format!("/persons/{person}"), Some(&cmd)).await;
+    assert!(html.contains("暖心服务求助"), "{html}");
+    assert!(html.contains("服务评价"));
+    assert!(html.contains("5/5"));
+    assert!(!html.contains("<script>x"));
+}
+
+#[tokio::test]
+async fn due_tests_release_and_the_notice() {
+    let app = spawn().await;
+    let cmd_token = app.login_as("command", "330784").await;
+    let (s, _) = app
+        .post(
+            &cmd_token,
+            "/api/v1/risk-areas",
+            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    // POLICY.md's example 2 (2+14): tests on 01-28, 01-29 and 02-09.
+    let mut d = support::declaration();
+    d["origin"] = json!({"county": "110106", "township": "110106001", "departed_on": "2022-01-27"});
+    let (_, d) = app.declare(d).await;
+    assert_eq!(d["assessment"]["category"], "risk_county");
+    let receipt = d["receipt"].as_str().unwrap().to_string();
+    let person = d["person_id"].as_i64().unwrap();
+    let worker = sign_in(&app, "grid_worker", GRID).await;
+
+    // 今日应检 lists the person, with a quick form; it is in the nav.
+    let (status, html) = get_page(&app, "/due-tests", Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("href=\"/due-tests\""), "in the nav");
+    assert!(
+        html.contains(&format!("href=\"/persons/{person}\"")),
+        "{html}"
+    );
+    assert!(html.contains("张三"));
+    assert!(html.contains("第2天"), "the day of the plan: {html}");
+    assert!(html.contains("待检"));
+    let action = format!("action=\"/persons/{person}/tests\"");
+    assert!(html.contains(&action));
+    assert!(html.contains("<option value=\"negative\">阴性</option>"));
+    let csrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/tests"),
+        Some(&worker),
+        &[
+            ("csrf", "nope".into()),
+            ("result", "negative".into()),
+            ("sampled_at", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/tests"),
+        Some(&worker),
+        &[
+            ("csrf", csrf.clone()),
+            ("back", "/due-tests".into()),
+            ("result", "negative".into()),
+            ("sampled_at", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/due-tests?tested={person}"));
+    let (_, html) = get_page(&app, &location(&r), Some(&worker)).await;
+    assert!(html.contains("核酸结果已录入"));
+    assert!(html.contains("已采样"), "{html}");
+    assert!(!html.contains(&action), "done for today");
+    // A bad result is named.
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/tests"),
+        Some(&worker),
+        &[("csrf", csrf.clone()), ("result", "maybe".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(text_of(r).await.contains("结果应为阴性、阳性或待出"));
+
+    // The person page: colour, the forms, new events in words.
+    let (_, html) = get_page(&app, &format!("/persons/{person}"), Some(&worker)).await;
+    assert!(html.contains("hc-green\">绿码"), "{html}");
+    assert!(html.contains(&format!("action=\"/persons/{person}/check-in\"")));
+    assert!(html.contains(&action));
+    assert!(html.contains(&format!("action=\"/persons/{person}/transfer\"")));
+    assert!(
+        !html.contains("/release\""),
+        "not due, and not for a grid worker"
+    );
+    assert!(html.contains("录入核酸"));
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/check-in"),
+        Some(&worker),
+        &[
+            ("csrf", csrf.clone()),
+            ("temperature", "38.1".into()),
+            ("symptoms", "fever".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        location(&r),
+        format!("/persons/{person}?checked=38.1&alarm=1")
+    );
+    let (_, html) = get_page(&app, &location(&r), Some(&worker)).await;
+    assert!(html.contains("已代为打卡 38.1℃"), "{html}");
+    assert!(html.contains("已派发发热就诊转运任务"));
+    assert!(html.contains("体温 38.1℃ · 发热"), "timeline detail");
+    assert!(html.contains("<strong>录入核酸</strong>"), "timeline kind");
+    assert!(html.contains("发热就诊转运"));
+
+    // 02-10: 02-09 is tested, 01-29 is not. Releasing names the missing day.
+    let day =
+        |n: i64| chrono::NaiveDate::from_ymd_opt(2022, 1, 28).unwrap() + chrono::Duration::days(n);
+    let at = |date: chrono::NaiveDate| {
+        use chrono::TimeZone;
+        let local = date.and_hms_opt(10, 0, 0).unwrap() - chrono::Duration::hours(8);
+        app.clock.set(chrono::Utc.from_utc_datetime(&local));
+    };
+    at(day(12));
+    let w = app.login_as("grid_worker", GRID).await;
+    let (s, _) = app
+        .post(
+            &w,
+            "/api/v1/tests",
+            json!({"person_id": person, "sampled_at": "2022-02-09T09:00:00+08:00", "result": "negative"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    at(day(13));
+    // Sessions do not last two weeks: sign in again.
+    let village = sign_in(&app, "village", "330784001001").await;
+    let worker = sign_in(&app, "grid_worker", GRID).await;
+    let (_, html) = get_page(&app, &format!("/persons/{person}"), Some(&village)).await;
+    let vcsrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/release"),
+        Some(&village),
+        &[("csrf", vcsrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("以下检测日尚无阴性结果：1月29日"), "{html}");
+
+    // The missing test, through the person page's form with a time typed.
+    let (_, html) = get_page(&app, &format!("/persons/{person}"), Some(&worker)).await;
+    let csrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/tests"),
+        Some(&worker),
+        &[
+            ("csrf", csrf.clone()),
+            ("back", format!("/persons/{person}")),
+            ("result", "negative".into()),
+            ("sampled_at", "2022-01-29T09:30".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/persons/{person}?tested={person}"));
+    app.services.run_jobs().await.unwrap();
+
+    // Due for release: the village confirms on the page.
+    let (_, html) = get_page(&app, &format!("/persons/{person}"), Some(&village)).await;
+    assert!(html.contains("待解除"), "{html}");
+    let release = format!("action=\"/persons/{person}/release\"");
+    assert!(html.contains(&release), "{html}");
+    assert!(html.contains("确认解除管控"));
+    let (_, html) = get_page(&app, &format!("/persons/{person}"), Some(&worker)).await;
+    assert!(!html.contains(&release), "the grid worker does not release");
+    let (status, _) = get_page(&app, &format!("/s/{receipt}/release"), None).await;
+    assert_eq!(status, 404, "not yet released");
+    let r = post_form(
+        &app,
+        &format!("/persons/{person}/release"),
+        Some(&village),
+        &[("csrf", vcsrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/persons/{person}?released=1"));
+    let (_, html) = get_page(&app, &location(&r), Some(&village)).await;
+    assert!(html.contains("已解除管控，解除通知已发送"));
+    assert!(html.contains("已解除"));
+    assert!(html.contains("<strong>解除管控</strong>"), "timeline");
+    assert!(!html.contains(&release));
+    assert!(!html.contains("/check-in\""), "nothing to check in to");
+
+    // The person sees it, with the notice to print.
+    let (_, html) = get_page(&app, &format!("/s/{receipt}"), None).await;
+    assert!(html.contains("您的管控已解除"), "{html}");
+    assert!(html.contains(&format!("href=\"/s/{receipt}/release\"")));
+    assert!(!html.contains("/check-in\""), "no check-in after release");
+    let (status, html) = get_page(&app, &format!("/s/{receipt}/release"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("解除管控告知书"));
+    assert!(
+        html.contains("经核查，你已按要求完成管控措施，自2月10日起解除管控。"),
+        "{html}"
+    );
+    assert!(html.contains("张*"), "masked");
+    assert!(!html.contains("张三"));
+    assert!(html.contains("<th>人员类别</th><td>"), "{html}");
+    assert!(html.contains("2022年2月10日"));
+    assert!(html.contains("永康市新冠肺炎疫情防控工作指挥部"));
+    assert!(html.contains("class=\"notice-page\""));
+    assert!(html.contains("data-print"));
+    let policy = app.services.policy().version.clone();
+    assert!(html.contains(&policy), "the policy version");
+    let (_, en) = get_page(&app, &format!("/s/{receipt}/release?lang=en"), None).await;
+    assert!(en.contains("Notice of release from control"));
+    assert!(
+        en.contains("released from control from 10 Feb 2022"),
+        "{en}"
+    );
+}
+
+#[tokio::test]
+async fn transfers_and_exports_from_the_pages() {
+    let app = spawn().await;
+    list_xiluoyuan(&app).await;
+    let (_, a) = under_control(&app, &resident(31)).await;
+    let (_, b) = under_control(&app, &resident(32)).await;
+    let cmd = sign_in(&app, "command", "330784").await;
+    let (_, html) = get_page(&app, &format!("/persons/{a}"), Some(&cmd)).await;
+    let csrf = csrf_of(&html);
+    assert!(html.contains("name=\"to\" data-switch-by"), "{html}");
+    assert!(html.contains("data-local-picker data-root=\"330784\""));
+
+    // Out of the city: a 协查 hand-over.
+    let r = post_form(
+        &app,
+        &format!("/persons/{a}/transfer"),
+        Some(&cmd),
+        &[
+            ("csrf", csrf.clone()),
+            ("to", "out".into()),
+            ("village", "".into()),
+            ("county", "999999".into()),
+            ("township", "".into()),
+            ("address", "某地".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(text_of(r).await.contains("请选择有效的县(市、区)"));
+    let r = post_form(
+        &app,
+        &format!("/persons/{a}/transfer"),
+        Some(&cmd),
+        &[
+            ("csrf", csrf.clone()),
+            ("to", "out".into()),
+            ("village", "".into()),
+            ("county", "110106".into()),
+            ("township", "".into()),
+            ("address", "北京市丰台区某路1号".into()),
+            ("reason", "返回常住地".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), format!("/persons/{a}?transferred=1"));
+    let (_, html) = get_page(&app, &location(&r), Some(&cmd)).await;
+    assert!(html.contains("已转移"));
+    assert!(html.contains("已转出本市（协查移交）"), "{html}");
+    assert!(html.contains("<strong>市外协查移交</strong>"));
+    assert!(html.contains("返回常住地"));
+    assert!(!html.contains("/transfer\""), "transferred once");
+
+    // Inside the city, to a village of another town: out of a village's view.
+    let (_, town) = app.get("", "/api/v1/regions/330784002").await;
+    let to = town["children"][0]["code"].as_str().unwrap().to_string();
+    let village = sign_in(&app, "village", "330784001001").await;
+    let (_, html) = get_page(&app, &format!("/persons/{b}"), Some(&village)).await;
+    let vcsrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        &format!("/persons/{b}/transfer"),
+        Some(&village),
+        &[
+            ("csrf", vcsrf),
+            ("to", "city".into()),
+            ("village", to.clone()),
+            ("county", "110106".into()),
+            ("address", "新居1号".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/tasks");
+    let (_, html) = get_page(&app, &format!("/persons/{b}"), Some(&cmd)).await;
+    assert!(html.contains("<strong>转移</strong>"), "{html}");
+    assert!(html.contains(&format!("{to}001")));
+    let token = app.login_as("command", "330784").await;
+    let kinds: Vec<String> = api_tasks(&app, &token)
+        .await
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"transfer_in".to_string()), "{kinds:?}");
+    let (_, html) = get_page(&app, "/tasks", Some(&cmd)).await;
+    assert!(html.contains("转入核查"), "the kind in words");
+
+    // Downloads on the command page, with the session cookie.
+    let (_, html) = get_page(&app, "/command", Some(&cmd)).await;
+    assert!(
+        html.contains("href=\"/exports/health-codes.xlsx\""),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/exports/handovers.xlsx\""));
+    for path in ["/exports/health-codes.xlsx", "/exports/handovers.xlsx"] {
+        let r = app
+            .http
+            .get(app.url(path))
+            .header("cookie", &cmd)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("spreadsheetml"),
+            "{path}"
+        );
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let bytes = r.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"PK"), "{path}: an xlsx (zip) file");
+    }
+    let r = app
+        .http
+        .get(app.url("/exports/handovers.xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "a session is needed");
+    let townc = sign_in(&app, "town", "330784001").await;
+    let (_, html) = get_page(&app, "/command", Some(&townc)).await;
+    assert!(
+        !html.contains("/exports/"),
+        "a town has nothing to download"
+    );
+    let (status, _) = get_page(&app, "/exports/health-codes.xlsx", Some(&townc)).await;
+    assert_eq!(status, 403);
 }

@@ -7,7 +7,7 @@ use bihuan_domain::regions::RegionLevel;
 use serde::Serialize;
 use serde_json::json;
 
-use super::control::{parse_assessment, status_of};
+use super::control::parse_assessment;
 use super::declare::ControlView;
 use super::tasks::{TaskView, view};
 use super::{Actor, Services};
@@ -128,10 +128,10 @@ impl Services {
             .map(|p| mask_name(&p.name))
             .unwrap_or_default();
         let control = match repo::control(&mut c, d.person_id).await? {
-            Some(k) => {
-                let a = parse_assessment(&k.assessment)?;
-                Some(ControlView::new(&a, status_of(&a)))
-            }
+            Some(k) => Some(ControlView::new(
+                &parse_assessment(&k.assessment)?,
+                &k.status,
+            )),
             None => None,
         };
         Ok(StatusView {
@@ -322,5 +322,104 @@ impl Services {
             .filter(|t| t.code.starts_with(scope) || scope.starts_with(&t.code))
             .collect();
         Ok(CommandBoard { overview, towns })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Read models for the 管控执行 pages (web/pages): one call per page.
+
+/// Today's latest check-in, as the status page confirms it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TodayCheckIn {
+    /// Degrees Celsius, e.g. "36.5".
+    pub temperature: String,
+    /// It called for a fever-clinic transfer.
+    pub alarm: bool,
+}
+
+/// The status page: [`StatusView`] with the control's stored status
+/// (`active`, `due_for_release`, `released`, `positive`, `transferred_out`),
+/// today's check-in and the person's help requests.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusPageView {
+    pub view: StatusView,
+    /// When the control's status last changed: the release, once released.
+    pub status_since: Option<i64>,
+    pub checked_in_today: Option<TodayCheckIn>,
+    pub help: Vec<crate::storage::monitoring::HelpRow>,
+}
+
+/// The person page: [`PersonDetail`] and the current health-code colour.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonPageView {
+    pub detail: PersonDetail,
+    /// green, yellow or red; green when none was ever derived.
+    pub health_code: String,
+}
+
+/// The command page: the board and the open help requests by town.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandPageView {
+    pub board: CommandBoard,
+    pub help: Vec<super::care::HelpWaiting>,
+}
+
+impl Services {
+    pub async fn status_page(&self, receipt: &str) -> Result<StatusPageView> {
+        use crate::storage::monitoring as store;
+        use bihuan_domain::policy::Symptom;
+        let mut view = self.status(receipt).await?;
+        let person_id = self.person_of_receipt(receipt).await?;
+        let today = self.clock.today().to_string();
+        let mut c = self.db.pool().acquire().await?;
+        let k = repo::control(&mut c, person_id).await?;
+        if let (Some(v), Some(k)) = (view.control.as_mut(), &k) {
+            v.status = k.status.clone();
+        }
+        let checked_in_today = store::check_ins_of(&mut c, person_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| r.on_date == today)
+            .map(|r| {
+                let t = u16::try_from(r.temperature).unwrap_or_default();
+                let symptoms: Vec<Symptom> =
+                    r.symptoms.split(',').filter_map(Symptom::parse).collect();
+                TodayCheckIn {
+                    temperature: format!("{}.{}", t / 10, t % 10),
+                    alarm: bihuan_domain::monitoring::check_in_alarm(t, &symptoms),
+                }
+            });
+        let help = store::help_of(&mut c, person_id).await?;
+        Ok(StatusPageView {
+            view,
+            status_since: k.map(|k| k.updated_at),
+            checked_in_today,
+            help,
+        })
+    }
+
+    pub async fn person_page(
+        &self,
+        actor: &Actor,
+        id: i64,
+        unmask: bool,
+    ) -> Result<PersonPageView> {
+        let detail = self.person_detail(actor, id, unmask).await?;
+        let mut c = self.db.pool().acquire().await?;
+        let health_code = crate::storage::monitoring::health_code_of(&mut c, id)
+            .await?
+            .unwrap_or_else(|| "green".into());
+        Ok(PersonPageView {
+            detail,
+            health_code,
+        })
+    }
+
+    pub async fn command_page(&self, actor: &Actor) -> Result<CommandPageView> {
+        Ok(CommandPageView {
+            board: self.command_board(actor).await?,
+            help: self.help_waiting(actor).await?,
+        })
     }
 }

@@ -5,9 +5,11 @@
 use bihuan_domain::validation::FieldError;
 
 use super::Lang;
+use crate::usecases::care::{HelpInput, TransferInput};
 use crate::usecases::declare::{
     AbroadInput, ArrivalInput, DeclarationInput, DestinationInput, OriginInput, StopInput,
 };
+use crate::usecases::monitoring::{CheckInInput, TestInput};
 use crate::usecases::risk_areas::RiskAreaInput;
 use crate::usecases::tasks::{Corrections, ReportInput};
 
@@ -352,6 +354,134 @@ impl RiskAreaForm {
     }
 }
 
+/// The 健康打卡 form: a temperature and the symptoms ticked.
+#[derive(Debug, Clone, Default)]
+pub struct CheckInForm {
+    pub temperature: String,
+    pub symptoms: Vec<String>,
+}
+
+impl CheckInForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        CheckInForm {
+            temperature: p.get("temperature"),
+            symptoms: p.all("symptoms"),
+        }
+    }
+
+    pub fn to_input(&self) -> CheckInInput {
+        CheckInInput {
+            // "36,5" from a keyboard with a decimal comma means 36.5.
+            temperature: self.temperature.trim().replace(['，', ','], "."),
+            symptoms: self.symptoms.clone(),
+        }
+    }
+
+    pub fn has_symptom(&self, s: &str) -> bool {
+        self.symptoms.iter().any(|x| x == s)
+    }
+}
+
+/// The 暖心服务 form.
+#[derive(Debug, Clone, Default)]
+pub struct HelpForm {
+    pub kind: String,
+    pub note: String,
+}
+
+impl HelpForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        HelpForm {
+            kind: p.get("kind"),
+            note: p.get("note"),
+        }
+    }
+
+    pub fn to_input(&self) -> HelpInput {
+        HelpInput {
+            kind: self.kind.trim().to_string(),
+            note: self.note.clone(),
+        }
+    }
+}
+
+/// The 录入核酸 form. An empty time means now; a `datetime-local` value
+/// ("2022-01-28T09:30") is a time in Asia/Shanghai.
+#[derive(Debug, Clone, Default)]
+pub struct TestForm {
+    pub result: String,
+    pub sampled_at: String,
+}
+
+impl TestForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        TestForm {
+            result: p.get("result"),
+            sampled_at: p.get("sampled_at"),
+        }
+    }
+
+    /// `now` is the current time as RFC 3339 in +08:00.
+    pub fn to_input(&self, person_id: i64, now: &str) -> TestInput {
+        let at = self.sampled_at.trim();
+        let sampled_at = if at.is_empty() {
+            now.to_string()
+        } else if chrono::DateTime::parse_from_rfc3339(at).is_ok() {
+            at.to_string()
+        } else if at.len() == 16 {
+            format!("{at}:00+08:00")
+        } else {
+            format!("{at}+08:00")
+        };
+        TestInput {
+            person_id,
+            sampled_at,
+            result: self.result.trim().to_string(),
+        }
+    }
+}
+
+/// The 转移 form: to a village of the city, or out of it.
+#[derive(Debug, Clone, Default)]
+pub struct TransferForm {
+    /// "city" or "out".
+    pub to: String,
+    pub village: String,
+    pub place: PlaceForm,
+    pub address: String,
+    pub reason: String,
+}
+
+impl TransferForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        TransferForm {
+            to: p.get("to"),
+            village: p.get("village"),
+            place: PlaceForm {
+                county: p.get("county"),
+                township: p.get("township"),
+            },
+            address: p.get("address"),
+            reason: p.get("reason"),
+        }
+    }
+
+    pub fn to_input(&self) -> TransferInput {
+        let out = self.to == "out";
+        TransferInput {
+            village: if out {
+                None
+            } else {
+                Some(self.village.trim().to_string())
+            },
+            county: out.then(|| self.place.county.trim().to_string()),
+            township: if out { opt(&self.place.township) } else { None },
+            address: self.address.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+}
+
 /// Reads the import's CSV text: a header naming `county`, `level` and
 /// `since` (and optionally `township`, `subarea`) in any order, then rows.
 pub fn risk_area_rows(text: &str) -> Result<Vec<RiskAreaInput>, FieldError> {
@@ -463,6 +593,44 @@ mod tests {
         assert_eq!(i.village, None, "only a move names a village");
         f.health_code.clear();
         assert!(f.to_input().corrections.is_none());
+    }
+
+    #[test]
+    fn check_in_test_and_transfer_forms() {
+        let f =
+            CheckInForm::from_pairs(&pairs(&[("temperature", " 36,8 "), ("symptoms", "cough")]));
+        let i = f.to_input();
+        assert_eq!(i.temperature, "36.8");
+        assert_eq!(i.symptoms, ["cough"]);
+        assert!(f.has_symptom("cough") && !f.has_symptom("fever"));
+
+        let now = "2022-01-28T10:00:00+08:00";
+        let t = |at: &str| {
+            TestForm {
+                result: "negative".into(),
+                sampled_at: at.into(),
+            }
+            .to_input(7, now)
+            .sampled_at
+        };
+        assert_eq!(t(""), now);
+        assert_eq!(t("2022-01-28T09:30"), "2022-01-28T09:30:00+08:00");
+        assert_eq!(t("2022-01-28T09:30:15"), "2022-01-28T09:30:15+08:00");
+        assert_eq!(t("2022-01-28T01:30:00Z"), "2022-01-28T01:30:00Z");
+
+        let mut tr = TransferForm::from_pairs(&pairs(&[
+            ("to", "city"),
+            ("village", "330784002001"),
+            ("county", "110106"),
+            ("address", "新居1号"),
+        ]));
+        let i = tr.to_input();
+        assert_eq!(i.village.as_deref(), Some("330784002001"));
+        assert_eq!(i.county, None, "only the chosen side is sent");
+        tr.to = "out".into();
+        let i = tr.to_input();
+        assert_eq!((i.village, i.county.as_deref()), (None, Some("110106")));
+        assert_eq!(i.township, None);
     }
 
     #[test]

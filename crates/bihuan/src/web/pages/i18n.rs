@@ -5,11 +5,14 @@
 use bihuan_domain::Date;
 use bihuan_domain::access::Role;
 use bihuan_domain::identity::DocumentType;
+use bihuan_domain::monitoring::TestState;
 use bihuan_domain::plan::PhaseKind;
 use bihuan_domain::policy::{Category, Symptom, measure_text_en, measure_text_zh};
 use bihuan_domain::risk::RiskLevel;
 use bihuan_domain::task::{Outcome, TaskAction, TaskKind, TaskState};
 use chrono::Datelike;
+
+use crate::usecases::care::HELP_KINDS;
 
 /// The page language: Chinese unless `?lang=en`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +42,7 @@ strings! {
     nav_risk: "风险地区", "Risk areas";
     nav_logout: "退出", "Sign out";
     nav_declare: "返永通报备", "Arrival declaration";
+    nav_due: "今日应检", "Due tests";
     choose: "请选择", "Choose";
     optional: "（选填）", " (optional)";
     required_mark: "*", "*";
@@ -119,6 +123,40 @@ strings! {
     next_tests: "请按下列日期做核酸检测（可到就近的核酸采样点）。", "Take the tests on the dates below at any sampling point.";
     next_none: "您只需登记，无需其他措施。祝您在永康一切顺利！", "Registration only: nothing more to do. Enjoy your stay in Yongkang!";
     next_fever: "您申报了症状：请佩戴口罩，不要乘坐公共交通，工作人员将尽快联系您，安排到发热门诊就诊。", "You declared symptoms: wear a mask and avoid public transport; staff will contact you shortly to take you to a fever clinic.";
+    // status: health check-in
+    ci_title: "健康打卡", "Daily health check-in";
+    ci_intro: "管控期间请每天如实填报体温和症状。", "While under a measure, report your temperature and any symptoms every day.";
+    ci_temperature: "体温（℃）", "Temperature (°C)";
+    ci_temp_hint: "如 36.5", "e.g. 36.5";
+    ci_temp: "体温", "Temperature";
+    ci_symptoms: "今天是否有以下症状", "Any of these symptoms today";
+    ci_submit: "提交打卡", "Check in";
+    ci_done: "今日已打卡", "Checked in today:";
+    ci_again: "体温或症状有变化？再次打卡", "Temperature or symptoms changed? Check in again";
+    ci_alarm: "您的体温偏高或有症状：请佩戴口罩、留在住处、不要乘坐公共交通，工作人员将尽快联系您，安排到发热门诊就诊。", "Your temperature is raised or you have symptoms: wear a mask, stay in and avoid public transport. A worker will contact you shortly to take you to a fever clinic.";
+    // status: help
+    h_title: "暖心服务", "Help while you stay in";
+    h_intro: "管控期间需要生活物资、药品或就医等帮助，可在这里提出，网格员会尽快答复。", "If you need groceries, medicine or a medical visit during your measure, ask here: your grid worker will answer.";
+    h_kind: "需要什么帮助", "What do you need";
+    h_note: "具体说明", "Details";
+    h_submit: "提交求助", "Ask for help";
+    h_sent: "已收到您的求助，网格员会尽快处理。", "Your request was received; your grid worker will handle it.";
+    h_mine: "我的求助", "My requests";
+    h_pending: "处理中", "In progress";
+    h_answered: "已答复", "Answered";
+    h_answer: "答复", "Answer";
+    h_rating: "为这次服务评分（5分最满意）", "Rate this service (5 is best)";
+    h_rate_submit: "提交评价", "Rate";
+    h_rated: "您的评价", "Your rating";
+    h_thanks: "感谢您的评价！", "Thank you for your rating.";
+    // status: release
+    s_released: "您的管控已解除。", "Your control has been released.";
+    s_release_link: "查看、打印解除管控告知书", "View and print the release notice";
+    rn_title: "解除管控告知书", "Notice of release from control";
+    rn_released_on: "解除日期", "Released on";
+    rn_policy: "依据政策版本", "Policy version";
+    rn_issuer: "永康市新冠肺炎疫情防控工作指挥部", "Yongkang COVID-19 Prevention and Control Command";
+    rn_keep: "请妥善保存本告知书。", "Please keep this notice.";
     // poster
     poster_title: "返永通", "Fanyongtong";
     poster_subtitle: "来永返永人员报备", "Arrival declaration for Yongkang";
@@ -170,6 +208,28 @@ strings! {
     p_tasks: "任务", "Tasks";
     p_timeline: "时间线", "Timeline";
     p_no_control: "暂无管控措施。", "No control.";
+    p_health_code: "健康码", "Health code";
+    p_check_in: "代为打卡", "Check in for the person";
+    p_checked: "已代为打卡", "Checked in:";
+    p_alarm: "体温偏高或有症状：已派发发热就诊转运任务。", "Raised temperature or symptoms: a fever-clinic transfer task was dispatched.";
+    p_release: "确认解除管控", "Confirm release";
+    p_release_hint: "解除日期已过，请核对各检测日均为阴性后确认解除。", "The release date has passed: check that every test day was negative, then confirm.";
+    p_released: "已解除管控，解除通知已发送。", "Released; the person has been notified.";
+    p_transfer: "转移", "Transfer";
+    p_transfer_to: "转往", "Transfer to";
+    p_in_city: "市内其他村(社区)", "Another village in the city";
+    p_out_city: "市外（协查移交）", "Out of the city (hand-over)";
+    p_transfer_village: "转往的村(社区)代码（12位）", "Village/community (12-digit code)";
+    p_transfer_reason: "转移原因", "Reason";
+    p_transferred: "已转移。", "Transferred.";
+    p_tested: "核酸结果已录入。", "Test recorded.";
+    // due tests
+    d_none: "今天没有应检人员。", "Nobody is due for a test today.";
+    d_record: "录入核酸", "Record a test";
+    d_result: "结果", "Result";
+    d_sampled_at: "采样时间（不填为当前时间）", "Sampled at (empty: now)";
+    d_recorded: "核酸结果已录入。", "Test recorded.";
+    d_double: "双采", "two samples";
     // command
     command_title: "指挥部总览", "Command overview";
     c_today: "今日报备（按镇街、类别）", "Declarations today, by town and category";
@@ -181,6 +241,12 @@ strings! {
     c_count: "数量", "Count";
     c_state: "状态", "State";
     c_nothing: "暂无数据。", "Nothing yet.";
+    c_help: "暖心服务待处理（按镇街）", "Open help requests by town";
+    c_open: "待处理", "Open";
+    c_wait: "最长等待", "Longest wait";
+    c_exports: "数据导出", "Exports";
+    c_export_codes: "赋码数据（xlsx）", "Health codes (xlsx)";
+    c_export_handovers: "市外协查移交名单（xlsx）", "Hand-overs out of the city (xlsx)";
     // risk areas
     risk_title: "风险地区", "Risk areas";
     r_area: "地区", "Area";
@@ -380,6 +446,9 @@ impl Lang {
             "pending" => ("待开始", "not started"),
             "released" => ("已解除", "released"),
             "registered" => ("已登记", "registered"),
+            "due_for_release" => ("待解除", "due for release"),
+            "positive" => ("核酸阳性（转病例管理）", "positive (case management)"),
+            "transferred_out" => ("已转出本市（协查移交）", "handed over out of the city"),
             other => return other.to_string(),
         };
         self.pick(zh_en.0, zh_en.1).into()
@@ -400,9 +469,100 @@ impl Lang {
             "task_escalated" => ("超时上报", "escalated (overdue)"),
             "facts_corrected" => ("更正信息", "facts corrected"),
             "unmasked" => ("查看完整证件号", "full number viewed"),
+            "checked_in" => ("健康打卡", "health check-in"),
+            "test_recorded" => ("录入核酸", "test recorded"),
+            "control_positive" => ("核酸阳性", "positive test"),
+            "health_code_changed" => ("赋码变更", "health code changed"),
+            "control_released" => ("解除管控", "control released"),
+            "notification_sent" => ("短信已发送", "text message sent"),
+            "notification_failed" => ("短信发送失败（将重试）", "text message failed (will retry)"),
+            "help_requested" => ("暖心服务求助", "help requested"),
+            "help_rated" => ("服务评价", "help rated"),
+            "transferred" => ("转移", "transferred"),
+            "handed_over" => ("市外协查移交", "handed over out of the city"),
+            "health_codes_read" => ("赋码数据读取", "health codes read"),
             other => return other.to_string(),
         };
         self.pick(zh, en).into()
+    }
+
+    /// 生活物资, 药品, 就医, 其他: the kinds of 暖心服务 (care::HELP_KINDS).
+    pub fn help_kind(self, kind: &str) -> String {
+        HELP_KINDS.iter().find(|k| k.0 == kind).map_or_else(
+            || kind.to_string(),
+            |k| match self {
+                Lang::Zh => k.1.to_string(),
+                Lang::En => {
+                    let mut c = k.2.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or_default()
+                }
+            },
+        )
+    }
+
+    pub fn test_state(self, s: TestState) -> &'static str {
+        match s {
+            TestState::Due => self.pick("待检", "due"),
+            TestState::Done => self.pick("已采样", "sampled"),
+            TestState::Missed => self.pick("漏检", "missed"),
+            TestState::Positive => self.pick("阳性", "positive"),
+        }
+    }
+
+    pub fn test_result(self, r: &str) -> String {
+        let (zh, en) = match r {
+            "negative" => ("阴性", "negative"),
+            "positive" => ("阳性", "positive"),
+            "pending" => ("待出结果", "pending"),
+            other => return other.to_string(),
+        };
+        self.pick(zh, en).into()
+    }
+
+    pub fn health_code(self, colour: &str) -> String {
+        let (zh, en) = match colour {
+            "green" => ("绿码", "Green"),
+            "yellow" => ("黄码", "Yellow"),
+            "red" => ("红码", "Red"),
+            other => return other.to_string(),
+        };
+        self.pick(zh, en).into()
+    }
+
+    /// "1小时5分钟": how long the oldest open help request has waited.
+    pub fn minutes(self, m: i64) -> String {
+        let (h, m) = (m.max(0) / 60, m.max(0) % 60);
+        match (self, h) {
+            (Lang::Zh, 0) => format!("{m}分钟"),
+            (Lang::Zh, _) => format!("{h}小时{m}分钟"),
+            (Lang::En, 0) => format!("{m} min"),
+            (Lang::En, _) => format!("{h} h {m} min"),
+        }
+    }
+
+    /// The sentence of the release notice.
+    pub fn released_from(self, d: Date) -> String {
+        match self {
+            Lang::Zh => format!(
+                "经核查，你已按要求完成管控措施，自{}月{}日起解除管控。",
+                d.month(),
+                d.day()
+            ),
+            Lang::En => format!(
+                "Having checked, you have completed the required measures and are released from control from {}.",
+                self.date(d)
+            ),
+        }
+    }
+
+    /// "已打卡 36.5℃" and the like: a label and a temperature.
+    pub fn celsius(self, label: &str, t: &str) -> String {
+        match self {
+            Lang::Zh => format!("{label} {t}℃"),
+            Lang::En => format!("{label} {t} °C"),
+        }
     }
 
     /// "村(社区) 330784001001": where an escalated task now sits.

@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(public::index))
         .route("/declare", get(public::declare_form).post(public::declare))
         .route("/s/{receipt}", get(public::status))
+        .route("/s/{receipt}/check-in", post(public::check_in))
+        .route("/s/{receipt}/help", post(public::request_help))
+        .route("/s/{receipt}/help/{id}/rate", post(public::rate_help))
+        .route("/s/{receipt}/release", get(public::release_notice))
         .route("/poster", get(public::poster))
         .route("/login", get(staff::login_form).post(staff::login))
         .route("/logout", post(staff::logout))
@@ -43,7 +47,14 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/close", post(staff::close))
         .route("/tasks/{id}/reopen", post(staff::reopen))
         .route("/persons/{id}", get(staff::person))
+        .route("/persons/{id}/check-in", post(staff::check_in_for))
+        .route("/persons/{id}/tests", post(staff::record_test))
+        .route("/persons/{id}/release", post(staff::release))
+        .route("/persons/{id}/transfer", post(staff::transfer))
+        .route("/due-tests", get(staff::due_tests))
         .route("/command", get(staff::command))
+        .route("/exports/health-codes.xlsx", get(staff::health_codes_xlsx))
+        .route("/exports/handovers.xlsx", get(staff::handovers_xlsx))
         .route(
             "/risk-areas",
             get(staff::risk_areas).post(staff::add_risk_area),

@@ -12,11 +12,17 @@ use bihuan_domain::policy::{HealthCode, Symptom};
 use bihuan_domain::regions::{Division, Divisions};
 use serde::Deserialize;
 
-use super::forms::{DeclareForm, FormErrors, Pairs, PlaceForm};
-use super::{Base, Failure, Lang, OrPage, PageError, PageResult, ok, render, see_other, with_base};
+use bihuan_domain::validation::FieldError;
+
+use super::forms::{CheckInForm, DeclareForm, FormErrors, HelpForm, Pairs, PlaceForm};
+use super::{
+    Base, Failure, Lang, OrPage, PageError, PageResult, ok, render, see_other, shanghai_time,
+    with_base,
+};
 use crate::error::Error;
+use crate::usecases::care::{HELP_KINDS, RatingInput};
 use crate::usecases::declare::TRANSPORT_MODES;
-use crate::usecases::views::TownVillages;
+use crate::usecases::views::{StatusPageView, TodayCheckIn, TownVillages};
 use crate::web::AppState;
 
 // ---------------------------------------------------------------------------
@@ -310,14 +316,42 @@ pub async fn declare(
 }
 
 // ---------------------------------------------------------------------------
-// GET /s/{receipt}: the receipt and status page.
+// GET /s/{receipt}: the receipt and status page; while the control runs, the
+// daily check-in and 暖心服务 forms.
+
+/// One 暖心服务 request as the person sees it.
+pub struct HelpView {
+    pub id: i64,
+    pub kind: String,
+    pub note: String,
+    pub created: String,
+    pub answered: bool,
+    pub answer: Option<String>,
+    pub rating: Option<i64>,
+    /// The rating form's action, while it may still be rated.
+    pub rate_action: Option<String>,
+}
+
+/// What the page says after a redirect. (`?checked=1` needs nothing: today's
+/// check-in is read from the database, so it shows on every visit.)
+#[derive(Deserialize, Default)]
+pub struct StatusQuery {
+    #[serde(default)]
+    new: Option<String>,
+    #[serde(default)]
+    alarm: Option<String>,
+    #[serde(default)]
+    help: Option<String>,
+    #[serde(default)]
+    rated: Option<String>,
+}
 
 #[derive(Template)]
 #[template(path = "status.html")]
 struct StatusPage {
     base: Base,
     receipt: String,
-    new: bool,
+    q: StatusQuery,
     name: String,
     arrival: String,
     category: String,
@@ -328,13 +362,161 @@ struct StatusPage {
     plan: PlanView,
     reasons: Vec<String>,
     next: Vec<&'static str>,
+    /// The control runs: check-ins and help requests are open.
+    running: bool,
+    /// The release notice, once released.
+    release_href: Option<String>,
+    checked: Option<TodayCheckIn>,
+    check_in_action: String,
+    ci: CheckInForm,
+    symptoms: Vec<(&'static str, &'static str)>,
+    help_action: String,
+    hf: HelpForm,
+    help_kinds: Vec<(&'static str, String)>,
+    help: Vec<HelpView>,
+    errors: FormErrors,
 }
 with_base!(StatusPage);
 
-#[derive(Deserialize)]
-pub struct StatusQuery {
-    #[serde(default)]
-    new: Option<String>,
+impl StatusPage {
+    fn new(
+        l: Lang,
+        s: &AppState,
+        p: StatusPageView,
+        q: StatusQuery,
+        ci: CheckInForm,
+        hf: HelpForm,
+        errors: FormErrors,
+    ) -> StatusPage {
+        let v = p.view;
+        let t = l.t();
+        let policy = s.services.policy();
+        let (category, plan, status, extra_reasons) = match &v.control {
+            Some(c) => (
+                c.category.as_str(),
+                &c.plan,
+                Some(c.status.as_str()),
+                c.reasons.clone(),
+            ),
+            None => (
+                v.assessment.category.as_str(),
+                &v.assessment.plan,
+                None,
+                vec![],
+            ),
+        };
+        let running = matches!(status, Some("active" | "due_for_release"));
+        let released = status == Some("released");
+        let cat = policy.category(category);
+        let raised = category != v.assessment.category;
+        let mut reasons: Vec<String> = v
+            .assessment
+            .reasons
+            .iter()
+            .map(|r| {
+                if l.is_en() {
+                    r.en.clone()
+                } else {
+                    r.zh.clone()
+                }
+            })
+            .collect();
+        if raised {
+            // The raised control's reasons are kept in Chinese only.
+            reasons.extend(extra_reasons);
+        }
+        let mut next = vec![match plan.phases.first().map(|p| p.kind) {
+            _ if released => t.s_released,
+            Some(PhaseKind::CentralQuarantine) => t.next_central,
+            Some(PhaseKind::HomeQuarantine | PhaseKind::HomeObservation) => t.next_home,
+            Some(PhaseKind::HealthMonitoring) => t.next_monitor,
+            None if !plan.test_days.is_empty() => t.next_tests,
+            None => t.next_none,
+        }];
+        if v.assessment.fever_transfer_within_hours.is_some() && !released {
+            next.insert(0, t.next_fever);
+        }
+        if raised && !released {
+            next.insert(0, t.s_raised);
+        }
+        let receipt = v.receipt;
+        let help = p
+            .help
+            .into_iter()
+            .rev()
+            .map(|h| {
+                let answered = matches!(h.task_state.as_str(), "reported" | "closed");
+                HelpView {
+                    id: h.id,
+                    kind: l.help_kind(&h.kind),
+                    note: h.note,
+                    created: shanghai_time(h.created_at),
+                    answered,
+                    answer: h.answer.filter(|a| answered && !a.is_empty()),
+                    rating: h.rating,
+                    rate_action: (answered && h.rating.is_none())
+                        .then(|| l.link(&format!("/s/{receipt}/help/{}/rate", h.id))),
+                }
+            })
+            .collect();
+        StatusPage {
+            base: Base::new(l, t.status_title, &format!("/s/{receipt}")),
+            q,
+            name: v.name,
+            arrival: l.date_str(&v.arrival_date),
+            category: l.category_label(cat, category),
+            declared_as: raised.then(|| {
+                l.category_label(
+                    policy.category(&v.assessment.category),
+                    &v.assessment.category,
+                )
+            }),
+            measure: cat.map(|c| l.measure(c)).unwrap_or_default(),
+            status: status.map(|st| l.control_status(st)),
+            plan: PlanView::of(l, plan),
+            reasons,
+            next,
+            running,
+            release_href: released.then(|| l.link(&format!("/s/{receipt}/release"))),
+            checked: p.checked_in_today,
+            check_in_action: l.link(&format!("/s/{receipt}/check-in")),
+            ci,
+            symptoms: Symptom::ALL
+                .into_iter()
+                .map(|s| (s.as_str(), l.symptom(s)))
+                .collect(),
+            help_action: l.link(&format!("/s/{receipt}/help")),
+            hf,
+            help_kinds: HELP_KINDS.iter().map(|k| (k.0, l.help_kind(k.0))).collect(),
+            help,
+            errors,
+            receipt,
+        }
+    }
+
+    fn err(&self, key: &str) -> Option<String> {
+        self.errors.get(key)
+    }
+
+    /// The fever notice: just after an alarming check-in, or all day after it.
+    fn alarm(&self) -> bool {
+        self.q.alarm.is_some() || self.checked.as_ref().is_some_and(|c| c.alarm)
+    }
+
+    /// The check-in form stays open until today's check-in is in, or when
+    /// it came back with a mistake.
+    fn check_in_open(&self) -> bool {
+        self.checked.is_none() || !self.errors.is_empty()
+    }
+}
+
+/// Personal, and it changes: never from a shared cache.
+fn private(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, no-cache"),
+    );
+    r
 }
 
 pub async fn status(
@@ -343,80 +525,167 @@ pub async fn status(
     Path(receipt): Path<String>,
     Query(q): Query<StatusQuery>,
 ) -> PageResult {
-    let v = s.services.status(&receipt).await.or_page(l)?;
-    let t = l.t();
-    let policy = s.services.policy();
-    let (category, plan, status, extra_reasons) = match &v.control {
-        Some(c) => (
-            c.category.as_str(),
-            &c.plan,
-            Some(l.control_status(&c.status)),
-            c.reasons.clone(),
-        ),
-        None => (
-            v.assessment.category.as_str(),
-            &v.assessment.plan,
-            None,
-            vec![],
-        ),
-    };
-    let cat = policy.category(category);
-    let raised = category != v.assessment.category;
-    let mut reasons: Vec<String> = v
-        .assessment
-        .reasons
-        .iter()
-        .map(|r| {
-            if l.is_en() {
-                r.en.clone()
-            } else {
-                r.zh.clone()
-            }
-        })
-        .collect();
-    if raised {
-        // The raised control's reasons are kept in Chinese only.
-        reasons.extend(extra_reasons);
-    }
-    let mut next = vec![match plan.phases.first().map(|p| p.kind) {
-        Some(PhaseKind::CentralQuarantine) => t.next_central,
-        Some(PhaseKind::HomeQuarantine | PhaseKind::HomeObservation) => t.next_home,
-        Some(PhaseKind::HealthMonitoring) => t.next_monitor,
-        None if !plan.test_days.is_empty() => t.next_tests,
-        None => t.next_none,
-    }];
-    if v.assessment.fever_transfer_within_hours.is_some() {
-        next.insert(0, t.next_fever);
-    }
-    if raised {
-        next.insert(0, t.s_raised);
-    }
-    let page = StatusPage {
-        base: Base::new(l, t.status_title, &format!("/s/{}", v.receipt)),
-        new: q.new.is_some(),
-        name: v.name,
-        arrival: l.date_str(&v.arrival_date),
-        category: l.category_label(cat, category),
-        declared_as: raised.then(|| {
-            l.category_label(
-                policy.category(&v.assessment.category),
-                &v.assessment.category,
-            )
-        }),
-        measure: cat.map(|c| l.measure(c)).unwrap_or_default(),
-        status,
-        plan: PlanView::of(l, plan),
-        reasons,
-        next,
-        receipt: v.receipt,
-    };
-    let mut r = ok(&page);
-    // Personal, and it changes: never from a shared cache.
-    r.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("private, no-cache"),
+    let v = s.services.status_page(&receipt).await.or_page(l)?;
+    let page = StatusPage::new(
+        l,
+        &s,
+        v,
+        q,
+        CheckInForm::default(),
+        HelpForm::default(),
+        FormErrors::default(),
     );
-    Ok(r)
+    Ok(private(ok(&page)))
+}
+
+fn limited(s: &AppState, addr: SocketAddr, l: Lang) -> Result<(), PageError> {
+    if s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+        Ok(())
+    } else {
+        Err(PageError {
+            lang: l,
+            failure: Failure::RateLimited,
+        })
+    }
+}
+
+/// A form on the status page came back with mistakes: the page again, as typed.
+async fn status_again(
+    s: &AppState,
+    l: Lang,
+    receipt: &str,
+    ci: CheckInForm,
+    hf: HelpForm,
+    errors: &[FieldError],
+) -> PageResult {
+    let errors = FormErrors::of(errors, l, &[]);
+    let v = s.services.status_page(receipt).await.or_page(l)?;
+    let page = StatusPage::new(l, s, v, StatusQuery::default(), ci, hf, errors);
+    Ok(private(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
+}
+
+/// POST /s/{receipt}/check-in: 健康打卡.
+pub async fn check_in(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    l: Lang,
+    Path(receipt): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    limited(&s, addr, l)?;
+    let form = CheckInForm::from_pairs(&Pairs(pairs));
+    match s
+        .services
+        .check_in_by_receipt(&receipt, form.to_input())
+        .await
+    {
+        Ok(c) => {
+            let alarm = if c.alarm { "&alarm=1" } else { "" };
+            let to = l.link(&format!("/s/{receipt}?checked=1{alarm}"));
+            Ok(see_other(&format!("{to}#check-in")))
+        }
+        Err(Error::Invalid(errors)) => {
+            status_again(&s, l, &receipt, form, HelpForm::default(), &errors).await
+        }
+        Err(e) => Err(e).or_page(l),
+    }
+}
+
+/// POST /s/{receipt}/help: a 暖心服务 request.
+pub async fn request_help(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    l: Lang,
+    Path(receipt): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    limited(&s, addr, l)?;
+    let form = HelpForm::from_pairs(&Pairs(pairs));
+    match s.services.request_help(&receipt, form.to_input()).await {
+        Ok(_) => {
+            let to = l.link(&format!("/s/{receipt}?help=1"));
+            Ok(see_other(&format!("{to}#help")))
+        }
+        Err(Error::Invalid(errors)) => {
+            status_again(&s, l, &receipt, CheckInForm::default(), form, &errors).await
+        }
+        Err(e) => Err(e).or_page(l),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RatingForm {
+    #[serde(default)]
+    rating: String,
+}
+
+/// POST /s/{receipt}/help/{id}/rate: 1 to 5, once.
+pub async fn rate_help(
+    State(s): State<AppState>,
+    l: Lang,
+    Path((receipt, id)): Path<(String, i64)>,
+    Form(f): Form<RatingForm>,
+) -> PageResult {
+    // Not a number: out of range on purpose, so the use case names the field.
+    let rating = f.rating.trim().parse().unwrap_or(0);
+    s.services
+        .rate_help(&receipt, id, RatingInput { rating })
+        .await
+        .or_page(l)?;
+    let to = l.link(&format!("/s/{receipt}?rated=1"));
+    Ok(see_other(&format!("{to}#help")))
+}
+
+// ---------------------------------------------------------------------------
+// GET /s/{receipt}/release: the printable 解除管控告知书.
+
+#[derive(Template)]
+#[template(path = "release.html")]
+struct ReleasePage {
+    base: Base,
+    receipt: String,
+    name: String,
+    category: String,
+    measure: String,
+    plan: PlanView,
+    released_on: String,
+    sentence: String,
+    policy_version: String,
+    back_href: String,
+}
+with_base!(ReleasePage);
+
+pub async fn release_notice(
+    State(s): State<AppState>,
+    l: Lang,
+    Path(receipt): Path<String>,
+) -> PageResult {
+    let p = s.services.status_page(&receipt).await.or_page(l)?;
+    let v = p.view;
+    let (Some(c), Some(since)) = (v.control.as_ref(), p.status_since) else {
+        return Err(Error::NotFound).or_page(l);
+    };
+    if c.status != "released" {
+        return Err(Error::NotFound).or_page(l);
+    }
+    let t = l.t();
+    let day = chrono::DateTime::from_timestamp(since, 0)
+        .map(|at| crate::clock::shanghai(at).date_naive())
+        .unwrap_or_default();
+    let cat = s.services.policy().category(&c.category);
+    let page = ReleasePage {
+        base: Base::new(l, t.rn_title, &format!("/s/{receipt}/release")),
+        name: v.name,
+        category: l.category_label(cat, &c.category),
+        measure: cat.map(|x| l.measure(x)).unwrap_or_default(),
+        plan: PlanView::of(l, &c.plan),
+        released_on: l.date(day),
+        sentence: l.released_from(day),
+        policy_version: c.policy_version.clone(),
+        back_href: l.link(&format!("/s/{receipt}")),
+        receipt,
+    };
+    Ok(private(ok(&page)))
 }
 
 // ---------------------------------------------------------------------------

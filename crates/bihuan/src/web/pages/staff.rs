@@ -7,13 +7,17 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bihuan_domain::access::Role;
-use bihuan_domain::policy::{HealthCode, area_name};
-use bihuan_domain::task::{Outcome, TaskState};
+use bihuan_domain::monitoring::TestState;
+use bihuan_domain::policy::{HealthCode, Symptom, area_name};
+use bihuan_domain::task::{Outcome, TaskKind, TaskState};
 use serde::Deserialize;
 
-use super::forms::{FormErrors, Pairs, ReportForm, RiskAreaForm, risk_area_rows};
+use super::forms::{
+    CheckInForm, FormErrors, Pairs, ReportForm, RiskAreaForm, TestForm, TransferForm,
+    risk_area_rows,
+};
 use super::public::{Picker, PlanView};
 use super::{
     Base, Failure, Here, Lang, OrPage, PageActor, PageError, PageResult, SessionToken, check_csrf,
@@ -22,6 +26,7 @@ use super::{
 use crate::error::Error;
 use crate::usecases::Actor;
 use crate::usecases::auth::LoginInput;
+use crate::usecases::care::FeedCaller;
 use crate::usecases::declare::ControlView;
 use crate::usecases::risk_areas::ImportReport;
 use crate::usecases::tasks::TaskView;
@@ -193,16 +198,40 @@ pub struct ReportView {
     pub errors: FormErrors,
     pub origin: Picker,
     pub outcomes: Vec<(&'static str, String)>,
+    pub moved_label: String,
     pub codes: Vec<(&'static str, &'static str)>,
     /// The city whose towns and villages the "moved" picker offers.
     pub city: String,
 }
 
+/// The outcomes a report offers: a verification's findings, and for other
+/// work (help, reminders, release) 已处理 first. `None`: all of them.
+fn outcomes(l: Lang, kind: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut list = vec![
+        Outcome::Verified,
+        Outcome::NotFound,
+        Outcome::Refused,
+        Outcome::Moved,
+        Outcome::Corrected,
+    ];
+    match kind.map(TaskKind::parse) {
+        Some(Some(TaskKind::Verify)) => {}
+        Some(_) => list.insert(0, Outcome::Done),
+        None => list.push(Outcome::Done),
+    }
+    list.into_iter()
+        .map(|o| (o.as_str(), l.outcome(o.as_str())))
+        .collect()
+}
+
 impl ReportView {
+    /// `kind`: the task's kind, when known.
+    #[allow(clippy::too_many_arguments)]
     fn new(
         l: Lang,
         actor: &Actor,
         task_id: i64,
+        kind: Option<&str>,
         back: &str,
         city: &str,
         f: ReportForm,
@@ -221,16 +250,8 @@ impl ReportView {
                 &errors,
             )
             .lazy(),
-            outcomes: [
-                Outcome::Verified,
-                Outcome::NotFound,
-                Outcome::Refused,
-                Outcome::Moved,
-                Outcome::Corrected,
-            ]
-            .into_iter()
-            .map(|o| (o.as_str(), l.outcome(o.as_str())))
-            .collect(),
+            outcomes: outcomes(l, kind),
+            moved_label: l.outcome(Outcome::Moved.as_str()),
             codes: [
                 (HealthCode::Green, t.code_green),
                 (HealthCode::Yellow, t.code_yellow),
@@ -272,6 +293,7 @@ fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> Ta
                 l,
                 actor,
                 v.id,
+                Some(&v.kind),
                 back,
                 city,
                 ReportForm::default(),
@@ -475,7 +497,8 @@ pub async fn report(
             let t = l.t();
             let errors = FormErrors::of(&errors, l, &[]);
             let back = safe_next(&back, "/tasks");
-            let r = ReportView::new(l, &actor, id, &back, &s.settings.city_code, form, errors);
+            let city = &s.settings.city_code;
+            let r = ReportView::new(l, &actor, id, None, &back, city, form, errors);
             let page = ReportPage {
                 base: Base::new(l, t.t_report, &format!("/tasks/{id}/report")).signed_in(&actor),
                 back_href: back_to(l, &back),
@@ -505,6 +528,15 @@ pub struct EventView {
     pub details: Vec<String>,
 }
 
+/// The 转移 form of the person page.
+pub struct TransferView {
+    pub action: String,
+    /// Out of the city: the national picker (loaded when opened).
+    pub picker: Picker,
+    /// Inside the city: the town → village picker's root.
+    pub city: String,
+}
+
 #[derive(Template)]
 #[template(path = "person.html")]
 struct PersonPage {
@@ -520,6 +552,22 @@ struct PersonPage {
     destination: Option<crate::usecases::views::Destination>,
     arrival: String,
     control: Option<ControlCard>,
+    /// The health-code colour (green, yellow, red) and its label.
+    code: String,
+    code_label: String,
+    flash: Vec<String>,
+    alarm: bool,
+    csrf: String,
+    back: String,
+    /// 代为打卡, for the grid worker while the control runs.
+    check_in_action: Option<String>,
+    symptoms: Vec<(&'static str, &'static str)>,
+    /// 录入核酸, while the control runs.
+    test_action: Option<String>,
+    results: Vec<(&'static str, String)>,
+    /// 确认解除管控, for the levels above the grid once due.
+    release_action: Option<String>,
+    transfer: Option<TransferView>,
     cards: Vec<TaskCard>,
     timeline: Vec<EventView>,
 }
@@ -529,6 +577,17 @@ with_base!(PersonPage);
 pub struct PersonQuery {
     #[serde(default)]
     unmask: String,
+    /// After 代为打卡: the temperature recorded.
+    #[serde(default)]
+    checked: Option<String>,
+    #[serde(default)]
+    alarm: Option<String>,
+    #[serde(default)]
+    tested: Option<String>,
+    #[serde(default)]
+    released: Option<String>,
+    #[serde(default)]
+    transferred: Option<String>,
 }
 
 fn control_card(l: Lang, s: &AppState, c: &ControlView) -> ControlCard {
@@ -556,6 +615,53 @@ fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
             out.extend(text("note").filter(|n| !n.is_empty()));
         }
         "task_escalated" => out.extend(text("to").map(|r| l.region_code(&r))),
+        "checked_in" => {
+            let symptoms: Vec<&str> = d
+                .get("symptoms")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.as_str())
+                .filter_map(Symptom::parse)
+                .map(|s| l.symptom(s))
+                .collect();
+            let t = text("temperature").unwrap_or_default();
+            let mut line = l.celsius(l.t().ci_temp, &t);
+            if !symptoms.is_empty() {
+                line.push_str(&format!(" · {}", symptoms.join("、")));
+            }
+            out.push(line);
+        }
+        "test_recorded" => out.push(format!(
+            "{} · {}",
+            text("sampled_on")
+                .map(|d| l.date_str(&d))
+                .unwrap_or_default(),
+            text("result")
+                .map(|r| l.test_result(&r))
+                .unwrap_or_default()
+        )),
+        "control_positive" => out.extend(text("sampled_on").map(|d| l.date_str(&d))),
+        "health_code_changed" => out.extend(text("colour").map(|c| l.health_code(&c))),
+        "help_requested" => {
+            out.extend(text("kind").map(|k| l.help_kind(&k)));
+            out.extend(text("note").filter(|n| !n.is_empty()));
+        }
+        "help_rated" => out.extend(
+            d.get("rating")
+                .and_then(|r| r.as_i64())
+                .map(|r| format!("{r}/5")),
+        ),
+        "transferred" => {
+            out.extend(text("to").map(|r| l.region_code(&r)));
+            out.extend(text("address"));
+            out.extend(text("reason").filter(|n| !n.is_empty()));
+        }
+        "handed_over" => {
+            out.extend(text("to"));
+            out.extend(text("address"));
+            out.extend(text("reason").filter(|n| !n.is_empty()));
+        }
         _ => {}
     }
     out
@@ -570,15 +676,31 @@ pub async fn person(
     Query(q): Query<PersonQuery>,
 ) -> PageResult {
     let unmask = q.unmask == "1" || q.unmask == "true";
-    let d = s
+    let v = s
         .services
-        .person_detail(&actor, id, unmask)
+        .person_page(&actor, id, unmask)
         .await
         .or_page(l)?;
+    let d = v.detail;
     let p = d.person;
     let t = l.t();
     let back = format!("/persons/{id}");
     let city = &s.settings.city_code;
+    let status = p.control.as_ref().map(|c| c.status.as_str());
+    let running = matches!(status, Some("active" | "due_for_release"));
+    let mut flash = Vec::new();
+    if let Some(temp) = &q.checked {
+        flash.push(l.celsius(t.p_checked, temp));
+    }
+    if q.tested.is_some() {
+        flash.push(t.p_tested.to_string());
+    }
+    if q.released.is_some() {
+        flash.push(t.p_released.to_string());
+    }
+    if q.transferred.is_some() {
+        flash.push(t.p_transferred.to_string());
+    }
     let page = PersonPage {
         base: Base::new(l, t.person_title, &here).signed_in(&actor),
         id,
@@ -597,6 +719,29 @@ pub async fn person(
             .unwrap_or_default(),
         destination: d.destination,
         control: p.control.as_ref().map(|c| control_card(l, &s, c)),
+        code_label: l.health_code(&v.health_code),
+        code: v.health_code,
+        flash,
+        alarm: q.alarm.is_some(),
+        csrf: actor.csrf.clone(),
+        back: back.clone(),
+        check_in_action: (running && actor.role == Role::GridWorker)
+            .then(|| l.link(&format!("/persons/{id}/check-in"))),
+        symptoms: Symptom::ALL
+            .into_iter()
+            .map(|s| (s.as_str(), l.symptom(s)))
+            .collect(),
+        test_action: running.then(|| l.link(&format!("/persons/{id}/tests"))),
+        results: test_results(l),
+        release_action: (actor.role.can_review() && status == Some("due_for_release"))
+            .then(|| l.link(&format!("/persons/{id}/release"))),
+        transfer: status
+            .filter(|st| !matches!(*st, "transferred_out" | "released"))
+            .map(|_| TransferView {
+                action: l.link(&format!("/persons/{id}/transfer")),
+                picker: Picker::new("tr_", "", &Default::default(), &FormErrors::default()).lazy(),
+                city: city.clone(),
+            }),
         cards: p
             .tasks
             .iter()
@@ -612,6 +757,180 @@ pub async fn person(
                 details: event_details(l, &e.kind, &e.detail),
             })
             .collect(),
+    };
+    let mut r = ok(&page);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+fn test_results(l: Lang) -> Vec<(&'static str, String)> {
+    ["negative", "positive", "pending"]
+        .into_iter()
+        .map(|r| (r, l.test_result(r)))
+        .collect()
+}
+
+/// POST /persons/{id}/check-in: 代为打卡.
+pub async fn check_in_for(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let pairs = Pairs(pairs);
+    check_csrf(&actor, &pairs.get("csrf"), l)?;
+    let form = CheckInForm::from_pairs(&pairs);
+    let c = s
+        .services
+        .check_in_for(&actor, id, form.to_input())
+        .await
+        .or_page(l)?;
+    let alarm = if c.alarm { "&alarm=1" } else { "" };
+    Ok(see_other(&l.link(&format!(
+        "/persons/{id}?checked={}{alarm}",
+        c.temperature
+    ))))
+}
+
+/// POST /persons/{id}/tests: 录入核酸, from the person page or 今日应检.
+pub async fn record_test(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let pairs = Pairs(pairs);
+    check_csrf(&actor, &pairs.get("csrf"), l)?;
+    let now = crate::clock::shanghai(s.services.clock.now()).to_rfc3339();
+    let input = TestForm::from_pairs(&pairs).to_input(id, &now);
+    s.services.record_test(&actor, input).await.or_page(l)?;
+    let back = safe_next(&pairs.get("back"), &format!("/persons/{id}"));
+    let (path, query) = back.split_once('?').unwrap_or((&back, ""));
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("tested="))
+        .collect();
+    let tested = format!("tested={id}");
+    kept.push(&tested);
+    Ok(see_other(&back_to(
+        l,
+        &format!("{path}?{}", kept.join("&")),
+    )))
+}
+
+/// POST /persons/{id}/release: 确认解除管控.
+pub async fn release(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&actor, &f.csrf, l)?;
+    s.services.confirm_release(&actor, id).await.or_page(l)?;
+    Ok(see_other(&l.link(&format!("/persons/{id}?released=1"))))
+}
+
+/// POST /persons/{id}/transfer: 转移, inside the city or out of it.
+pub async fn transfer(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let pairs = Pairs(pairs);
+    check_csrf(&actor, &pairs.get("csrf"), l)?;
+    let form = TransferForm::from_pairs(&pairs);
+    let r = s
+        .services
+        .transfer(&actor, id, form.to_input())
+        .await
+        .or_page(l)?;
+    // Moved to a grid outside the actor's region: the person is gone from view.
+    let still_mine = r
+        .get("grid")
+        .and_then(|g| g.as_str())
+        .is_none_or(|g| g.starts_with(actor.scope()));
+    let to = if still_mine {
+        format!("/persons/{id}?transferred=1")
+    } else {
+        "/tasks".to_string()
+    };
+    Ok(see_other(&l.link(&to)))
+}
+
+// ---------------------------------------------------------------------------
+// GET /due-tests: 今日应检.
+
+pub struct DueRow {
+    pub person_id: i64,
+    pub name: String,
+    pub href: String,
+    pub day: String,
+    pub double: bool,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    /// The 录入核酸 form, while nothing is recorded today.
+    pub action: Option<String>,
+    pub just_recorded: bool,
+}
+
+#[derive(Template)]
+#[template(path = "due_tests.html")]
+struct DueTestsPage {
+    base: Base,
+    today: String,
+    rows: Vec<DueRow>,
+    results: Vec<(&'static str, String)>,
+    csrf: String,
+    recorded: bool,
+}
+with_base!(DueTestsPage);
+
+#[derive(Deserialize)]
+pub struct DueQuery {
+    #[serde(default)]
+    tested: Option<i64>,
+}
+
+pub async fn due_tests(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Query(q): Query<DueQuery>,
+) -> PageResult {
+    let rows = s.services.due_tests(&actor).await.or_page(l)?;
+    let t = l.t();
+    let page = DueTestsPage {
+        base: Base::new(l, t.nav_due, "/due-tests").signed_in(&actor),
+        today: l.date(s.services.clock.today()),
+        rows: rows
+            .into_iter()
+            .map(|r| DueRow {
+                href: l.link(&format!("/persons/{}", r.person_id)),
+                day: l.day_n(r.day),
+                double: r.double,
+                state: match r.state {
+                    TestState::Due => "due",
+                    TestState::Done => "done",
+                    TestState::Missed => "missed",
+                    TestState::Positive => "positive",
+                },
+                state_label: l.test_state(r.state),
+                action: matches!(r.state, TestState::Due | TestState::Missed)
+                    .then(|| l.link(&format!("/persons/{}/tests", r.person_id))),
+                just_recorded: q.tested == Some(r.person_id),
+                person_id: r.person_id,
+                name: r.name,
+            })
+            .collect(),
+        results: test_results(l),
+        csrf: actor.csrf.clone(),
+        recorded: q.tested.is_some(),
     };
     let mut r = ok(&page);
     r.headers_mut()
@@ -655,11 +974,16 @@ struct CommandPage {
     chart_height: i64,
     overdue: Vec<(String, i64)>,
     tiles: Vec<Tile>,
+    /// Open 暖心服务 requests: (town, open, longest wait).
+    help: Vec<(String, i64, String)>,
+    codes_href: Option<String>,
+    handovers_href: Option<String>,
 }
 with_base!(CommandPage);
 
 pub async fn command(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
-    let board = s.services.command_board(&actor).await.or_page(l)?;
+    let v = s.services.command_page(&actor).await.or_page(l)?;
+    let board = v.board;
     let o = board.overview;
     let t = l.t();
     let policy = s.services.policy();
@@ -765,8 +1089,79 @@ pub async fn command(State(s): State<AppState>, actor: PageActor, l: Lang) -> Pa
             .map(|(_, name, n)| (name.clone(), *n))
             .collect(),
         tiles,
+        help: v
+            .help
+            .into_iter()
+            .map(|h| {
+                let name = if h.town_name.is_empty() {
+                    h.town
+                } else {
+                    h.town_name
+                };
+                (name, h.open, l.minutes(h.longest_wait_minutes))
+            })
+            .collect(),
+        codes_href: actor
+            .role
+            .can_manage_risk_areas()
+            .then(|| "/exports/health-codes.xlsx".to_string()),
+        handovers_href: actor
+            .role
+            .can_unmask()
+            .then(|| "/exports/handovers.xlsx".to_string()),
     };
     Ok(ok(&page))
+}
+
+fn xlsx_file(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// GET /exports/health-codes.xlsx: the 赋码 feed as the command downloads it
+/// (the same columns as `/api/v1/health-codes?format=xlsx`, which takes a
+/// bearer token only).
+pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
+    let rows = s
+        .services
+        .health_code_feed(FeedCaller::User(actor.0), 0)
+        .await
+        .or_page(l)?;
+    let mut table = vec![
+        ["person_id", "id_type", "id_number", "colour", "changed_at"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    table.extend(rows.iter().map(|r| {
+        vec![
+            r.person_id.to_string(),
+            r.id_type.clone(),
+            r.id_number.clone(),
+            r.colour.clone(),
+            r.changed_at.to_string(),
+        ]
+    }));
+    let bytes = crate::export::xlsx("赋码", &table).or_page(l)?;
+    Ok(xlsx_file(bytes, "health-codes.xlsx"))
+}
+
+/// GET /exports/handovers.xlsx: the 协查 hand-over list.
+pub async fn handovers_xlsx(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
+    let bytes = s.services.handovers_xlsx(&actor).await.or_page(l)?;
+    Ok(xlsx_file(bytes, "handovers.xlsx"))
 }
 
 // ---------------------------------------------------------------------------
