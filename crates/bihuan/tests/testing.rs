@@ -339,3 +339,34 @@ async fn result_files_import_row_by_row_and_idempotently() {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM test_results").await, 1);
 }
+
+#[tokio::test]
+async fn sampling_sites_are_listed_by_town() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    let site = json!({"name": "园丁社区采样点", "region": "330784001001", "address": "园丁路1号",
+                      "hours": "08:00-20:00", "kind": "fixed", "serves": ["mandatory", "voluntary"]});
+    let (s, r) = app.post(&town, "/api/v1/sites", site.clone()).await;
+    assert_eq!(s, 201, "{r}");
+    let mut elsewhere = site.clone();
+    elsewhere["region"] = json!("330784002001");
+    let (s, e) = app.post(&town, "/api/v1/sites", elsewhere).await;
+    assert_eq!(
+        (s, e["errors"][0]["field"].as_str()),
+        (422, Some("region")),
+        "outside the town"
+    );
+    let mut bad = site.clone();
+    bad["kind"] = json!("tent");
+    bad["serves"] = json!(["everything"]);
+    let (s, e) = app.post(&town, "/api/v1/sites", bad).await;
+    assert_eq!(s, 422);
+    assert_eq!(e["errors"].as_array().unwrap().len(), 2);
+    let worker = app.login_as("grid_worker", GRID).await;
+    assert_eq!(app.post(&worker, "/api/v1/sites", site).await.0, 403);
+    let (s, list) = app.get("", "/api/v1/sites").await;
+    assert_eq!(s, 200);
+    assert_eq!(list[0]["town"], "330784001");
+    assert_eq!(list[0]["sites"][0]["name"], "园丁社区采样点");
+    assert_eq!(list[0]["sites"][0]["serves"], "mandatory,voluntary");
+}

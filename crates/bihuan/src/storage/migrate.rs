@@ -13,6 +13,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0002_monitoring.sql"),
     ),
     (3, include_str!("../../migrations/sqlite/0003_testing.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_sites.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -24,6 +25,7 @@ const POSTGRES: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_testing.sql"),
     ),
+    (4, include_str!("../../migrations/postgres/0004_sites.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

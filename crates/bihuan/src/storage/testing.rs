@@ -220,3 +220,80 @@ pub async fn first_grid_in(c: &mut AnyConnection, region: &str) -> Result<Option
     .map(|r| Ok(r.try_get(0)?))
     .transpose()
 }
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SiteRow {
+    pub id: i64,
+    pub name: String,
+    pub region: String,
+    pub address: String,
+    pub hours: String,
+    pub kind: String,
+    pub serves: String,
+    pub paid: bool,
+}
+
+pub struct NewSite<'a> {
+    pub name: &'a str,
+    pub region: &'a str,
+    pub address: &'a str,
+    pub hours: &'a str,
+    pub kind: &'a str,
+    pub serves: &'a str,
+    pub paid: bool,
+}
+
+pub async fn insert_site(c: &mut AnyConnection, s: &NewSite<'_>, now: i64) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO sites (name, region, address, hours, kind, serves, paid, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(s.name)
+    .bind(s.region)
+    .bind(s.address)
+    .bind(s.hours)
+    .bind(s.kind)
+    .bind(s.serves)
+    .bind(i64::from(s.paid))
+    .bind(now)
+    .fetch_one(c)
+    .await?
+    .try_get(0)?)
+}
+
+fn site_row(r: &sqlx::any::AnyRow) -> Result<SiteRow> {
+    Ok(SiteRow {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        region: r.try_get(2)?,
+        address: r.try_get(3)?,
+        hours: r.try_get(4)?,
+        kind: r.try_get(5)?,
+        serves: r.try_get(6)?,
+        paid: r.try_get::<i64, _>(7)? != 0,
+    })
+}
+
+/// Every site, ordered by region so towns group together.
+pub async fn sites(c: &mut AnyConnection) -> Result<Vec<SiteRow>> {
+    sqlx::query(
+        "SELECT id, name, region, address, hours, kind, serves, paid FROM sites ORDER BY region, id",
+    )
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(site_row)
+    .collect()
+}
+
+pub async fn site(c: &mut AnyConnection, id: i64) -> Result<Option<SiteRow>> {
+    sqlx::query(
+        "SELECT id, name, region, address, hours, kind, serves, paid FROM sites WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await?
+    .as_ref()
+    .map(site_row)
+    .transpose()
+}

@@ -488,3 +488,17 @@ pub async fn lab_results_file(
         .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
     Ok(Json(s.services.ingest_lab_results(caller, rows).await?).into_response())
 }
+
+pub async fn add_site(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<crate::usecases::sites::SiteInput>,
+) -> ApiResult {
+    let id = s.services.add_site(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+/// Public: where to get tested.
+pub async fn sites(State(s): State<AppState>) -> ApiResult {
+    Ok(Json(s.services.sites_by_town().await?).into_response())
+}

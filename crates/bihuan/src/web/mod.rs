@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health-codes", get(api::health_codes))
         .route("/handovers.xlsx", get(api::handovers_xlsx))
         .route("/help-requests/waiting", get(api::help_waiting))
+        .route("/sites", get(api::sites).post(api::add_site))
         .route("/tubes", post(api::open_tube))
         .route("/tubes/{barcode}", get(api::tube))
         .route("/tubes/{barcode}/members", post(api::add_to_tube))
