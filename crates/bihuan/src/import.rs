@@ -186,3 +186,31 @@ pub fn lab_result_rows(
         })
         .collect())
 }
+
+pub const RESIDENT_COLUMNS: &[(&str, &str)] = &[
+    ("grid", "grid"),
+    ("网格编码", "grid"),
+    ("id_type", "id_type"),
+    ("证件类型", "id_type"),
+    ("id_number", "id_number"),
+    ("证件号码", "id_number"),
+    ("身份证号", "id_number"),
+    ("name", "name"),
+    ("姓名", "name"),
+    ("phone", "phone"),
+    ("手机号码", "phone"),
+];
+
+pub fn resident_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rounds::ResidentInput>> {
+    let t = read_table(bytes, RESIDENT_COLUMNS, &["grid", "id_number", "name"])?;
+    Ok(t.rows
+        .into_iter()
+        .map(|mut r| crate::usecases::rounds::ResidentInput {
+            grid: r.remove("grid").unwrap_or_default(),
+            id_type: r.remove("id_type").filter(|s| !s.is_empty()),
+            id_number: r.remove("id_number").unwrap_or_default(),
+            name: r.remove("name").unwrap_or_default(),
+            phone: r.remove("phone").filter(|s| !s.is_empty()),
+        })
+        .collect())
+}

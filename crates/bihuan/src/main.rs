@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
+    /// Synthetic data for trying the system out.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
     /// Measure throughput against a fresh database.
     Bench {
         #[command(subcommand)]
@@ -75,6 +80,15 @@ enum UserCommand {
         /// Read the password from standard input
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// A resident roll of synthetic people with valid resident IDs, spread over the grids.
+    Residents {
+        #[arg(long, default_value_t = 970_000)]
+        count: usize,
     },
 }
 
@@ -202,6 +216,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
+            Ok(())
+        }
+        Command::Demo {
+            command: DemoCommand::Residents { count },
+        } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            let started = std::time::Instant::now();
+            let n = services.demo_residents(count).await.map_err(report)?;
+            println!(
+                "{n} residents loaded in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Bench { command } => bihuan::bench::run(command, &settings).await,

@@ -14,6 +14,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (3, include_str!("../../migrations/sqlite/0003_testing.sql")),
     (4, include_str!("../../migrations/sqlite/0004_sites.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_rounds.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0003_testing.sql"),
     ),
     (4, include_str!("../../migrations/postgres/0004_sites.sql")),
+    (5, include_str!("../../migrations/postgres/0005_rounds.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

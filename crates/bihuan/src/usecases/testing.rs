@@ -234,6 +234,7 @@ impl Services {
                         let (code, zh, en) = TubeRefusal::Full.message();
                         return Err(Error::Refused { code, zh, en });
                     }
+                    svc.count_sample(c, person_id, now).await?;
                     repo::insert_event(c, now, &actor.username, Some(person_id), None, "sampled", &json!({"barcode": barcode, "pool_size": t.pool_size, "category": t.category})).await?;
                     let shown = repo::person_in(c, person_id, "").await?.map(|p| mask_name(&p.name)).unwrap_or_default();
                     Ok(Added { person_id, name: shown, members: t.members + 1, full: t.members + 1 >= t.pool_size })
@@ -475,6 +476,10 @@ impl Services {
         let outcome = member_outcome(result, u32::try_from(t.pool_size).unwrap_or(0));
         for (person_id, grid) in store::members(c, t.id).await? {
             repo::insert_event(c, now, source, Some(person_id), None, "lab_result", &json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct})).await?;
+            if outcome != MemberOutcome::Resample {
+                self.count_result(c, person_id, result == LabResult::Positive)
+                    .await?;
+            }
             match outcome {
                 MemberOutcome::Negative => {
                     monitoring_store::insert_test(

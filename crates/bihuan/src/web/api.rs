@@ -502,3 +502,74 @@ pub async fn add_site(
 pub async fn sites(State(s): State<AppState>) -> ApiResult {
     Ok(Json(s.services.sites_by_town().await?).into_response())
 }
+
+/// A resident roll (.xlsx or CSV) as the request body.
+pub async fn import_residents(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let rows = crate::import::resident_rows(&body)
+        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    Ok(Json(s.services.import_residents(&a, rows).await?).into_response())
+}
+
+pub async fn create_round(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<crate::usecases::rounds::RoundInput>,
+) -> ApiResult {
+    let id = s.services.create_round(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CoverageQuery {
+    region: Option<String>,
+}
+
+pub async fn coverage(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+    Query(q): Query<CoverageQuery>,
+) -> ApiResult {
+    Ok(Json(s.services.coverage(&a, id, q.region.as_deref()).await?).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct UntestedQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// 未检 list of one grid, as JSON or CSV.
+pub async fn untested(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, grid)): Path<(i64, String)>,
+    Query(q): Query<UntestedQuery>,
+) -> ApiResult {
+    let rows = s.services.untested(&a, id, &grid).await?;
+    if q.format.as_deref() == Some("csv") {
+        let mut t = vec![
+            ["person_id", "name", "id_number", "phone"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        t.extend(rows.iter().map(|r| {
+            vec![
+                r.person_id.to_string(),
+                r.name.clone(),
+                r.id_number.clone(),
+                r.phone.clone(),
+            ]
+        }));
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::export::csv(&t)?,
+        )
+            .into_response());
+    }
+    Ok(Json(rows).into_response())
+}

@@ -70,6 +70,13 @@ pub fn router(state: AppState) -> Router {
         .route("/handovers.xlsx", get(api::handovers_xlsx))
         .route("/help-requests/waiting", get(api::help_waiting))
         .route("/sites", get(api::sites).post(api::add_site))
+        .route(
+            "/residents/import",
+            post(api::import_residents).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/rounds", post(api::create_round))
+        .route("/rounds/{id}/coverage", get(api::coverage))
+        .route("/rounds/{id}/untested/{grid}", get(api::untested))
         .route("/tubes", post(api::open_tube))
         .route("/tubes/{barcode}", get(api::tube))
         .route("/tubes/{barcode}/members", post(api::add_to_tube))

@@ -1,0 +1,286 @@
+//! SQL for the resident roll and mass-testing rounds. Coverage is kept as
+//! counters per (round, grid), bumped as people are sampled and results come
+//! in, so the live page sums a few hundred rows instead of counting people.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::error::Result;
+
+/// One resident to load: a person known by a document's lookup key.
+pub struct ResidentRow {
+    pub doc_type: String,
+    pub doc_lookup: String,
+    pub doc_enc: String,
+    pub doc_masked: String,
+    pub name: String,
+    pub phone_enc: String,
+    pub phone_masked: String,
+    pub grid: String,
+}
+
+/// Loads residents in multi-row statements: new people are created, known
+/// people keep their details, and everyone's residence grid is set.
+pub async fn load_residents(c: &mut AnyConnection, rows: &[ResidentRow], now: i64) -> Result<()> {
+    for chunk in rows.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO persons (doc_type, doc_lookup, doc_enc, doc_masked, name, phone_enc,
+             phone_masked, region, created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 8;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $1, $1)",
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9
+            ));
+        }
+        sql.push_str(" ON CONFLICT (doc_lookup) DO NOTHING");
+        let mut q = sqlx::query(&sql).bind(now);
+        for r in chunk {
+            q = q
+                .bind(r.doc_type.clone())
+                .bind(r.doc_lookup.clone())
+                .bind(r.doc_enc.clone())
+                .bind(r.doc_masked.clone())
+                .bind(r.name.clone())
+                .bind(r.phone_enc.clone())
+                .bind(r.phone_masked.clone())
+                .bind(r.grid.clone());
+        }
+        q.execute(&mut *c).await?;
+        let mut sql = String::from(
+            "INSERT INTO residents (person_id, grid, created_at)
+             SELECT p.id, v.grid, $1 FROM persons p JOIN (",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(" UNION ALL ");
+            }
+            sql.push_str(&format!(
+                "SELECT ${} AS lookup, ${} AS grid",
+                i * 2 + 2,
+                i * 2 + 3
+            ));
+        }
+        sql.push_str(
+            ") v ON v.lookup = p.doc_lookup
+             ON CONFLICT (person_id) DO UPDATE SET grid = excluded.grid",
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for r in chunk {
+            q = q.bind(r.doc_lookup.clone()).bind(r.grid.clone());
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+pub async fn resident_grid(c: &mut AnyConnection, person_id: i64) -> Result<Option<String>> {
+    sqlx::query("SELECT grid FROM residents WHERE person_id = $1")
+        .bind(person_id)
+        .fetch_optional(c)
+        .await?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
+}
+
+pub async fn insert_round(
+    c: &mut AnyConnection,
+    name: &str,
+    regions: &str,
+    starts_at: i64,
+    ends_at: i64,
+    who: &str,
+    now: i64,
+) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO rounds (name, regions, starts_at, ends_at, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(name)
+    .bind(regions)
+    .bind(starts_at)
+    .bind(ends_at)
+    .bind(who)
+    .bind(now)
+    .fetch_one(c)
+    .await?
+    .try_get(0)?)
+}
+
+/// Starts the counters of every grid with residents inside `region`.
+pub async fn init_round_grids(c: &mut AnyConnection, round_id: i64, region: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO round_grids (round_id, grid, residents, sampled, results_in, positives)
+         SELECT $1, grid, COUNT(*), 0, 0, 0 FROM residents WHERE grid LIKE $2 GROUP BY grid
+         ON CONFLICT (round_id, grid) DO NOTHING",
+    )
+    .bind(round_id)
+    .bind(format!("{region}%"))
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoundRow {
+    pub id: i64,
+    pub name: String,
+    pub regions: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+}
+
+fn round_row(r: &sqlx::any::AnyRow) -> Result<RoundRow> {
+    Ok(RoundRow {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        regions: r.try_get(2)?,
+        starts_at: r.try_get(3)?,
+        ends_at: r.try_get(4)?,
+    })
+}
+
+/// Rounds open at `now`.
+pub async fn open_rounds(c: &mut AnyConnection, now: i64) -> Result<Vec<RoundRow>> {
+    sqlx::query(
+        "SELECT id, name, regions, starts_at, ends_at FROM rounds
+         WHERE starts_at <= $1 AND ends_at >= $1 ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(round_row)
+    .collect()
+}
+
+pub async fn round(c: &mut AnyConnection, id: i64) -> Result<Option<RoundRow>> {
+    sqlx::query("SELECT id, name, regions, starts_at, ends_at FROM rounds WHERE id = $1")
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+        .as_ref()
+        .map(round_row)
+        .transpose()
+}
+
+/// Counts a person as sampled in a round once; true the first time.
+pub async fn mark_sampled(
+    c: &mut AnyConnection,
+    round_id: i64,
+    person_id: i64,
+    grid: &str,
+    now: i64,
+) -> Result<bool> {
+    let first = sqlx::query(
+        "INSERT INTO round_people (round_id, person_id, grid, sampled_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (round_id, person_id) DO NOTHING",
+    )
+    .bind(round_id)
+    .bind(person_id)
+    .bind(grid)
+    .bind(now)
+    .execute(&mut *c)
+    .await?
+    .rows_affected()
+        == 1;
+    if first {
+        sqlx::query(
+            "UPDATE round_grids SET sampled = sampled + 1 WHERE round_id = $1 AND grid = $2",
+        )
+        .bind(round_id)
+        .bind(grid)
+        .execute(c)
+        .await?;
+    }
+    Ok(first)
+}
+
+/// The first result of a sampled person, in every round waiting for it.
+pub async fn mark_result(c: &mut AnyConnection, person_id: i64, positive: bool) -> Result<()> {
+    let waiting: Vec<(i64, String)> = sqlx::query(
+        "SELECT round_id, grid FROM round_people WHERE person_id = $1 AND result IS NULL",
+    )
+    .bind(person_id)
+    .fetch_all(&mut *c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<Result<_>>()?;
+    for (round_id, grid) in waiting {
+        sqlx::query("UPDATE round_people SET result = $1 WHERE round_id = $2 AND person_id = $3")
+            .bind(if positive { "positive" } else { "negative" })
+            .bind(round_id)
+            .bind(person_id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "UPDATE round_grids SET results_in = results_in + 1, positives = positives + $1
+             WHERE round_id = $2 AND grid = $3",
+        )
+        .bind(i64::from(positive))
+        .bind(round_id)
+        .bind(grid)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Coverage inside `prefix`, summed by town, village or grid: (code,
+/// residents, sampled, results in, positives).
+pub async fn coverage(
+    c: &mut AnyConnection,
+    round_id: i64,
+    prefix: &str,
+    level: bihuan_domain::regions::RegionLevel,
+) -> Result<Vec<(String, i64, i64, i64, i64)>> {
+    // The length comes from the level, never from input.
+    let len = level.code_len();
+    sqlx::query(&format!(
+        "SELECT substr(grid, 1, {len}), CAST(SUM(residents) AS BIGINT), CAST(SUM(sampled) AS BIGINT),
+                CAST(SUM(results_in) AS BIGINT), CAST(SUM(positives) AS BIGINT)
+         FROM round_grids WHERE round_id = $1 AND grid LIKE $2
+         GROUP BY substr(grid, 1, {len}) ORDER BY 1"
+    ))
+    .bind(round_id)
+    .bind(format!("{prefix}%"))
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
+    .collect()
+}
+
+/// Residents of a grid not yet sampled in a round: (person id, name, masked
+/// document, masked phone).
+pub async fn untested(
+    c: &mut AnyConnection,
+    round_id: i64,
+    grid: &str,
+) -> Result<Vec<(i64, String, String, String)>> {
+    sqlx::query(
+        "SELECT p.id, p.name, p.doc_masked, p.phone_masked FROM residents r
+         JOIN persons p ON p.id = r.person_id
+         WHERE r.grid = $1 AND NOT EXISTS (
+             SELECT 1 FROM round_people x WHERE x.round_id = $2 AND x.person_id = r.person_id)
+         ORDER BY p.id",
+    )
+    .bind(grid)
+    .bind(round_id)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+    .collect()
+}

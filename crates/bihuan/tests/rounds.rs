@@ -1,0 +1,180 @@
+//! 常住人口 and 全员核酸: the roll, a round's live coverage kept by counters,
+//! and the 未检 list of each grid.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{TestApp, resident_id, spawn};
+
+const G1: &str = "330784001001001";
+const G2: &str = "330784001002001";
+
+async fn upload(app: &TestApp, token: &str, path: &str, body: String) -> (u16, Value) {
+    let r = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn roll() -> String {
+    let mut csv = String::from("网格编码,身份证号,姓名,手机号码\n");
+    for (n, grid) in [(1, G1), (2, G1), (3, G1), (4, G2), (5, G2)] {
+        csv.push_str(&format!(
+            "{grid},{},居民{n},1390000000{n}\n",
+            resident_id(n)
+        ));
+    }
+    csv.push_str(&format!("{G2},110105194912310021,坏号,\n"));
+    csv.push_str(&format!("330784002001001,{},外镇,\n", resident_id(9)));
+    csv
+}
+
+#[tokio::test]
+async fn a_round_counts_coverage_as_people_are_sampled() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    let (s, r) = upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["loaded"], 5);
+    assert_eq!(r["refused"][0][0], 6, "row numbers");
+    assert_eq!(r["refused"][0][1][0]["field"], "id_number");
+    assert_eq!(
+        r["refused"][1][1][0]["code"], "scope",
+        "another town's grid"
+    );
+    let (_, r) = upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    assert_eq!(r["loaded"], 5, "the same roll again");
+
+    let command = app.login_as("command", "330784").await;
+    let round = json!({"name": "第一轮全员核酸", "regions": ["330784001"],
+                       "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-29T04:00:00+08:00"});
+    assert_eq!(
+        app.post(&town, "/api/v1/rounds", round.clone()).await.0,
+        403
+    );
+    let (s, r) = app.post(&command, "/api/v1/rounds", round).await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let (_, c) = app
+        .get(&command, &format!("/api/v1/rounds/{id}/coverage"))
+        .await;
+    assert_eq!(c["total"]["residents"], 5, "the roll was counted once");
+    assert_eq!(c["rows"][0]["code"], "330784001");
+    assert_eq!(c["rows"][0]["name"], "东城街道");
+
+    // Two residents of G1 and one visitor in a 5-in-1 tube; one of them again elsewhere.
+    let sampler = app.login_as("grid_worker", G1).await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes",
+        json!({"barcode": "RD0000001", "pool_size": 5, "category": "mandatory"}),
+    )
+    .await;
+    for n in [1, 2, 50] {
+        let (s, _) = app
+            .post(
+                &sampler,
+                "/api/v1/tubes/RD0000001/members",
+                json!({"id_number": resident_id(n)}),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    app.post(
+        &sampler,
+        "/api/v1/tubes",
+        json!({"barcode": "RD0000002", "pool_size": 1, "category": "mandatory"}),
+    )
+    .await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes/RD0000002/members",
+        json!({"id_number": resident_id(1)}),
+    )
+    .await;
+    let (_, c) = app
+        .get(&town, &format!("/api/v1/rounds/{id}/coverage"))
+        .await;
+    let v1 = &c["rows"][0];
+    assert_eq!(
+        (
+            v1["code"].as_str(),
+            v1["sampled"].as_i64(),
+            v1["untested"].as_i64()
+        ),
+        (Some("330784001001"), Some(2), Some(1))
+    );
+    assert_eq!(c["rows"][1]["sampled"], 0);
+
+    let (s, list) = app
+        .get(&sampler, &format!("/api/v1/rounds/{id}/untested/{G1}"))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["name"], "居民3");
+    assert!(
+        list[0]["id_number"].as_str().unwrap().contains("********"),
+        "masked"
+    );
+    let csv = app
+        .http
+        .get(app.url(&format!("/api/v1/rounds/{id}/untested/{G1}?format=csv")))
+        .bearer_auth(&sampler)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("person_id,name,id_number,phone\n") && csv.contains("居民3"),
+        "{csv}"
+    );
+    assert_eq!(
+        app.get(&sampler, &format!("/api/v1/rounds/{id}/untested/{G2}"))
+            .await
+            .0,
+        404,
+        "another grid"
+    );
+    assert_eq!(
+        app.get(
+            &sampler,
+            &format!("/api/v1/rounds/{id}/coverage?region=330784002")
+        )
+        .await
+        .0,
+        404
+    );
+
+    // Results come in: the pool negative, the single tube positive.
+    app.post(&sampler, "/api/v1/tubes/RD0000001/seal", json!({}))
+        .await;
+    app.post(&sampler, "/api/v1/tubes/RD0000002/seal", json!({}))
+        .await;
+    let (s, r) = app
+        .post(&command, "/api/v1/lab-results", json!([
+            {"barcode": "RD0000001", "result": "negative", "tested_at": "2022-01-28T09:50:00+08:00"},
+            {"barcode": "RD0000002", "result": "positive", "tested_at": "2022-01-28T09:55:00+08:00"}
+        ]))
+        .await;
+    assert_eq!((s, r["applied"].as_i64()), (200, Some(2)), "{r}");
+    let (_, c) = app
+        .get(
+            &command,
+            &format!("/api/v1/rounds/{id}/coverage?region=330784001001"),
+        )
+        .await;
+    assert_eq!(c["rows"][0]["code"], G1);
+    assert_eq!(
+        c["rows"][0]["results_in"], 2,
+        "each person's first result counts once"
+    );
+    assert_eq!(c["total"]["sampled"], 2);
+}
