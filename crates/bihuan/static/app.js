@@ -1,7 +1,8 @@
 /* bihuan: a little plain JavaScript on top of pages that work without it.
  * - cascading region pickers (national divisions and the city's villages);
  * - a draft of the 返永通 form kept in localStorage until it is submitted;
- * - the task report and transfer forms show only the part their choice needs. */
+ * - the task report and transfer forms show only the part their choice needs;
+ * - a scan that came back refused is selected, so the next scan replaces it. */
 (function () {
   'use strict';
   var doc = document;
@@ -216,6 +217,10 @@
     show();
   });
 
+  Array.prototype.forEach.call(doc.querySelectorAll('input[data-scan][autofocus]'), function (i) {
+    i.focus();
+    if (i.value) { i.select(); }
+  });
   Array.prototype.forEach.call(doc.querySelectorAll('[data-print]'), function (b) {
     b.hidden = false;
     b.addEventListener('click', function () { window.print(); });

@@ -542,3 +542,179 @@ async fn a_person_checks_in_and_asks_for_help_on_a_phone() {
         panic!("{e}");
     }
 }
+
+/// The WebDriver code of the Enter key: what a barcode scanner sends last.
+const ENTER: &str = "\u{E007}";
+
+async fn active_id(c: &Client) -> Result<String> {
+    Ok(c.execute(
+        "return document.activeElement && document.activeElement.id",
+        vec![],
+    )
+    .await?
+    .as_str()
+    .unwrap_or_default()
+    .to_string())
+}
+
+async fn fill_a_tube_like_a_sampler(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    // Signing in comes back to the sampler's page.
+    c.goto(&app.url("/sample")).await?;
+    assert_eq!(c.current_url().await?.path(), "/login");
+    type_into(c, "#username", "li").await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("barcode"))
+        .await?;
+    assert_eq!(c.current_url().await?.path(), "/sample");
+    assert_eq!(
+        active_id(c).await?,
+        "barcode",
+        "ready for the tube's barcode"
+    );
+    assert_eq!(value(c, "#pool_size").await?, "10", "10合1 by default");
+    assert!(
+        fits_the_phone(c).await?,
+        "the sampler's page fits the phone"
+    );
+    screenshot(c, dir, "sample.png").await?;
+
+    // 开管: a 10-in-1 tube, scanned in with Enter like a barcode gun.
+    let barcode = c.find(Locator::Id("barcode")).await?;
+    barcode.send_keys(&format!("yk4000001{ENTER}")).await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("scan"))
+        .await
+        .map_err(|e| format!("no tube page: {e}"))?;
+    assert_eq!(c.current_url().await?.path(), "/sample/tubes/YK4000001");
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(text.contains("已采 0/10"), "{text}");
+
+    // Ten people by their resident IDs, typed into the one input.
+    for n in 1..=10u32 {
+        assert_eq!(active_id(c).await?, "scan", "the scan input has the focus");
+        let id = support::resident_id(500 + n);
+        c.find(Locator::Id("scan"))
+            .await?
+            .send_keys(&format!("{id}{ENTER}"))
+            .await?;
+        let flash = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&format!(
+                "//p[contains(@class, 'added') and contains(., '({n}/10)')]"
+            )))
+            .await
+            .map_err(|e| format!("person {n} was not added: {e}"))?;
+        assert!(flash.text().await?.starts_with("已加入"));
+        if n == 1 {
+            screenshot(c, dir, "tube-1.png").await?;
+        }
+    }
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(text.contains("已采 10/10"), "{text}");
+    let full = c.find(Locator::Css(".full-note")).await?;
+    assert!(full.is_displayed().await?);
+    assert!(full.text().await?.contains("已满"), "full, and says so");
+    assert_eq!(
+        active_id(c).await?,
+        "",
+        "the focus moved off the scan input"
+    );
+    assert!(fits_the_phone(c).await?, "the full tube fits the phone");
+    screenshot(c, dir, "tube-full.png").await?;
+
+    // 封管.
+    c.find(Locator::Css(".seal-form button"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".is-sealed"))
+        .await
+        .map_err(|e| format!("the tube did not show sealed: {e}"))?;
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(
+        text.contains("已封管") && text.contains("已采 10/10"),
+        "{text}"
+    );
+    assert!(
+        c.find(Locator::Id("scan")).await.is_err(),
+        "no more scanning once sealed"
+    );
+    assert!(fits_the_phone(c).await?, "the sealed tube fits the phone");
+    screenshot(c, dir, "tube-sealed.png").await?;
+
+    // What the lab and the command see.
+    let token = app.login_as("command", "330784").await;
+    let (status, tube) = app.get(&token, "/api/v1/tubes/YK4000001").await;
+    assert_eq!(status, 200, "{tube}");
+    assert_eq!(tube["members"], 10, "{tube}");
+    assert_eq!(tube["sealed"], true, "{tube}");
+
+    // The public list of sites with its sketch fits the phone too.
+    let (status, body) = app
+        .post(
+            &token,
+            "/api/v1/sites",
+            json!({"name": "园丁社区采样点", "region": "330784001001", "address": "园丁路2号",
+                   "hours": "08:00-20:00", "kind": "fixed", "serves": ["mandatory", "voluntary"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    c.goto(&app.url("/sites")).await?;
+    let sketch = c.find(Locator::Css("svg.sketch")).await?;
+    let (_, _, w, _) = sketch.rectangle().await?;
+    assert!(
+        w > 100.0 && w <= 390.0,
+        "the sketch is drawn within the phone: {w}"
+    );
+    assert!(fits_the_phone(c).await?, "the sites page fits the phone");
+    screenshot(c, dir, "sites.png").await?;
+    c.find(Locator::Css(".site a[href$='/poster']"))
+        .await?
+        .click()
+        .await?;
+    let qr = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".qr svg"))
+        .await?;
+    let (_, _, w, h) = qr.rectangle().await?;
+    assert!(
+        w >= 200.0 && (w - h).abs() < 1.0,
+        "the site poster's QR code is square and big enough to scan: {w}x{h}"
+    );
+    assert!(fits_the_phone(c).await?, "the site poster fits the phone");
+    screenshot(c, dir, "site-poster.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sampler_fills_and_seals_a_tube_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    app.services
+        .add_user(
+            parse_new_user(
+                "li",
+                "grid_worker",
+                "330784001001001",
+                "correct horse battery",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = fill_a_tube_like_a_sampler(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}

@@ -1314,3 +1314,465 @@ async fn transfers_and_exports_from_the_pages() {
     let (status, _) = get_page(&app, "/exports/health-codes.xlsx", Some(&townc)).await;
     assert_eq!(status, 403);
 }
+
+// ---------------------------------------------------------------------------
+// 核酸采样 and 采样点.
+
+const SAMPLER_GRID: &str = "330784001001001";
+
+/// The members of a tube, through the JSON API.
+async fn api_tube(app: &TestApp, barcode: &str) -> Value {
+    let token = app.login_as("command", "330784").await;
+    let (status, body) = app.get(&token, &format!("/api/v1/tubes/{barcode}")).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Posts one scan to a tube's form.
+async fn scan(
+    app: &TestApp,
+    cookie: &str,
+    csrf: &str,
+    barcode: &str,
+    input: &str,
+    name: &str,
+) -> reqwest::Response {
+    post_form(
+        app,
+        &format!("/sample/tubes/{barcode}/members"),
+        Some(cookie),
+        &[
+            ("csrf", csrf.to_string()),
+            ("scan", input.to_string()),
+            ("id_type", "resident".into()),
+            ("name", name.to_string()),
+        ],
+    )
+    .await
+}
+
+/// Follows a 303 from a scan and returns the page it leads to.
+async fn after(app: &TestApp, cookie: &str, r: reqwest::Response) -> String {
+    assert_eq!(r.status(), 303, "{}", text_of(r).await);
+    let (status, html) = get_page(app, &location(&r), Some(cookie)).await;
+    assert_eq!(status, 200);
+    html
+}
+
+#[tokio::test]
+async fn a_sampler_fills_a_tube_by_scanning_and_seals_it() {
+    let app = spawn().await;
+    let (status, first) = app.declare(support::declaration()).await;
+    assert_eq!(status, 201, "{first}");
+    let receipt = first["receipt"].as_str().unwrap().to_string();
+    let mut d = support::declaration();
+    d["name"] = json!("李四");
+    d["id_number"] = json!(support::resident_id(1));
+    let (status, second) = app.declare(d).await;
+    assert_eq!(status, 201, "{second}");
+    let second = second["person_id"].as_i64().unwrap();
+
+    let worker = sign_in(&app, "grid_worker", SAMPLER_GRID).await;
+    let (status, html) = get_page(&app, "/sample", Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<a href=\"/sample\">采样</a>"), "in the menu");
+    assert!(html.contains("autocapitalize=\"characters\""), "{html}");
+    assert!(html.contains("<option value=\"10\" selected>10合1</option>"));
+    assert!(html.contains("<option value=\"1\">单采</option>"));
+    assert!(html.contains("<option value=\"mandatory\" selected>应检尽检</option>"));
+    assert!(html.contains("<option value=\"\">其他/无</option>"));
+    let csrf = csrf_of(&html);
+
+    let open = |barcode: &str, size: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("barcode", barcode.to_string()),
+            ("pool_size", size.to_string()),
+            ("category", "mandatory".to_string()),
+            ("site", String::new()),
+        ]
+    };
+    let mut forged = open("YK3000001", "10");
+    forged[0].1 = "forged".into();
+    let r = post_form(&app, "/sample/tubes", Some(&worker), &forged).await;
+    assert_eq!(r.status(), 403, "the form needs the session's token");
+    let r = post_form(
+        &app,
+        "/sample/tubes",
+        Some(&worker),
+        &open("yk3000001", "10"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/sample/tubes/YK3000001");
+    let r = post_form(
+        &app,
+        "/sample/tubes",
+        Some(&worker),
+        &open("YK3000001", "10"),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("该条码已被使用"), "{html}");
+    assert!(
+        html.contains("href=\"/sample/tubes/YK3000001\""),
+        "a way to that tube"
+    );
+    let r = post_form(
+        &app,
+        "/sample/tubes",
+        Some(&worker),
+        &open("YK3000009", "7"),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(text_of(r).await.contains("混采管规格"));
+
+    let (status, html) = get_page(&app, "/sample/tubes/YK3000001", Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("已采 0/10"), "{html}");
+    assert!(html.contains("id=\"scan\""));
+    assert!(html.contains("autofocus"));
+
+    // A 返永通 status URL as a phone's scanner reads it off the receipt.
+    let r = scan(
+        &app,
+        &worker,
+        &csrf,
+        "YK3000001",
+        &format!("http://yk.example/s/{receipt}"),
+        "",
+    )
+    .await;
+    let html = after(&app, &worker, r).await;
+    assert!(html.contains("已加入：张* (1/10)"), "{html}");
+    assert!(html.contains("已采 1/10"));
+    // A person code.
+    let r = scan(&app, &worker, &csrf, "YK3000001", &format!("P{second}"), "").await;
+    let html = after(&app, &worker, r).await;
+    assert!(html.contains("已加入：李* (2/10)"), "{html}");
+    // A resident ID nobody declared, with a name: a new person.
+    let r = scan(
+        &app,
+        &worker,
+        &csrf,
+        "YK3000001",
+        &support::resident_id(2),
+        "王五",
+    )
+    .await;
+    let html = after(&app, &worker, r).await;
+    assert!(html.contains("已加入：王* (3/10)"), "{html}");
+    assert!(!html.contains("已满"), "three of ten");
+    assert_eq!(api_tube(&app, "YK3000001").await["members"], 3);
+
+    // The same person again (by the bare receipt this time): refused, 409,
+    // the message by the input, which keeps the focus; nothing changes.
+    let r = scan(&app, &worker, &csrf, "YK3000001", &receipt, "").await;
+    assert_eq!(r.status(), 409);
+    let html = text_of(r).await;
+    assert!(html.contains("此人已在该试管中"), "{html}");
+    assert!(html.contains("已采 3/10"), "the count is unchanged");
+    let input = &html[html.find("id=\"scan\"").unwrap()..];
+    let input = &input[..input.find('>').unwrap()];
+    assert!(
+        input.contains("autofocus") && input.contains("aria-invalid=\"true\""),
+        "{input}"
+    );
+    assert!(input.contains(&format!("value=\"{receipt}\"")), "{input}");
+    assert_eq!(api_tube(&app, "YK3000001").await["members"], 3);
+
+    // What is none of the three is named as such; a bad check digit too.
+    let r = scan(&app, &worker, &csrf, "YK3000001", "hello", "").await;
+    assert_eq!(r.status(), 422);
+    assert!(text_of(r).await.contains("无法识别"));
+    let r = post_form(
+        &app,
+        "/sample/tubes/YK3000001/members?lang=en",
+        Some(&worker),
+        &[("csrf", csrf.clone()), ("scan", "hello".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(
+        html.contains("not recognised") && html.contains("Scan or type"),
+        "{html}"
+    );
+    let r = scan(&app, &worker, &csrf, "YK3000001", "110105194912310021", "").await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("aria-invalid=\"true\""), "{html}");
+    let r = scan(&app, &worker, &csrf, "YK3000001", "P999999", "").await;
+    assert_eq!(r.status(), 422, "an unknown person code");
+    let r = scan(&app, &worker, "forged", "YK3000001", "P1", "").await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(api_tube(&app, "YK3000001").await["members"], 3);
+
+    // 封管; a later scan is refused as sealed.
+    let r = post_form(
+        &app,
+        "/sample/tubes/YK3000001/seal",
+        Some(&worker),
+        &[("csrf", "forged".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(
+        &app,
+        "/sample/tubes/YK3000001/seal",
+        Some(&worker),
+        &[("csrf", csrf.clone())],
+    )
+    .await;
+    let html = after(&app, &worker, r).await;
+    assert!(html.contains("已封管"), "{html}");
+    assert!(!html.contains("id=\"scan\""), "no scan form once sealed");
+    let r = scan(
+        &app,
+        &worker,
+        &csrf,
+        "YK3000001",
+        &support::resident_id(3),
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    let html = text_of(r).await;
+    assert!(html.contains("试管已封管"), "{html}");
+    let tube = api_tube(&app, "YK3000001").await;
+    assert_eq!(
+        (tube["members"].as_i64(), tube["sealed"].as_bool()),
+        (Some(3), Some(true))
+    );
+    let r = post_form(
+        &app,
+        "/sample/tubes/YK3000001/seal",
+        Some(&worker),
+        &[("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 409, "sealed once");
+
+    // A single tube: full at one, and says so.
+    let r = post_form(
+        &app,
+        "/sample/tubes",
+        Some(&worker),
+        &open("YK3000002", "1"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let r = post_form(
+        &app,
+        "/sample/tubes/YK3000002/seal",
+        Some(&worker),
+        &[("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(text_of(r).await.contains("空管不能封管"));
+    let r = scan(
+        &app,
+        &worker,
+        &csrf,
+        "YK3000002",
+        &support::resident_id(4),
+        "",
+    )
+    .await;
+    let html = after(&app, &worker, r).await;
+    assert!(html.contains("已满，请封管"), "{html}");
+    assert!(html.contains("已采 1/1"));
+    let r = scan(
+        &app,
+        &worker,
+        &csrf,
+        "YK3000002",
+        &support::resident_id(5),
+        "",
+    )
+    .await;
+    assert_eq!(r.status(), 409);
+    assert!(text_of(r).await.contains("试管已满"));
+
+    // In English.
+    let (status, html) = get_page(&app, "/sample/tubes/YK3000001?lang=en", Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("3/10 sampled") && html.contains("Sealed"),
+        "{html}"
+    );
+    let (status, _) = get_page(&app, "/sample/tubes/NOSUCH01", Some(&worker)).await;
+    assert_eq!(status, 404);
+    let r = app.http.get(app.url("/sample")).send().await.unwrap();
+    assert_eq!(r.status(), 303, "staff only");
+}
+
+#[tokio::test]
+async fn a_town_adds_a_site_and_everyone_finds_it() {
+    let app = spawn().await;
+    let (status, html) = get_page(&app, "/sites", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("暂无采样点"));
+    assert!(
+        !html.contains("id=\"add-site\""),
+        "no form without a session"
+    );
+    let (_, html) = get_page(&app, "/declare", None).await;
+    assert!(
+        html.contains("<a href=\"/sites\">核酸采样点</a>"),
+        "linked from the public pages"
+    );
+
+    let town = sign_in(&app, "town", "330784001").await;
+    let (status, html) = get_page(&app, "/sites", Some(&town)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"add-site\""), "{html}");
+    assert!(html.contains("<option value=\"330784001\">东城街道</option>"));
+    assert!(html.contains("<option value=\"330784001001\">园丁社区</option>"));
+    assert!(
+        !html.contains("value=\"330784002001\""),
+        "only the town's own villages"
+    );
+    let csrf = csrf_of(&html);
+
+    let site = |name: &str, region: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", name.to_string()),
+            ("region", region.to_string()),
+            ("address", "园丁路2号".to_string()),
+            ("hours", "08:00-20:00".to_string()),
+            ("kind", "fangcang".to_string()),
+            ("serves", "mandatory".to_string()),
+            ("serves", "voluntary".to_string()),
+        ]
+    };
+    let mut forged = site("x", "330784001001");
+    forged[0].1 = "forged".into();
+    let r = post_form(&app, "/sites", Some(&town), &forged).await;
+    assert_eq!(r.status(), 403);
+    let mut bad = site("外镇采样点", "330784002001");
+    bad.retain(|(k, _)| *k != "serves");
+    let r = post_form(&app, "/sites", Some(&town), &bad).await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("请修改以下内容"), "{html}");
+    assert!(html.contains("区域须为本辖区内"), "{html}");
+    assert!(html.contains("请选择服务类别"));
+    assert!(html.contains("value=\"外镇采样点\""), "typed values kept");
+
+    let r = post_form(
+        &app,
+        "/sites",
+        Some(&town),
+        &site("<b>园丁</b>采样点", "330784001001"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    let id: i64 = to
+        .rsplit_once("#site-")
+        .and_then(|(_, id)| id.parse().ok())
+        .unwrap_or_else(|| panic!("{to}"));
+    assert_eq!(to, format!("/sites?added={id}#site-{id}"));
+    let (_, html) = get_page(&app, &to, Some(&town)).await;
+    assert!(html.contains("已新增采样点"));
+
+    // Anyone sees it under its town, escaped, with the sketch.
+    let (status, html) = get_page(&app, "/sites", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("&lt;b&gt;园丁&lt;/b&gt;采样点"), "{html}");
+    assert!(!html.contains("<b>园丁"), "never the raw tag");
+    let town_at = html
+        .find("id=\"town-330784001\"")
+        .expect("the town's section");
+    let site_at = html.find(&format!("id=\"site-{id}\"")).expect("the site");
+    assert!(town_at < site_at);
+    assert!(html[town_at..site_at].contains("<h2>东城街道</h2>"));
+    let card = &html[site_at..];
+    let card = &card[..card.find("</li>").unwrap()];
+    for want in [
+        "方舱采样点",
+        "08:00-20:00",
+        "园丁路2号",
+        "应检尽检、愿检尽检",
+        "免费",
+    ] {
+        assert!(card.contains(want), "{want} in {card}");
+    }
+    assert!(card.contains(&format!("href=\"/sites/{id}/poster\"")));
+    let sketch = &html[html.find("<svg class=\"sketch\"").expect("the sketch")..];
+    let sketch = &sketch[..sketch.find("</svg>").unwrap()];
+    assert_eq!(
+        sketch.matches("<rect").count(),
+        1,
+        "one tile per town with sites"
+    );
+    assert!(sketch.contains("东城街道 (1)"));
+    assert!(
+        sketch.contains(&format!("href=\"#site-{id}\"")),
+        "a dot per site"
+    );
+    assert_eq!(sketch.matches("<circle").count(), 1);
+    assert!(sketch.contains("<title>&lt;b&gt;园丁&lt;/b&gt;采样点</title>"));
+
+    // The command adds one in another town: two tiles.
+    let cmd = sign_in(&app, "command", "330784").await;
+    let (_, html) = get_page(&app, "/sites", Some(&cmd)).await;
+    let cmd_csrf = csrf_of(&html);
+    let mut other = site("江南采样点", "330784002001");
+    other[0].1 = cmd_csrf;
+    other.retain(|(k, _)| *k != "kind");
+    other.push(("kind", "mobile".into()));
+    other.push(("paid", "1".into()));
+    let r = post_form(&app, "/sites", Some(&cmd), &other).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_page(&app, "/sites?lang=en", None).await;
+    let sketch = &html[html.find("<svg class=\"sketch\"").unwrap()..];
+    let sketch = &sketch[..sketch.find("</svg>").unwrap()];
+    assert_eq!(sketch.matches("<rect").count(), 2);
+    assert!(
+        html.contains("Mobile site") && html.contains("Paid"),
+        "{html}"
+    );
+    assert!(html.contains("Fangcang (cabin) site") && html.contains("Free"));
+    assert!(html.contains("Mandatory, Voluntary"), "{html}");
+
+    // The poster: name, address, hours and a QR code to the site's entry.
+    let (status, html) = get_page(&app, &format!("/sites/{id}/poster"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("&lt;b&gt;园丁&lt;/b&gt;采样点"));
+    assert!(!html.contains("<b>园丁"));
+    assert!(html.contains("园丁路2号") && html.contains("08:00-20:00"));
+    let qr = &html[html.find("class=\"qr\"").expect("a QR block")..];
+    assert!(qr.starts_with("class=\"qr\"><svg"), "an inline SVG QR code");
+    let url = format!(
+        "{}/sites#site-{id}",
+        app.settings.public_base_url.trim_end_matches('/')
+    );
+    assert!(html.contains(&format!("href=\"{url}\"")), "{html}");
+    let (status, _) = get_page(&app, "/sites/99999/poster", None).await;
+    assert_eq!(status, 404);
+
+    // The sampler picks the site when opening a tube.
+    let worker = sign_in(&app, "grid_worker", SAMPLER_GRID).await;
+    let (_, html) = get_page(&app, "/sample", Some(&worker)).await;
+    assert!(
+        html.contains(
+            "<option value=\"&lt;b&gt;园丁&lt;/b&gt;采样点\">&lt;b&gt;园丁&lt;/b&gt;采样点</option>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<optgroup label=\"东城街道\">"));
+    // A grid worker may not add sites: no form, and the post is refused.
+    let (_, html) = get_page(&app, "/sites", Some(&worker)).await;
+    assert!(!html.contains("id=\"add-site\""));
+    let worker_csrf = csrf_of(&html);
+    let mut mine = site("网格采样点", SAMPLER_GRID);
+    mine[0].1 = worker_csrf;
+    let r = post_form(&app, "/sites", Some(&worker), &mine).await;
+    assert_eq!(r.status(), 403);
+}

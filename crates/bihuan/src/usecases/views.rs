@@ -423,3 +423,37 @@ impl Services {
         })
     }
 }
+
+// ---------------------------------------------------------------------------
+// Read model for the public 采样点 page (web/pages): one call per page.
+
+/// The sites by town and, for a user who may add sites, the towns and
+/// villages of their region to choose from (each town's villages cut to the
+/// region; a town outside it is listed only for its villages).
+#[derive(Debug, Clone, Serialize)]
+pub struct SitesPageView {
+    pub sites: Vec<super::sites::TownSites>,
+    pub regions: Vec<TownVillages>,
+}
+
+impl Services {
+    pub async fn sites_page(&self, actor: Option<&Actor>) -> Result<SitesPageView> {
+        let sites = self.sites_by_town().await?;
+        let regions = match actor {
+            Some(a) if a.role.can_review() => {
+                let scope = a.scope();
+                self.villages_by_town()
+                    .await?
+                    .into_iter()
+                    .filter(|t| t.code.starts_with(scope) || scope.starts_with(&t.code))
+                    .map(|mut t| {
+                        t.villages.retain(|v| v.code.starts_with(scope));
+                        t
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok(SitesPageView { sites, regions })
+    }
+}

@@ -5,13 +5,16 @@
 use bihuan_domain::validation::FieldError;
 
 use super::Lang;
+use super::i18n::{EN, ZH};
 use crate::usecases::care::{HelpInput, TransferInput};
 use crate::usecases::declare::{
     AbroadInput, ArrivalInput, DeclarationInput, DestinationInput, OriginInput, StopInput,
 };
 use crate::usecases::monitoring::{CheckInInput, TestInput};
 use crate::usecases::risk_areas::RiskAreaInput;
+use crate::usecases::sites::SiteInput;
 use crate::usecases::tasks::{Corrections, ReportInput};
+use crate::usecases::testing::{MemberInput, OpenTubeInput};
 
 /// Rows of 途经地 the form offers.
 pub const STOP_ROWS: usize = 3;
@@ -482,6 +485,217 @@ impl TransferForm {
     }
 }
 
+/// The 开管 form.
+#[derive(Debug, Clone)]
+pub struct OpenTubeForm {
+    pub barcode: String,
+    pub pool_size: String,
+    pub category: String,
+    pub site: String,
+}
+
+impl Default for OpenTubeForm {
+    /// An empty form with its defaults: 10合1, 应检尽检.
+    fn default() -> Self {
+        OpenTubeForm {
+            barcode: String::new(),
+            pool_size: "10".into(),
+            category: "mandatory".into(),
+            site: String::new(),
+        }
+    }
+}
+
+impl OpenTubeForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        OpenTubeForm {
+            barcode: p.get("barcode"),
+            pool_size: p.get("pool_size"),
+            category: p.get("category"),
+            site: p.get("site"),
+        }
+    }
+
+    pub fn to_input(&self) -> OpenTubeInput {
+        OpenTubeInput {
+            barcode: self.barcode.trim().to_string(),
+            // Not a number: out of range on purpose, so the use case names it.
+            pool_size: self.pool_size.trim().parse().unwrap_or(0),
+            site: self.site.trim().to_string(),
+            category: self.category.trim().to_string(),
+        }
+    }
+}
+
+/// The scan form of a tube: one input for whatever a phone's QR scanner or a
+/// keyboard gives, the document type for numbers that are not a resident ID,
+/// and a name for someone not known yet.
+#[derive(Debug, Clone)]
+pub struct ScanForm {
+    pub scan: String,
+    pub id_type: String,
+    pub name: String,
+}
+
+impl Default for ScanForm {
+    fn default() -> Self {
+        ScanForm {
+            scan: String::new(),
+            id_type: "resident".into(),
+            name: String::new(),
+        }
+    }
+}
+
+impl ScanForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        ScanForm {
+            scan: p.get("scan"),
+            id_type: p.get("id_type"),
+            name: p.get("name"),
+        }
+    }
+
+    pub fn to_input(&self) -> Result<MemberInput, FieldError> {
+        parse_scan(&self.scan, &self.id_type, &self.name)
+    }
+}
+
+fn is_receipt(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Reads one scan: a 返永通 status URL (`…/s/<receipt>…`) or a bare 24-hex
+/// receipt; `P123`, a person code; otherwise a document number of `id_type`
+/// (a resident ID unless another type is chosen), with the name if given.
+/// What cannot be any of these is a field error on `scan`.
+pub fn parse_scan(raw: &str, id_type: &str, name: &str) -> Result<MemberInput, FieldError> {
+    let s = raw.trim();
+    let bad = || FieldError::new("scan", "unknown", ZH.sm_bad_scan, EN.sm_bad_scan);
+    if s.is_empty() {
+        return Err(FieldError::new(
+            "scan",
+            "required",
+            ZH.sm_scan_empty,
+            EN.sm_scan_empty,
+        ));
+    }
+    let receipt = |r: &str| MemberInput {
+        receipt: Some(r.to_ascii_lowercase()),
+        ..Default::default()
+    };
+    if let Some(at) = s.find("/s/") {
+        let rest = &s[at + 3..];
+        let code = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        return if is_receipt(code) {
+            Ok(receipt(code))
+        } else {
+            Err(FieldError::new(
+                "scan",
+                "receipt",
+                ZH.sm_bad_receipt,
+                EN.sm_bad_receipt,
+            ))
+        };
+    }
+    if is_receipt(s) {
+        return Ok(receipt(s));
+    }
+    let id_type = match id_type.trim() {
+        "" => "resident",
+        t => t,
+    };
+    let resident = id_type == "resident";
+    // A person code, unless another document type was chosen on purpose
+    // (a passport number may start with a P too).
+    if resident && let Some(digits) = s.strip_prefix(['P', 'p']) {
+        if let Ok(id) = digits.parse::<i64>()
+            && id > 0
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Ok(MemberInput {
+                person_id: Some(id),
+                ..Default::default()
+            });
+        }
+        return Err(bad());
+    }
+    let number: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let looks_right = if resident {
+        number.len() == 18
+            && number[..17].bytes().all(|b| b.is_ascii_digit())
+            && matches!(number.as_bytes()[17], b'0'..=b'9' | b'X')
+    } else {
+        (5..=30).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_alphanumeric())
+    };
+    if !looks_right {
+        return Err(bad());
+    }
+    Ok(MemberInput {
+        id_type: Some(id_type.to_string()),
+        id_number: Some(number),
+        name: opt(name),
+        ..Default::default()
+    })
+}
+
+/// The 新增采样点 form.
+#[derive(Debug, Clone, Default)]
+pub struct SiteForm {
+    pub name: String,
+    pub region: String,
+    pub address: String,
+    pub hours: String,
+    pub kind: String,
+    pub serves: Vec<String>,
+    pub paid: bool,
+}
+
+impl SiteForm {
+    /// An empty form with its defaults: a fixed site, free, for everyone.
+    pub fn blank() -> Self {
+        SiteForm {
+            kind: "fixed".into(),
+            serves: ["mandatory", "periodic", "voluntary"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        }
+    }
+
+    pub fn from_pairs(p: &Pairs) -> Self {
+        SiteForm {
+            name: p.get("name"),
+            region: p.get("region"),
+            address: p.get("address"),
+            hours: p.get("hours"),
+            kind: p.get("kind"),
+            serves: p.all("serves"),
+            paid: !p.get("paid").is_empty(),
+        }
+    }
+
+    pub fn to_input(&self) -> SiteInput {
+        SiteInput {
+            name: self.name.trim().to_string(),
+            region: self.region.trim().to_string(),
+            address: self.address.trim().to_string(),
+            hours: self.hours.trim().to_string(),
+            kind: self.kind.trim().to_string(),
+            serves: self.serves.clone(),
+            paid: self.paid,
+        }
+    }
+
+    pub fn serves(&self, c: &str) -> bool {
+        self.serves.iter().any(|s| s == c)
+    }
+}
+
 /// Reads the import's CSV text: a header naming `county`, `level` and
 /// `since` (and optionally `township`, `subarea`) in any order, then rows.
 pub fn risk_area_rows(text: &str) -> Result<Vec<RiskAreaInput>, FieldError> {
@@ -645,5 +859,96 @@ mod tests {
         assert_eq!(rows[1].township, None);
         assert!(risk_area_rows("a,b\n1,2\n").is_err());
         assert!(risk_area_rows("county,level,since\n").is_err());
+    }
+
+    #[test]
+    fn a_scan_names_one_person() {
+        let receipt = "0123456789abcdef01234567";
+        let r = parse_scan(&format!("http://10.0.0.1:8080/s/{receipt}?new=1"), "", "").unwrap();
+        assert_eq!(r.receipt.as_deref(), Some(receipt));
+        assert!(r.person_id.is_none() && r.id_number.is_none());
+        let r = parse_scan(
+            &format!("https://yk.example/s/{receipt}/release"),
+            "resident",
+            "",
+        )
+        .unwrap();
+        assert_eq!(r.receipt.as_deref(), Some(receipt));
+        let r = parse_scan(&format!("  {}\n", receipt.to_uppercase()), "resident", "").unwrap();
+        assert_eq!(r.receipt.as_deref(), Some(receipt), "bare, any case");
+        assert_eq!(
+            parse_scan("http://x/s/not-a-receipt", "", "")
+                .unwrap_err()
+                .code,
+            "receipt"
+        );
+
+        let r = parse_scan("P123", "resident", "张三").unwrap();
+        assert_eq!(r.person_id, Some(123));
+        assert!(r.receipt.is_none() && r.id_number.is_none() && r.name.is_none());
+        assert_eq!(parse_scan("p7", "", "").unwrap().person_id, Some(7));
+        assert_eq!(parse_scan("P0", "", "").unwrap_err().field, "scan");
+        assert_eq!(parse_scan("P12a", "", "").unwrap_err().field, "scan");
+
+        let r = parse_scan(" 11010519491231002x ", "resident", " 张三 ").unwrap();
+        assert_eq!(r.id_number.as_deref(), Some("11010519491231002X"));
+        assert_eq!(r.id_type.as_deref(), Some("resident"));
+        assert_eq!(r.name.as_deref(), Some("张三"));
+        assert!(r.receipt.is_none() && r.person_id.is_none());
+        let r = parse_scan("110105194912310021", "", "").unwrap();
+        assert_eq!(r.name, None, "no name typed");
+        assert_eq!(
+            r.id_type.as_deref(),
+            Some("resident"),
+            "resident by default"
+        );
+
+        // Another document type: a passport number, even one starting with P.
+        let r = parse_scan("P12345678", "passport", "").unwrap();
+        assert_eq!(r.id_type.as_deref(), Some("passport"));
+        assert_eq!(r.id_number.as_deref(), Some("P12345678"));
+        assert!(r.person_id.is_none());
+
+        for garbage in [
+            "",
+            "   ",
+            "hello",
+            "12345",
+            "1101051949123100",
+            "<b>x</b>",
+            "P",
+        ] {
+            let e = parse_scan(garbage, "resident", "").unwrap_err();
+            assert_eq!(e.field, "scan", "{garbage:?}");
+        }
+        assert_eq!(parse_scan("", "", "").unwrap_err().code, "required");
+        assert!(parse_scan("a b!", "passport", "").is_err());
+    }
+
+    #[test]
+    fn tube_and_site_forms() {
+        let f = OpenTubeForm::from_pairs(&pairs(&[
+            ("barcode", " yk0001 "),
+            ("pool_size", "x"),
+            ("category", "periodic"),
+            ("site", ""),
+        ]));
+        let i = f.to_input();
+        assert_eq!((i.barcode.as_str(), i.pool_size), ("yk0001", 0));
+        assert_eq!(OpenTubeForm::default().pool_size, "10");
+
+        let f = SiteForm::from_pairs(&pairs(&[
+            ("name", " 园丁社区采样点 "),
+            ("region", "330784001001"),
+            ("kind", "fixed"),
+            ("serves", "mandatory"),
+            ("serves", "voluntary"),
+            ("paid", "1"),
+        ]));
+        let i = f.to_input();
+        assert_eq!(i.name, "园丁社区采样点");
+        assert_eq!(i.serves, ["mandatory", "voluntary"]);
+        assert!(i.paid && f.serves("voluntary") && !f.serves("periodic"));
+        assert!(!SiteForm::from_pairs(&pairs(&[])).paid);
     }
 }

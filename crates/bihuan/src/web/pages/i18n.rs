@@ -50,6 +50,7 @@ strings! {
     back: "返回", "Back";
     none: "无", "None";
     colon: "：", ": ";
+    list_sep: "、", ", ";
     fix_these: "请修改以下内容：", "Please correct the following:";
     // declaration form
     declare_title: "返永通 · 来永返永人员报备", "Arrival declaration for Yongkang";
@@ -268,6 +269,60 @@ strings! {
     r_ok: "已导入", "Imported";
     r_none: "暂无风险地区。", "No risk areas listed.";
     r_csv: "CSV 内容", "CSV text";
+    // footer
+    foot_sites: "核酸采样点", "Sampling sites";
+    foot_declare: "返永通报备", "Arrival declaration";
+    // sampling (核酸采样)
+    nav_sample: "采样", "Sampling";
+    sample_title: "核酸采样", "Sampling";
+    sm_open: "开管", "Open a tube";
+    sm_barcode: "试管条码", "Tube barcode";
+    sm_barcode_hint: "扫描或输入试管上的条码", "Scan or type the barcode on the tube";
+    sm_pool: "混采规格", "Pool size";
+    sm_category: "检测类别", "Category";
+    sm_site: "采样点", "Site";
+    sm_site_other: "其他/无", "Other / none";
+    sm_open_submit: "开管", "Open the tube";
+    sm_taken_link: "打开该试管", "Open that tube";
+    sm_sites_link: "全市采样点一览", "All sampling sites";
+    tube_title: "试管", "Tube";
+    sm_scan: "扫码或输入", "Scan or type";
+    sm_scan_hint: "扫描返永通码，或输入人员码（如 P123）、证件号码", "Scan a Fanyongtong code, or type a person code (e.g. P123) or a document number";
+    sm_id_type: "证件类型", "Document type";
+    sm_name: "姓名（新人员时填写）", "Name (for someone new)";
+    sm_add: "加入试管", "Add to the tube";
+    sm_full: "已满，请封管", "Full: please seal the tube";
+    sm_seal: "封管", "Seal the tube";
+    sm_sealed: "已封管", "Sealed";
+    sm_sealed_note: "试管已封管，等待检测结果。", "The tube is sealed and waits for its result.";
+    sm_sealed_now: "已封管。", "Sealed.";
+    sm_result: "检测结果", "Result";
+    sm_pending: "待单采复核人数", "Awaiting single re-tests";
+    sm_new_tube: "开新管", "Open another tube";
+    sm_scan_empty: "请扫码或输入", "scan or type something";
+    sm_bad_receipt: "无效的返永通码", "not a Fanyongtong code";
+    sm_bad_scan: "无法识别：请扫描返永通码，或输入人员码（P加数字）、证件号码", "not recognised: scan a Fanyongtong code, or type a person code (P and digits) or a document number";
+    // sampling sites (采样点)
+    sites_title: "核酸采样点", "Sampling sites";
+    st_sketch: "位置示意", "Where they are";
+    st_sketch_note: "示意图，非实际地图：每格一个镇街，每点一个采样点。", "A sketch, not a map: one tile per town, one dot per site.";
+    st_none: "暂无采样点。", "No sampling sites yet.";
+    st_kind: "类型", "Type";
+    st_hours: "开放时间", "Hours";
+    st_address: "地址", "Address";
+    st_serves: "服务类别", "Serves";
+    st_fee: "费用", "Fee";
+    st_paid: "收费", "Paid";
+    st_free: "免费", "Free";
+    st_paid_box: "收费检测", "Tests are paid";
+    st_poster: "打印海报", "Print a poster";
+    st_add: "新增采样点", "Add a sampling site";
+    st_name: "名称", "Name";
+    st_region: "所在区域", "Region";
+    st_hours_hint: "如 08:00-20:00", "e.g. 08:00-20:00";
+    st_added: "已新增采样点。", "The site was added.";
+    st_scan_here: "扫码查看全市核酸采样点", "Scan to see every sampling site";
+    st_legend: "图例", "Legend";
     // errors
     error_title: "出错了", "Something went wrong";
     e_not_found: "没有找到，或不在您的管辖范围内。", "Not found, or not in your region.";
@@ -516,6 +571,7 @@ impl Lang {
             "negative" => ("阴性", "negative"),
             "positive" => ("阳性", "positive"),
             "pending" => ("待出结果", "pending"),
+            "invalid" => ("无效（需重采）", "invalid (resample)"),
             other => return other.to_string(),
         };
         self.pick(zh, en).into()
@@ -605,6 +661,62 @@ impl Lang {
         match self {
             Lang::Zh => format!("途经地 {n}"),
             Lang::En => format!("Stop {n}"),
+        }
+    }
+
+    /// 固定采样点, 方舱采样点, 流动采样点.
+    pub fn site_kind(self, kind: &str) -> String {
+        let (zh, en) = match kind {
+            "fixed" => ("固定采样点", "Fixed site"),
+            "fangcang" => ("方舱采样点", "Fangcang (cabin) site"),
+            "mobile" => ("流动采样点", "Mobile site"),
+            other => return other.to_string(),
+        };
+        self.pick(zh, en).into()
+    }
+
+    /// 应检尽检, 定期抽检, 愿检尽检: whom a tube or a site is for.
+    pub fn sample_category(self, c: &str) -> String {
+        let (zh, en) = match c {
+            "mandatory" => ("应检尽检", "Mandatory"),
+            "periodic" => ("定期抽检", "Periodic sampling"),
+            "voluntary" => ("愿检尽检", "Voluntary"),
+            other => return other.to_string(),
+        };
+        self.pick(zh, en).into()
+    }
+
+    /// 单采, 5合1, 10合1, 20合1.
+    pub fn pool(self, n: i64) -> String {
+        match (self, n) {
+            (Lang::Zh, 1) => "单采".into(),
+            (Lang::En, 1) => "single".into(),
+            (Lang::Zh, n) => format!("{n}合1"),
+            (Lang::En, n) => format!("{n} in 1"),
+        }
+    }
+
+    /// "已采 7/10".
+    pub fn collected(self, members: i64, pool: i64) -> String {
+        match self {
+            Lang::Zh => format!("已采 {members}/{pool}"),
+            Lang::En => format!("{members}/{pool} sampled"),
+        }
+    }
+
+    /// "已加入：张* (8/10)".
+    pub fn added_to_tube(self, who: &str, members: i64, pool: i64) -> String {
+        match self {
+            Lang::Zh => format!("已加入：{who} ({members}/{pool})"),
+            Lang::En => format!("Added: {who} ({members}/{pool})"),
+        }
+    }
+
+    pub fn paid(self, paid: bool) -> &'static str {
+        if paid {
+            self.t().st_paid
+        } else {
+            self.t().st_free
         }
     }
 

@@ -4,11 +4,14 @@
 //! renders an askama template (escaped by default). Chinese by default,
 //! English with `?lang=en`, which every link and form action carries on.
 //! The pages work without JavaScript; /static/app.js only adds the cascading
-//! region pickers and keeps a half-filled 返永通 form in the browser.
+//! region pickers, keeps a half-filled 返永通 form in the browser and selects
+//! a refused scan so the next one replaces it.
 
 mod forms;
 pub mod i18n;
 mod public;
+mod sampling;
+mod sites;
 mod staff;
 
 use std::ops::Deref;
@@ -61,6 +64,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/risk-areas/{id}/lift", post(staff::lift_risk_area))
         .route("/risk-areas/import", post(staff::import_risk_areas))
+        .route("/sample", get(sampling::sample))
+        .route("/sample/tubes", post(sampling::open_tube))
+        .route("/sample/tubes/{barcode}", get(sampling::tube))
+        .route(
+            "/sample/tubes/{barcode}/members",
+            post(sampling::add_member),
+        )
+        .route("/sample/tubes/{barcode}/seal", post(sampling::seal))
+        .route("/sites", get(sites::sites).post(sites::add_site))
+        .route("/sites/{id}/poster", get(sites::poster))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
 }
@@ -351,6 +364,29 @@ impl FromRequestParts<AppState> for PageActor {
     }
 }
 
+/// The signed-in user when there is one, for public pages that show more to
+/// staff: no session (or an expired one) is simply `None`.
+pub struct MaybeActor(pub Option<Actor>);
+
+impl FromRequestParts<AppState> for MaybeActor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(token) = cookie(parts, SESSION_COOKIE) else {
+            return Ok(MaybeActor(None));
+        };
+        match state.services.session(&token).await {
+            Ok(actor) => Ok(MaybeActor(Some(actor))),
+            Err(Error::Unauthorized) => Ok(MaybeActor(None)),
+            Err(e) => Err(PageError {
+                lang: Lang::from_query(parts.uri.query()),
+                failure: Failure::Use(e),
+            }
+            .into_response()),
+        }
+    }
+}
+
 /// The session token from the cookie, for logout.
 pub struct SessionToken(pub Option<String>);
 
@@ -404,6 +440,28 @@ pub fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// A QR code of `text` as an inline `<svg>` (no XML declaration), at least
+/// 240 px square: what the printed posters carry.
+pub fn qr_svg(text: &str) -> Result<String, Error> {
+    let svg = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| Error::Internal(format!("qr: {e}")))?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(svg
+        .find("<svg")
+        .map_or(svg.as_str(), |i| &svg[i..])
+        .to_string())
+}
+
+/// Private and changing (a form with the session's token, a tube being
+/// filled): never from a shared cache.
+pub fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// "2022-01-28 12:00" in Asia/Shanghai, from unix seconds.

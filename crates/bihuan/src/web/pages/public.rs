@@ -705,17 +705,7 @@ pub async fn poster(State(s): State<AppState>, l: Lang) -> PageResult {
         "{}/declare",
         s.settings.public_base_url.trim_end_matches('/')
     );
-    let svg = qrcode::QrCode::new(url.as_bytes())
-        .map_err(|e| Error::Internal(format!("qr: {e}")))
-        .or_page(l)?
-        .render::<qrcode::render::svg::Color>()
-        .min_dimensions(240, 240)
-        .build();
-    // Inline in HTML: drop the XML declaration.
-    let qr = svg
-        .find("<svg")
-        .map_or(svg.as_str(), |i| &svg[i..])
-        .to_string();
+    let qr = super::qr_svg(&url).or_page(l)?;
     let t = l.t();
     Ok(ok(&PosterPage {
         base: Base::new(l, t.poster_title, "/poster"),
