@@ -178,3 +178,111 @@ async fn a_round_counts_coverage_as_people_are_sampled() {
     );
     assert_eq!(c["total"]["sampled"], 2);
 }
+
+#[tokio::test]
+async fn a_zone_puts_its_residents_under_measure_until_lifted() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    // One resident of G1 already runs a stricter plan (risk_street).
+    app.post(&command, "/api/v1/risk-areas", json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"})).await;
+    let mut d = support::declaration();
+    d["id_number"] = json!(resident_id(3));
+    let (_, d) = app.declare(d).await;
+    assert_eq!(d["control"]["category"], "risk_street");
+
+    let zone = json!({"kind": "sealed", "region": "330784001001", "starts_on": "2022-01-28"});
+    assert_eq!(app.post(&town, "/api/v1/zones", zone.clone()).await.0, 403);
+    let (s, e) = app
+        .post(
+            &command,
+            "/api/v1/zones",
+            json!({"kind": "sealed", "region": "330784001", "starts_on": "2022-01-28"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["field"].as_str()),
+        (422, Some("region")),
+        "villages or grids only"
+    );
+    let (s, z) = app.post(&command, "/api/v1/zones", zone).await;
+    assert_eq!(s, 201, "{z}");
+    assert_eq!(
+        (z["placed"].as_i64(), z["kept"].as_i64()),
+        (Some(2), Some(1))
+    );
+    let people: Vec<i64> = sqlx::query(
+        "SELECT person_id FROM residents WHERE grid = '330784001001001' ORDER BY person_id",
+    )
+    .fetch_all(app.services.db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| sqlx::Row::get::<i64, _>(r, 0))
+    .collect();
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{}", people[0]))
+        .await;
+    assert_eq!(p["control"]["category"], "zone_sealed");
+    assert_eq!(
+        p["control"]["plan"]["test_days"].as_array().unwrap().len(),
+        7,
+        "daily tests"
+    );
+    assert!(
+        p["control"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("封控区")
+    );
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{}", d["person_id"]))
+        .await;
+    assert_eq!(
+        p["control"]["category"], "risk_street",
+        "the stricter plan is kept"
+    );
+
+    // Three days of tests for the first resident only, then the zone is lifted.
+    app.advance_hours(48);
+    let command = app.login_as("command", "330784").await;
+    let worker = app.login_as("grid_worker", G1).await;
+    for day in ["2022-01-28", "2022-01-29", "2022-01-30"] {
+        let (s, r) = app
+            .post(&worker, "/api/v1/tests", json!({"person_id": people[0], "sampled_at": format!("{day}T08:00:00+08:00"), "result": "negative"}))
+            .await;
+        assert_eq!(s, 201, "{r}");
+    }
+    let (s, l) = app
+        .post(
+            &command,
+            &format!("/api/v1/zones/{}/lift", z["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(
+        (l["released"].as_i64(), l["remaining"].as_i64()),
+        (Some(1), Some(1))
+    );
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{}", people[0]))
+        .await;
+    assert_eq!(p["control"]["status"], "released");
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{}", people[1]))
+        .await;
+    assert_eq!(
+        p["control"]["status"], "active",
+        "owes tests: stays until done"
+    );
+    let (s, _) = app
+        .post(
+            &command,
+            &format!("/api/v1/zones/{}/lift", z["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409);
+}

@@ -24,8 +24,9 @@ pub enum Trigger {
     RiskCounty,
     OutOfProvince,
     Always,
-    /// Never found by triage: set when a pooled tube tests positive.
-    PoolPositive,
+    /// Never found by triage: assigned by an event (a positive pooled tube,
+    /// a zone drawn around someone's home).
+    Assigned,
 }
 
 /// Which day counts as day 1 of the plan.
@@ -445,7 +446,7 @@ fn decide<'a>(
                 format!("within 14 days was outside the province ({name})"),
             ))
         }
-        Trigger::PoolPositive => None,
+        Trigger::Assigned => None,
         Trigger::Always => Some(simple(
             arrival,
             "14天内无省外及中高风险地区旅居史".into(),
@@ -537,7 +538,7 @@ pub fn assign(policy: &Policy, category: &str, today: Date, reason: Reason) -> O
         phases: &c.phases,
         test_days: &c.test_days,
         double_test_days: &c.double_test_days,
-        negative_test_waives_arrival_test: false,
+        negative_test_waives_arrival_test: true,
     };
     Some(Assessment {
         category: c.name.clone(),
@@ -548,7 +549,8 @@ pub fn assign(policy: &Policy, category: &str, today: Date, reason: Reason) -> O
             zh: format!("{} → {}：{}", reason.zh, c.label_zh, measure_text_zh(c)),
             en: format!("{} → {}: {}", reason.en, c.label_en, measure_text_en(c)),
         }],
-        plan: Plan::build(&spec, today, today, false),
+        // No arrival here: only the category's own test days.
+        plan: Plan::build(&spec, today, today, true),
         verify_within_hours: c.verify_within_hours,
         fever_transfer_within_hours: None,
         risk_area_ids: vec![],

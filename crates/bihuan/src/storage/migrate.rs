@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_testing.sql")),
     (4, include_str!("../../migrations/sqlite/0004_sites.sql")),
     (5, include_str!("../../migrations/sqlite/0005_rounds.sql")),
+    (6, include_str!("../../migrations/sqlite/0006_zones.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -28,6 +29,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (4, include_str!("../../migrations/postgres/0004_sites.sql")),
     (5, include_str!("../../migrations/postgres/0005_rounds.sql")),
+    (6, include_str!("../../migrations/postgres/0006_zones.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

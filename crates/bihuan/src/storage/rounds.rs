@@ -284,3 +284,60 @@ pub async fn untested(
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
     .collect()
 }
+
+// ---------- zones ----------
+
+pub async fn insert_zone(
+    c: &mut AnyConnection,
+    kind: &str,
+    region: &str,
+    starts_on: &str,
+    who: &str,
+    now: i64,
+) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO zones (kind, region, starts_on, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(kind)
+    .bind(region)
+    .bind(starts_on)
+    .bind(who)
+    .bind(now)
+    .fetch_one(c)
+    .await?
+    .try_get(0)?)
+}
+
+/// (kind, region, lifted_on) of a zone.
+pub async fn zone(
+    c: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<(String, String, Option<String>)>> {
+    sqlx::query("SELECT kind, region, lifted_on FROM zones WHERE id = $1")
+        .bind(id)
+        .fetch_optional(c)
+        .await?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()
+}
+
+pub async fn lift_zone(c: &mut AnyConnection, id: i64, on: &str) -> Result<()> {
+    sqlx::query("UPDATE zones SET lifted_on = $1 WHERE id = $2")
+        .bind(on)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// (person id, grid) of every resident inside `region`.
+pub async fn residents_in(c: &mut AnyConnection, region: &str) -> Result<Vec<(i64, String)>> {
+    sqlx::query("SELECT person_id, grid FROM residents WHERE grid LIKE $1 ORDER BY person_id")
+        .bind(format!("{region}%"))
+        .fetch_all(c)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}

@@ -13,6 +13,7 @@ pub mod sites;
 pub mod tasks;
 pub mod testing;
 pub mod views;
+pub mod zones;
 
 use std::sync::Arc;
 

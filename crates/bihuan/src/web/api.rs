@@ -573,3 +573,20 @@ pub async fn untested(
     }
     Ok(Json(rows).into_response())
 }
+
+pub async fn mark_zone(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<crate::usecases::zones::ZoneInput>,
+) -> ApiResult {
+    let out = s.services.mark_zone(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+pub async fn lift_zone(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    Ok(Json(s.services.lift_zone(&a, id).await?).into_response())
+}

@@ -75,6 +75,8 @@ pub fn router(state: AppState) -> Router {
             post(api::import_residents).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
         .route("/rounds", post(api::create_round))
+        .route("/zones", post(api::mark_zone))
+        .route("/zones/{id}/lift", post(api::lift_zone))
         .route("/rounds/{id}/coverage", get(api::coverage))
         .route("/rounds/{id}/untested/{grid}", get(api::untested))
         .route("/tubes", post(api::open_tube))

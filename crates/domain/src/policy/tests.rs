@@ -90,9 +90,12 @@ fn shipped_policy_parses_in_severity_order() {
             "inbound",
             "red_code",
             "risk_street",
+            "zone_sealed",
             "pool_positive",
+            "zone_controlled",
             "yellow_code",
             "risk_county",
+            "zone_precaution",
             "out_of_province",
             "in_province"
         ]
