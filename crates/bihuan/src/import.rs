@@ -214,3 +214,41 @@ pub fn resident_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rounds
         })
         .collect())
 }
+
+pub const ROSTER_COLUMNS: &[(&str, &str)] = &[
+    ("employer", "employer"),
+    ("单位名称", "employer"),
+    ("grid", "grid"),
+    ("网格编码", "grid"),
+    ("industry", "industry"),
+    ("行业", "industry"),
+    ("id_type", "id_type"),
+    ("证件类型", "id_type"),
+    ("id_number", "id_number"),
+    ("证件号码", "id_number"),
+    ("身份证号", "id_number"),
+    ("name", "name"),
+    ("姓名", "name"),
+    ("phone", "phone"),
+    ("手机号码", "phone"),
+];
+
+pub fn roster_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rolling::RosterInput>> {
+    let t = read_table(
+        bytes,
+        ROSTER_COLUMNS,
+        &["employer", "grid", "industry", "id_number", "name"],
+    )?;
+    Ok(t.rows
+        .into_iter()
+        .map(|mut r| crate::usecases::rolling::RosterInput {
+            employer: r.remove("employer").unwrap_or_default(),
+            grid: r.remove("grid").unwrap_or_default(),
+            industry: r.remove("industry").unwrap_or_default(),
+            id_type: r.remove("id_type").filter(|s| !s.is_empty()),
+            id_number: r.remove("id_number").unwrap_or_default(),
+            name: r.remove("name").unwrap_or_default(),
+            phone: r.remove("phone").filter(|s| !s.is_empty()),
+        })
+        .collect())
+}

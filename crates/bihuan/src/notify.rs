@@ -90,6 +90,9 @@ pub fn render(kind: &str, fields: &[(&str, &str)]) -> String {
         "release" => {
             "【防控提醒】{name}您好，您的管控措施已于{date}解除，解除管控告知书可在 {link} 查看打印。"
         }
+        "rolling_due" => {
+            "【防控提醒】{name}您好，您所在单位（{employer}）属重点行业，您的滚动核酸检测已到期，请尽快就近采样。"
+        }
         _ => "【防控提醒】{name}您好，请留意网格员的通知。",
     };
     fields.iter().fold(template.to_string(), |s, (k, v)| {

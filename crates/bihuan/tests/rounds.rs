@@ -286,3 +286,79 @@ async fn a_zone_puts_its_residents_under_measure_until_lifted() {
         .await;
     assert_eq!(s, 409);
 }
+
+#[tokio::test]
+async fn a_rolling_programme_finds_the_overdue_worker() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    let csv = format!(
+        "单位名称,网格编码,行业,身份证号,姓名,手机号码\n顺丰永康营业部,{G1},courier,{},快递甲,13900000011\n顺丰永康营业部,{G1},courier,{},快递乙,\n某单位,{G1},astronaut,{},太空人,\n",
+        resident_id(11),
+        resident_id(12),
+        resident_id(13)
+    );
+    let (s, r) = upload(&app, &town, "/api/v1/rosters/import", csv.clone()).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["loaded"], 2);
+    assert_eq!(
+        (
+            r["refused"][0][0].as_i64(),
+            r["refused"][0][1][0]["field"].as_str()
+        ),
+        (Some(3), Some("industry"))
+    );
+    upload(&app, &town, "/api/v1/rosters/import", csv).await;
+
+    // 快递甲 was tested yesterday; 快递乙 never.
+    let worker = app.login_as("grid_worker", G1).await;
+    let (_, overdue) = app.get(&worker, "/api/v1/rolling/overdue").await;
+    let first = overdue.as_array().unwrap();
+    assert_eq!(first.len(), 2, "nobody tested yet");
+    let a = first.iter().find(|o| o["name"] == "快递甲").unwrap()["person_id"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = app
+        .post(&worker, "/api/v1/tests", json!({"person_id": a, "sampled_at": "2022-01-27T10:00:00+08:00", "result": "negative"}))
+        .await;
+    assert_eq!(s, 201);
+    let (_, overdue) = app.get(&worker, "/api/v1/rolling/overdue").await;
+    let names: Vec<&str> = overdue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["快递乙"]);
+    assert_eq!(overdue[0]["employer"], "顺丰永康营业部");
+
+    let jobs = app.services.run_jobs().await.unwrap();
+    assert_eq!(jobs.rolling_overdue, Some(1));
+    let (_, tasks) = app.get(&worker, "/api/v1/tasks").await;
+    let rolling: Vec<&Value> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "rolling_overdue")
+        .collect();
+    assert_eq!(rolling.len(), 1);
+    assert!(
+        rolling[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("顺丰永康营业部")
+    );
+    assert_eq!(
+        app.services.run_jobs().await.unwrap().rolling_overdue,
+        None,
+        "once a day"
+    );
+
+    // Every 3 days: on 01-30 the one tested on 01-27 is due again.
+    app.advance_hours(48);
+    let worker = app.login_as("grid_worker", G1).await;
+    let (_, overdue) = app.get(&worker, "/api/v1/rolling/overdue").await;
+    assert_eq!(overdue.as_array().unwrap().len(), 2);
+    let other = app.login_as("grid_worker", "330784002001001").await;
+    let (_, none) = app.get(&other, "/api/v1/rolling/overdue").await;
+    assert_eq!(none, json!([]), "another grid's employers are not listed");
+}

@@ -94,6 +94,18 @@ impl Default for Deadlines {
     }
 }
 
+/// A key industry whose workers are tested on a rolling schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Industry {
+    pub name: String,
+    pub label_zh: String,
+    pub label_en: String,
+    /// A worker is overdue once this many days have passed since their last
+    /// negative test.
+    pub every_days: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
@@ -107,6 +119,8 @@ pub struct Policy {
     pub deadlines: Deadlines,
     #[serde(rename = "category")]
     pub categories: Vec<Category>,
+    #[serde(default, rename = "industry")]
+    pub industries: Vec<Industry>,
 }
 
 impl Policy {
@@ -139,6 +153,10 @@ impl Policy {
             .iter()
             .position(|c| c.name == category)
             .unwrap_or(self.categories.len())
+    }
+
+    pub fn industry(&self, name: &str) -> Option<&Industry> {
+        self.industries.iter().find(|i| i.name == name)
     }
 
     pub fn category(&self, name: &str) -> Option<&Category> {

@@ -25,6 +25,8 @@ pub enum TaskKind {
     TransferIn,
     /// 单采复核 / 重新采样: take a single sample again.
     Resample,
+    /// 滚动检测超期: a key-industry worker is overdue for a test.
+    RollingOverdue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +83,7 @@ str_enum!(TaskKind {
     Help => "help", "暖心服务", "Help request";
     TransferIn => "transfer_in", "转入核查", "Moved in";
     Resample => "resample", "单采复核", "Single re-test";
+    RollingOverdue => "rolling_overdue", "滚动检测超期", "Rolling test overdue";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";

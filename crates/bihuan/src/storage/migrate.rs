@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_sites.sql")),
     (5, include_str!("../../migrations/sqlite/0005_rounds.sql")),
     (6, include_str!("../../migrations/sqlite/0006_zones.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_rolling.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -30,6 +31,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_sites.sql")),
     (5, include_str!("../../migrations/postgres/0005_rounds.sql")),
     (6, include_str!("../../migrations/postgres/0006_zones.sql")),
+    (
+        7,
+        include_str!("../../migrations/postgres/0007_rolling.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

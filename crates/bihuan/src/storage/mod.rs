@@ -12,6 +12,7 @@
 mod migrate;
 pub mod monitoring;
 pub mod repo;
+pub mod rolling;
 pub mod rounds;
 pub mod testing;
 mod writer;

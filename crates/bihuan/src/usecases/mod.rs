@@ -8,6 +8,7 @@ pub mod declare;
 pub mod monitoring;
 pub mod regions;
 pub mod risk_areas;
+pub mod rolling;
 pub mod rounds;
 pub mod sites;
 pub mod tasks;

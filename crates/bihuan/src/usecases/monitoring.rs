@@ -62,6 +62,7 @@ pub struct JobReport {
     pub escalated: Option<u64>,
     pub obligations: Option<usize>,
     pub missed_check_ins: Option<usize>,
+    pub rolling_overdue: Option<usize>,
     pub delivered: usize,
 }
 
@@ -459,6 +460,18 @@ impl Services {
                 })
                 .await?;
         }
+        let svc = self.clone();
+        report.rolling_overdue = self
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    if !store::claim_job(c, "rolling", &today.to_string(), now.timestamp()).await? {
+                        return Ok(None);
+                    }
+                    Ok(Some(svc.rolling_sweep(c, today, now.timestamp()).await?))
+                })
+            })
+            .await?;
         report.delivered = self.deliver_notifications().await?;
         Ok(report)
     }

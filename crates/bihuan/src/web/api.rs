@@ -590,3 +590,18 @@ pub async fn lift_zone(
 ) -> ApiResult {
     Ok(Json(s.services.lift_zone(&a, id).await?).into_response())
 }
+
+/// A roster (.xlsx or CSV) as the request body.
+pub async fn import_roster(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let rows = crate::import::roster_rows(&body)
+        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    Ok(Json(s.services.import_roster(&a, rows).await?).into_response())
+}
+
+pub async fn rolling_overdue(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    Ok(Json(s.services.rolling_overdue(&a).await?).into_response())
+}

@@ -75,6 +75,11 @@ pub fn router(state: AppState) -> Router {
             post(api::import_residents).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
         .route("/rounds", post(api::create_round))
+        .route(
+            "/rosters/import",
+            post(api::import_roster).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/rolling/overdue", get(api::rolling_overdue))
         .route("/zones", post(api::mark_zone))
         .route("/zones/{id}/lift", post(api::lift_zone))
         .route("/rounds/{id}/coverage", get(api::coverage))
