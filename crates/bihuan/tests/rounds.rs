@@ -362,3 +362,88 @@ async fn a_rolling_programme_finds_the_overdue_worker() {
     let (_, none) = app.get(&other, "/api/v1/rolling/overdue").await;
     assert_eq!(none, json!([]), "another grid's employers are not listed");
 }
+
+#[tokio::test]
+async fn at_the_deadline_each_grid_gets_one_task_with_its_untested() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    let (_, r) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "第二轮", "regions": ["330784001"],
+               "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-28T20:00:00+08:00"}),
+        )
+        .await;
+    let id = r["id"].as_i64().unwrap();
+    let sampler = app.login_as("grid_worker", G1).await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes",
+        json!({"barcode": "DL0000001", "pool_size": 10, "category": "mandatory"}),
+    )
+    .await;
+    for n in [1, 2, 3] {
+        app.post(
+            &sampler,
+            "/api/v1/tubes/DL0000001/members",
+            json!({"id_number": resident_id(n)}),
+        )
+        .await;
+    }
+    assert_eq!(
+        app.services.run_jobs().await.unwrap().round_deadlines,
+        0,
+        "still open"
+    );
+    app.advance_hours(11);
+    let jobs = app.services.run_jobs().await.unwrap();
+    assert_eq!(
+        jobs.round_deadlines, 1,
+        "G1 is complete; only G2 has untested residents"
+    );
+    assert_eq!(
+        app.services.run_jobs().await.unwrap().round_deadlines,
+        0,
+        "once per round"
+    );
+    let g2 = app.login_as("grid_worker", G2).await;
+    let (_, tasks) = app.get(&g2, "/api/v1/tasks").await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1);
+    assert_eq!(tasks[0]["kind"], "untested");
+    assert_eq!(tasks[0]["person_id"], Value::Null);
+    let reason = tasks[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("未检2人") && reason.contains(&format!("/rounds/{id}/untested/{G2}")),
+        "{reason}"
+    );
+    // The grid works it like any task.
+    let t = tasks[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.post(&g2, &format!("/api/v1/tasks/{t}/ack"), json!({}))
+            .await
+            .0,
+        200
+    );
+    let (s, _) = app
+        .post(
+            &g2,
+            &format!("/api/v1/tasks/{t}/report"),
+            json!({"outcome": "done", "note": "已通知补检"}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, sampled) = app.get(&g2, "/api/v1/tasks").await;
+    assert_eq!(sampled[0]["state"], "reported");
+    assert!(
+        app.get(&sampler, "/api/v1/tasks")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["kind"] != "untested")
+    );
+}

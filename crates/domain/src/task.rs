@@ -27,6 +27,8 @@ pub enum TaskKind {
     Resample,
     /// 滚动检测超期: a key-industry worker is overdue for a test.
     RollingOverdue,
+    /// 未检人员核查: a round closed with residents of this grid untested.
+    Untested,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +86,7 @@ str_enum!(TaskKind {
     TransferIn => "transfer_in", "转入核查", "Moved in";
     Resample => "resample", "单采复核", "Single re-test";
     RollingOverdue => "rolling_overdue", "滚动检测超期", "Rolling test overdue";
+    Untested => "untested", "未检人员核查", "Untested residents";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";

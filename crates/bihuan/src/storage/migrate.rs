@@ -17,6 +17,10 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/sqlite/0005_rounds.sql")),
     (6, include_str!("../../migrations/sqlite/0006_zones.sql")),
     (7, include_str!("../../migrations/sqlite/0007_rolling.sql")),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_grid_tasks.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),

@@ -557,7 +557,8 @@ pub struct TaskRow {
     pub id: i64,
     pub kind: String,
     pub state: String,
-    pub person_id: i64,
+    /// None for work that belongs to the grid, not one person.
+    pub person_id: Option<i64>,
     pub region: String,
     pub escalated_to: Option<String>,
     pub due_at: i64,
@@ -1112,4 +1113,27 @@ pub async fn move_open_tasks(
     .execute(c)
     .await?;
     Ok(())
+}
+
+/// A task for a whole grid (no one person), e.g. a round's 未检 list.
+pub async fn insert_grid_task(
+    c: &mut AnyConnection,
+    kind: &str,
+    region: &str,
+    due_at: i64,
+    reason: &str,
+    now: i64,
+) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO tasks (kind, state, person_id, region, due_at, reason, created_at, updated_at)
+         VALUES ($1, 'dispatched', NULL, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(kind)
+    .bind(region)
+    .bind(due_at)
+    .bind(reason)
+    .bind(now)
+    .fetch_one(c)
+    .await?
+    .try_get(0)?)
 }

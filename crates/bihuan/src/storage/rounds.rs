@@ -341,3 +341,33 @@ pub async fn residents_in(c: &mut AnyConnection, region: &str) -> Result<Vec<(i6
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
 }
+
+/// Rounds whose window closed before `now`.
+pub async fn ended_rounds(c: &mut AnyConnection, now: i64) -> Result<Vec<RoundRow>> {
+    sqlx::query(
+        "SELECT id, name, regions, starts_at, ends_at FROM rounds WHERE ends_at < $1 ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(round_row)
+    .collect()
+}
+
+/// (grid, untested) of a round's grids that still have someone untested.
+pub async fn grids_with_untested(
+    c: &mut AnyConnection,
+    round_id: i64,
+) -> Result<Vec<(String, i64)>> {
+    sqlx::query(
+        "SELECT grid, residents - sampled FROM round_grids
+         WHERE round_id = $1 AND residents > sampled ORDER BY grid",
+    )
+    .bind(round_id)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
+}

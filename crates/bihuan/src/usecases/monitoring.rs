@@ -63,6 +63,8 @@ pub struct JobReport {
     pub obligations: Option<usize>,
     pub missed_check_ins: Option<usize>,
     pub rolling_overdue: Option<usize>,
+    /// Grid tasks opened for rounds that closed.
+    pub round_deadlines: usize,
     pub delivered: usize,
 }
 
@@ -471,6 +473,11 @@ impl Services {
                     Ok(Some(svc.rolling_sweep(c, today, now.timestamp()).await?))
                 })
             })
+            .await?;
+        let svc = self.clone();
+        report.round_deadlines = self
+            .db
+            .write(move |c| Box::pin(async move { svc.round_deadlines(c, now.timestamp()).await }))
             .await?;
         report.delivered = self.deliver_notifications().await?;
         Ok(report)

@@ -45,7 +45,7 @@ pub struct TaskView {
     pub id: i64,
     pub kind: String,
     pub state: String,
-    pub person_id: i64,
+    pub person_id: Option<i64>,
     pub region: String,
     pub escalated_to: Option<String>,
     pub due_at: String,
@@ -241,7 +241,9 @@ impl Services {
                 update.region = &new_grid;
                 update.escalated_to = None;
                 update.due_at = now + window;
-                repo::set_person_region(c, task.person_id, &new_grid, now).await?;
+                if let Some(person) = task.person_id {
+                    repo::set_person_region(c, person, &new_grid, now).await?;
+                }
                 detail["to"] = json!(to.as_str());
                 detail["moved_to"] =
                     json!({"grid": new_grid, "village": village.as_str(), "address": address});
@@ -254,7 +256,7 @@ impl Services {
             c,
             now,
             &actor.username,
-            Some(task.person_id),
+            task.person_id,
             Some(id),
             &format!("task_{}", action.as_str()),
             &detail,
@@ -281,7 +283,15 @@ impl Services {
         corr: &Corrections,
         now: i64,
     ) -> Result<()> {
-        let decl = repo::latest_declaration(c, task.person_id)
+        let person_id = task.person_id.ok_or_else(|| {
+            Error::field(
+                "outcome",
+                "outcome",
+                "此任务不针对个人，不能更正申报",
+                "this task is not about one person",
+            )
+        })?;
+        let decl = repo::latest_declaration(c, person_id)
             .await?
             .ok_or(Error::NotFound)?;
         let facts: Facts = serde_json::from_str(&decl.facts)
@@ -332,7 +342,7 @@ impl Services {
             c,
             now,
             &actor.username,
-            Some(task.person_id),
+            Some(person_id),
             Some(task.id),
             "facts_corrected",
             &json!({"declaration_id": decl.id, "before": facts, "after": valid,
@@ -343,7 +353,7 @@ impl Services {
             c,
             &self.policy,
             Change {
-                person_id: task.person_id,
+                person_id,
                 declaration_id: Some(decl.id),
                 grid: &task.region,
                 assessment: &assessment,

@@ -281,7 +281,11 @@ fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> Ta
         reason: v.reason.clone(),
         due: shanghai_rfc3339(&v.due_at),
         overdue: v.overdue,
-        person_href: l.link(&format!("/persons/{}", v.person_id)),
+        // Empty for work that belongs to the whole grid.
+        person_href: v
+            .person_id
+            .map(|p| l.link(&format!("/persons/{p}")))
+            .unwrap_or_default(),
         escalated_to: v.escalated_to.as_deref().map(|r| l.region_code(r)),
         outcome: v.outcome.as_deref().map(|o| l.outcome(o)),
         note: v.note.clone().filter(|n| !n.is_empty()),
