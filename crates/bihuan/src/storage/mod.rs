@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::error::Error;
 
@@ -63,7 +63,7 @@ impl Db {
         let pool = match backend {
             Backend::Sqlite => {
                 // The writer's own connection sets WAL first, so readers find it on.
-                let mut conn = AnyConnection::connect_with(&options).await?;
+                let mut conn = writer::connect(&options).await?;
                 for pragma in SQLITE_PRAGMAS {
                     conn.execute(*pragma).await?;
                 }
@@ -83,7 +83,7 @@ impl Db {
                 return Ok(Db {
                     backend,
                     pool,
-                    writer: Some(writer::Writer::start(conn)),
+                    writer: Some(writer::Writer::start(conn)?),
                 });
             }
             Backend::Postgres => {
@@ -146,6 +146,8 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA synchronous = FULL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 10000",
+    // Savepoint journals (one per unit of work in a group commit) in memory.
+    "PRAGMA temp_store = MEMORY",
 ];
 
 /// Accepts `sqlite://PATH` and `sqlite:PATH`, creating PATH's folder.

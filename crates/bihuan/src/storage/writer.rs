@@ -3,6 +3,7 @@
 //! once, and only then answers every caller. Many requests share one fsync.
 
 use futures_util::FutureExt;
+use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,10 +27,23 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: AnyConnection) -> Writer {
+    /// Runs the batch loop on a thread of its own, on the CPU that the
+    /// connection's SQLite thread (see [`connect`]) is bound to.
+    pub fn start(conn: AnyConnection) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(conn, rx));
-        Writer { tx }
+        std::thread::Builder::new()
+            .name("bihuan-writer".into())
+            .spawn(move || {
+                pin_to_one_cpu();
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt.block_on(run(conn, rx)),
+                    Err(e) => tracing::error!(error = %e, "the writer cannot start"),
+                }
+            })?;
+        Ok(Writer { tx })
     }
 
     pub async fn submit<T: Send + 'static>(&self, work: WorkFn<T>) -> Result<T, Error> {
@@ -90,3 +104,54 @@ async fn run(mut conn: AnyConnection, mut rx: mpsc::Receiver<Job>) {
         }
     }
 }
+
+/// Opens the writing connection from a thread bound to one CPU, so that the
+/// thread sqlx starts for it (which inherits the binding) and the writer's
+/// own thread share a CPU. Every statement is a round trip between the two;
+/// across CPUs each costs a cross-CPU wake-up, which dominated the cost of a
+/// declaration (measured: 1.6k/s across CPUs, 3.4k/s sharing one).
+pub async fn connect(options: &AnyConnectOptions) -> Result<AnyConnection, sqlx::Error> {
+    let options = options.clone();
+    let (done, connected) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("bihuan-connect".into())
+        .spawn(move || {
+            pin_to_one_cpu();
+            let out = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(AnyConnection::connect_with(&options)),
+                Err(e) => Err(sqlx::Error::Io(e)),
+            };
+            let _ = done.send(out);
+        })
+        .map_err(sqlx::Error::Io)?;
+    connected.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+}
+
+/// Binds the calling thread, and the threads it starts from now on, to the
+/// last CPU it may run on. Best effort: where that fails, nothing changes.
+#[cfg(target_os = "linux")]
+fn pin_to_one_cpu() {
+    // SAFETY: cpu_set_t is plain data; the calls only read and write it.
+    unsafe {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut allowed) != 0 {
+            return;
+        }
+        let Some(cpu) = (0..libc::CPU_SETSIZE as usize)
+            .rev()
+            .find(|&i| libc::CPU_ISSET(i, &allowed))
+        else {
+            return;
+        };
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut one);
+        libc::sched_setaffinity(0, size, &one);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pin_to_one_cpu() {}
