@@ -3,9 +3,8 @@
 //! grid and to the workers themselves.
 
 use bihuan_domain::Date;
-use bihuan_domain::identity::{DocumentNumber, DocumentType, Phone, mask_name};
+use bihuan_domain::identity::{DocumentNumber, Phone, mask_name};
 use bihuan_domain::policy::md_zh;
-use bihuan_domain::regions::{RegionCode, RegionLevel};
 use bihuan_domain::task::TaskKind;
 use bihuan_domain::validation::{self, FieldError, FieldErrors};
 use chrono::Duration;
@@ -14,6 +13,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::control::{NewTask, open_task};
+use super::rounds::{grid_field, person_fields, split_rows};
 use super::{Actor, Services};
 use crate::error::{Error, Result};
 use crate::notify;
@@ -71,18 +71,7 @@ impl Services {
     ) -> std::result::Result<ValidRow, FieldErrors> {
         let mut e = FieldErrors::default();
         let employer = e.take(validation::text("employer", &r.employer, 100));
-        let grid = e.take(RegionCode::parse(r.grid.trim(), "grid"));
-        if grid
-            .as_ref()
-            .is_some_and(|g| g.level() != RegionLevel::Grid)
-        {
-            e.push(FieldError::new(
-                "grid",
-                "grid",
-                "请填写15位网格编码",
-                "a 15-digit grid code",
-            ));
-        }
+        let grid = grid_field(&mut e, &r.grid);
         if self.policy.industry(&r.industry).is_none() {
             e.push(FieldError::new(
                 "industry",
@@ -91,41 +80,23 @@ impl Services {
                 "not a key industry of the policy",
             ));
         }
-        let document = match DocumentType::parse(
-            r.id_type
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .unwrap_or("resident"),
-        ) {
-            Some(k) => e.take(DocumentNumber::parse(k, &r.id_number, "id_number", today)),
-            None => {
-                e.push(FieldError::new(
-                    "id_type",
-                    "id_type",
-                    "证件类型无效",
-                    "unknown document type",
-                ));
-                None
-            }
-        };
-        let name = e.take(validation::text("name", &r.name, 50));
-        let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            Some(p) => e.take(Phone::parse(p, "phone")).map(Some),
-            None => Some(None),
-        };
-        match (employer, grid, document, name, phone) {
-            (Some(employer), Some(grid), Some(document), Some(name), Some(phone))
-                if e.is_empty() =>
-            {
-                Ok(ValidRow {
-                    employer,
-                    grid: grid.as_str().into(),
-                    industry: r.industry.clone(),
-                    document,
-                    name,
-                    phone,
-                })
-            }
+        let person = person_fields(
+            &mut e,
+            r.id_type.as_deref(),
+            &r.id_number,
+            &r.name,
+            r.phone.as_deref(),
+            today,
+        );
+        match (employer, grid, person) {
+            (Some(employer), Some(grid), Some(p)) if e.is_empty() => Ok(ValidRow {
+                employer,
+                grid,
+                industry: r.industry.clone(),
+                document: p.document,
+                name: p.name,
+                phone: p.phone,
+            }),
             _ => Err(e),
         }
     }
@@ -141,23 +112,8 @@ impl Services {
             return Err(Error::Forbidden);
         }
         let today = self.clock.today();
-        let mut good = Vec::new();
-        let mut refused = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            match self.roster_row(r, today) {
-                Ok(v) if v.grid.starts_with(actor.scope()) => good.push(v),
-                Ok(_) => refused.push((
-                    i + 1,
-                    vec![FieldError::new(
-                        "grid",
-                        "scope",
-                        "网格不在本辖区内",
-                        "the grid is outside your region",
-                    )],
-                )),
-                Err(e) => refused.push((i + 1, e.0)),
-            }
-        }
+        let parsed = rows.iter().map(|r| self.roster_row(r, today)).collect();
+        let (good, refused) = split_rows(parsed, actor.scope(), |v: &ValidRow| &v.grid);
         let loaded = good.len();
         let (svc, who) = (self.clone(), actor.username.clone());
         self.db

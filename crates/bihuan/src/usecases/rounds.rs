@@ -70,6 +70,89 @@ pub struct Untested {
     pub phone: String,
 }
 
+/// A person as a roll names them: document, name, optional phone.
+pub(crate) struct PersonFields {
+    pub document: DocumentNumber,
+    pub name: String,
+    pub phone: Option<Phone>,
+}
+
+/// Parses the person columns every roll shares (resident roll, employer roster).
+pub(crate) fn person_fields(
+    e: &mut FieldErrors,
+    id_type: Option<&str>,
+    id_number: &str,
+    name: &str,
+    phone: Option<&str>,
+    today: bihuan_domain::Date,
+) -> Option<PersonFields> {
+    let kind = DocumentType::parse(id_type.filter(|s| !s.is_empty()).unwrap_or("resident"));
+    let document = match kind {
+        Some(k) => e.take(DocumentNumber::parse(k, id_number, "id_number", today)),
+        None => {
+            e.push(FieldError::new(
+                "id_type",
+                "id_type",
+                "证件类型无效",
+                "unknown document type",
+            ));
+            None
+        }
+    };
+    let name = e.take(validation::text("name", name, 50));
+    let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => e.take(Phone::parse(p, "phone")).map(Some),
+        None => Some(None),
+    };
+    Some(PersonFields {
+        document: document?,
+        name: name?,
+        phone: phone?,
+    })
+}
+
+/// A grid column: a 15-digit grid code.
+pub(crate) fn grid_field(e: &mut FieldErrors, raw: &str) -> Option<String> {
+    let grid = e.take(RegionCode::parse(raw.trim(), "grid"))?;
+    if grid.level() != RegionLevel::Grid {
+        e.push(FieldError::new(
+            "grid",
+            "grid",
+            "请填写15位网格编码",
+            "a 15-digit grid code",
+        ));
+        return None;
+    }
+    Some(grid.as_str().to_string())
+}
+
+/// Splits parsed roll rows into those inside `scope` and refused ones, which
+/// keep their 1-based row numbers.
+pub(crate) fn split_rows<T>(
+    parsed: Vec<std::result::Result<T, FieldErrors>>,
+    scope: &str,
+    grid: impl Fn(&T) -> &str,
+) -> (Vec<T>, Vec<(usize, Vec<FieldError>)>) {
+    let mut good = Vec::new();
+    let mut refused = Vec::new();
+    for (i, p) in parsed.into_iter().enumerate() {
+        match p {
+            Ok(v) if grid(&v).starts_with(scope) => good.push(v),
+            Ok(_) => refused.push((
+                i + 1,
+                vec![FieldError::new(
+                    "grid",
+                    "scope",
+                    "网格不在本辖区内",
+                    "the grid is outside your region",
+                )],
+            )),
+            Err(e) => refused.push((i + 1, e.0)),
+        }
+    }
+    (good, refused)
+}
+
 impl Services {
     fn resident_row(
         &self,
@@ -77,53 +160,27 @@ impl Services {
         today: bihuan_domain::Date,
     ) -> std::result::Result<ResidentRow, FieldErrors> {
         let mut e = FieldErrors::default();
-        let grid = e.take(RegionCode::parse(r.grid.trim(), "grid"));
-        if grid
-            .as_ref()
-            .is_some_and(|g| g.level() != RegionLevel::Grid)
-        {
-            e.push(FieldError::new(
-                "grid",
-                "grid",
-                "请填写15位网格编码",
-                "a 15-digit grid code",
-            ));
-        }
-        let kind = DocumentType::parse(
-            r.id_type
-                .as_deref()
-                .filter(|s| !s.is_empty())
-                .unwrap_or("resident"),
+        let grid = grid_field(&mut e, &r.grid);
+        let person = person_fields(
+            &mut e,
+            r.id_type.as_deref(),
+            &r.id_number,
+            &r.name,
+            r.phone.as_deref(),
+            today,
         );
-        let doc = match kind {
-            Some(k) => e.take(DocumentNumber::parse(k, &r.id_number, "id_number", today)),
-            None => {
-                e.push(FieldError::new(
-                    "id_type",
-                    "id_type",
-                    "证件类型无效",
-                    "unknown document type",
-                ));
-                None
-            }
-        };
-        let name = e.take(validation::text("name", &r.name, 50));
-        let phone = match r.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-            Some(p) => e.take(Phone::parse(p, "phone")).map(Some),
-            None => Some(None),
-        };
-        match (grid, doc, name, phone) {
-            (Some(grid), Some(doc), Some(name), Some(phone)) if e.is_empty() => Ok(ResidentRow {
-                doc_type: doc.kind().as_str().into(),
-                doc_lookup: self.vault.lookup(&doc.lookup_key_material()),
-                doc_enc: self.vault.encrypt(doc.number()),
-                doc_masked: doc.masked(),
-                name,
+        match (grid, person) {
+            (Some(grid), Some(p)) if e.is_empty() => Ok(ResidentRow {
+                doc_type: p.document.kind().as_str().into(),
+                doc_lookup: self.vault.lookup(&p.document.lookup_key_material()),
+                doc_enc: self.vault.encrypt(p.document.number()),
+                doc_masked: p.document.masked(),
+                name: p.name,
                 phone_enc: self
                     .vault
-                    .encrypt(phone.as_ref().map(|p| p.as_str()).unwrap_or("")),
-                phone_masked: phone.map(|p| p.masked()).unwrap_or_default(),
-                grid: grid.as_str().into(),
+                    .encrypt(p.phone.as_ref().map(|x| x.as_str()).unwrap_or("")),
+                phone_masked: p.phone.map(|x| x.masked()).unwrap_or_default(),
+                grid,
             }),
             _ => Err(e),
         }
@@ -140,23 +197,8 @@ impl Services {
             return Err(Error::Forbidden);
         }
         let today = self.clock.today();
-        let mut good = Vec::new();
-        let mut refused = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            match self.resident_row(r, today) {
-                Ok(row) if row.grid.starts_with(actor.scope()) => good.push(row),
-                Ok(_) => refused.push((
-                    i + 1,
-                    vec![FieldError::new(
-                        "grid",
-                        "scope",
-                        "网格不在本辖区内",
-                        "the grid is outside your region",
-                    )],
-                )),
-                Err(e) => refused.push((i + 1, e.0)),
-            }
-        }
+        let parsed = rows.iter().map(|r| self.resident_row(r, today)).collect();
+        let (good, refused) = split_rows(parsed, actor.scope(), |r: &ResidentRow| &r.grid);
         let loaded = good.len();
         self.load_roll(good, &actor.username).await?;
         Ok(RollReport { loaded, refused })

@@ -344,13 +344,7 @@ pub async fn health_codes(
             .into());
         }
     };
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(Error::Unauthorized)?
-        .to_string();
+    let bearer = bearer(&headers)?;
     let caller = match s.services.session(&bearer).await {
         Ok(actor) => FeedCaller::User(actor),
         Err(_) => FeedCaller::Token(bearer),
@@ -454,13 +448,7 @@ pub async fn seal_tube(
 
 /// A lab's caller: a signed-in command user, or the lab's API token.
 async fn lab_caller(s: &AppState, headers: &axum::http::HeaderMap) -> Result<LabCaller, ApiError> {
-    let bearer = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(Error::Unauthorized)?
-        .to_string();
+    let bearer = bearer(headers)?;
     Ok(match s.services.session(&bearer).await {
         Ok(actor) => LabCaller::User(actor),
         Err(_) => LabCaller::Token(bearer),
@@ -604,4 +592,15 @@ pub async fn import_roster(
 
 pub async fn rolling_overdue(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
     Ok(Json(s.services.rolling_overdue(&a).await?).into_response())
+}
+
+/// The bearer token of a request: a session, or a machine client's API token.
+fn bearer(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    Ok(headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(Error::Unauthorized)?
+        .to_string())
 }
