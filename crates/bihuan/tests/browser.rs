@@ -718,3 +718,130 @@ async fn a_sampler_fills_and_seals_a_tube_on_a_phone() {
         panic!("{e}");
     }
 }
+
+/// A grid worker follows a 全员核酸 round on a phone: the coverage of their
+/// grid, its 未检 list, and the employers with overdue workers.
+async fn follow_a_round_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    const GRID: &str = "330784001001001";
+    let town = app.login_as("town", "330784001").await;
+    let upload = |path: &'static str, body: String| {
+        app.http
+            .post(app.url(path))
+            .bearer_auth(&town)
+            .body(body)
+            .send()
+    };
+    let mut roll = String::from("网格编码,身份证号,姓名,手机号码\n");
+    for n in 1..=3u32 {
+        roll.push_str(&format!(
+            "{GRID},{},居民{n},1390000000{n}\n",
+            support::resident_id(700 + n)
+        ));
+    }
+    assert_eq!(
+        upload("/api/v1/residents/import", roll).await?.status(),
+        200
+    );
+    let roster = format!(
+        "单位名称,网格编码,行业,身份证号,姓名\n永康市某某快递有限公司城东营业部,{GRID},courier,{},快递员甲\n",
+        support::resident_id(710)
+    );
+    assert_eq!(
+        upload("/api/v1/rosters/import", roster).await?.status(),
+        200
+    );
+    let command = app.login_as("command", "330784").await;
+    let (status, round) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "第一轮全员核酸", "regions": ["330784001"],
+                   "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-29T04:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{round}");
+    let id = round["id"].as_i64().expect("a round");
+
+    // Signing in comes back to the round: the worker's own grid.
+    c.goto(&app.url(&format!("/rounds/{id}"))).await?;
+    assert_eq!(c.current_url().await?.path(), "/login");
+    type_into(c, "#username", "zhao").await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    let row = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id(&format!("r-{GRID}")))
+        .await?;
+    let text = row.text().await?;
+    assert!(
+        text.contains("园丁社区第一网格") && text.contains("0.0%"),
+        "the worker's grid, nobody sampled yet: {text}"
+    );
+    assert!(fits_the_phone(c).await?, "the coverage fits the phone");
+    screenshot(c, dir, "round.png").await?;
+
+    // The 未检 list, one tap away.
+    c.find(Locator::Css(&format!("#r-{GRID} th a")))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".untested-list"))
+        .await?;
+    assert_eq!(
+        c.current_url().await?.path(),
+        format!("/rounds/{id}/untested/{GRID}")
+    );
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(
+        text.contains("居民1") && text.contains("居民3") && text.contains("3 人"),
+        "{text}"
+    );
+    assert!(fits_the_phone(c).await?, "the 未检 list fits the phone");
+    screenshot(c, dir, "untested.png").await?;
+
+    // The employers with overdue workers.
+    c.find(Locator::Css("a[href='/rolling']"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(".employer"))
+        .await?;
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(
+        text.contains("永康市某某快递有限公司城东营业部") && text.contains("快递员甲"),
+        "{text}"
+    );
+    assert!(fits_the_phone(c).await?, "the overdue list fits the phone");
+    screenshot(c, dir, "rolling.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_worker_follows_a_round_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    app.services
+        .add_user(
+            parse_new_user(
+                "zhao",
+                "grid_worker",
+                "330784001001001",
+                "correct horse battery",
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = follow_a_round_like_a_grid_worker(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}

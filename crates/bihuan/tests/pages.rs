@@ -1776,3 +1776,543 @@ async fn a_town_adds_a_site_and_everyone_finds_it() {
     let r = post_form(&app, "/sites", Some(&worker), &mine).await;
     assert_eq!(r.status(), 403);
 }
+
+// ---------------------------------------------------------------------------
+// 全员核酸, 三区 and 滚动检测.
+
+const ROLL_G1: &str = "330784001001001";
+const ROLL_G2: &str = "330784001002001";
+
+/// A resident roll as it is pasted: three people in 园丁社区's grid, two in
+/// the next village's, a bad number (row 6) and another town's grid (row 7).
+fn pasted_roll() -> String {
+    let mut csv = String::from("网格编码,身份证号,姓名,手机号码\r\n");
+    for (n, grid) in [
+        (1, ROLL_G1),
+        (2, ROLL_G1),
+        (3, ROLL_G1),
+        (4, ROLL_G2),
+        (5, ROLL_G2),
+    ] {
+        csv.push_str(&format!("{grid},{},居民{n},1390000000{n}\r\n", resident(n)));
+    }
+    csv.push_str(&format!("{ROLL_G2},110105194912310021,坏号,\r\n"));
+    csv.push_str(&format!("330784002001001,{},外镇,\r\n", resident(9)));
+    csv
+}
+
+/// Loads [`pasted_roll`] through the page as a town user; returns the report.
+async fn import_roll(app: &TestApp, town: &str) -> String {
+    let (status, html) = get_page(app, "/residents", Some(town)).await;
+    assert_eq!(status, 200);
+    let r = post_form(
+        app,
+        "/residents",
+        Some(town),
+        &[("csrf", csrf_of(&html)), ("csv", pasted_roll())],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    text_of(r).await
+}
+
+/// The `<tr>` whose id is `r-{code}`.
+fn table_row<'a>(html: &'a str, code: &str) -> &'a str {
+    let at = html
+        .find(&format!("<tr id=\"r-{code}\""))
+        .unwrap_or_else(|| panic!("no row for {code} in {html}"));
+    let row = &html[at..];
+    &row[..row.find("</tr>").unwrap()]
+}
+
+/// The `href` of the first link whose target starts with `prefix`.
+fn link_to(html: &str, prefix: &str) -> String {
+    let at = html
+        .find(&format!("href=\"{prefix}"))
+        .unwrap_or_else(|| panic!("no link to {prefix} in {html}"))
+        + 6;
+    html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn a_round_is_followed_from_the_town_down_to_the_untested() {
+    let app = spawn().await;
+    let town = sign_in(&app, "town", "330784001").await;
+
+    // The roll, pasted: good rows load, bad rows come back with reasons.
+    let (status, html) = get_page(&app, "/residents", Some(&town)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("常住人口导入") && html.contains("<textarea"));
+    let csrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        "/residents",
+        Some(&town),
+        &[("csrf", "forged".into()), ("csv", pasted_roll())],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(
+        &app,
+        "/residents",
+        Some(&town),
+        &[
+            ("csrf", csrf.clone()),
+            ("csv", "名字,号码\n张三,1\n".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "no grid column");
+    let html = text_of(r).await;
+    assert!(html.contains("无法读取粘贴的表格"), "{html}");
+    assert!(html.contains("张三,1"), "the text is kept");
+    let report = import_roll(&app, &town).await;
+    assert!(report.contains("已导入 5 行，未导入 2 行"), "{report}");
+    assert!(report.contains("第 6 行") && report.contains("第 7 行"));
+    assert!(report.contains("证件号码："), "the column is named");
+    assert!(report.contains("网格不在本辖区内"), "another town's grid");
+    let worker = sign_in(&app, "grid_worker", ROLL_G1).await;
+    let (status, _) = get_page(&app, "/residents", Some(&worker)).await;
+    assert_eq!(status, 403, "grid workers do not load rolls");
+
+    // The command creates the round on the page.
+    let cmd = sign_in(&app, "command", "330784").await;
+    let (status, html) = get_page(&app, "/rounds", Some(&cmd)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("暂无核酸轮次"));
+    assert!(html.contains("id=\"add-round\""));
+    assert!(
+        html.contains("value=\"330784001\"> 东城街道</label>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/rounds\">全员核酸</a>"),
+        "in the nav"
+    );
+    let cmd_csrf = csrf_of(&html);
+    let round = |csrf: &str, ends: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("name", "第一轮<b>全员</b>核酸".to_string()),
+            ("regions", "330784001".to_string()),
+            ("starts_at", "2022-01-28T08:00".to_string()),
+            ("ends_at", ends.to_string()),
+        ]
+    };
+    let r = post_form(
+        &app,
+        "/rounds",
+        Some(&cmd),
+        &round(&cmd_csrf, "2022-01-28T07:00"),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("结束时间须晚于开始时间"), "{html}");
+    assert!(
+        html.contains("value=\"2022-01-28T07:00\""),
+        "typed values kept"
+    );
+    assert!(html.contains("value=\"330784001\" checked>"));
+    let (_, town_html) = get_page(&app, "/rounds", Some(&town)).await;
+    assert!(
+        !town_html.contains("id=\"add-round\""),
+        "the command's form"
+    );
+    let r = post_form(
+        &app,
+        "/rounds",
+        Some(&town),
+        &round(&csrf_of(&town_html), "2022-01-29T04:00"),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(
+        &app,
+        "/rounds",
+        Some(&cmd),
+        &round(&cmd_csrf, "2022-01-29T04:00"),
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    let id: i64 = to
+        .strip_prefix("/rounds/")
+        .and_then(|s| s.strip_suffix("?created=1"))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{to}"));
+    let (_, html) = get_page(&app, &to, Some(&cmd)).await;
+    assert!(html.contains("已新建轮次"));
+    assert!(
+        html.contains("2022-01-28 08:00 – 2022-01-29 04:00"),
+        "{html}"
+    );
+    assert!(html.contains("第一轮&lt;b&gt;全员&lt;/b&gt;核酸"));
+    assert!(!html.contains("<b>全员"), "escaped");
+    let (_, html) = get_page(&app, "/rounds", Some(&town)).await;
+    assert!(html.contains(&format!("href=\"/rounds/{id}\"")), "{html}");
+    assert!(html.contains("东城街道") && html.contains("进行中"));
+
+    // Two residents of the first grid are sampled, through the JSON API.
+    let sampler = app.login_as("grid_worker", ROLL_G1).await;
+    let (s, _) = app
+        .post(
+            &sampler,
+            "/api/v1/tubes",
+            json!({"barcode": "RP0000001", "pool_size": 5, "category": "mandatory"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    for n in [1, 2] {
+        let (s, body) = app
+            .post(
+                &sampler,
+                "/api/v1/tubes/RP0000001/members",
+                json!({"id_number": resident(n)}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+    }
+
+    // The town sees its villages.
+    let (status, html) = get_page(&app, &format!("/rounds/{id}"), Some(&town)).await;
+    assert_eq!(status, 200);
+    let v1 = table_row(&html, "330784001001");
+    assert!(v1.contains("园丁社区"), "{v1}");
+    assert!(
+        v1.contains(
+            "<td class=\"num\">3</td><td class=\"num\">2</td><td class=\"num\">0</td>\n<td class=\"num\">0</td>\n<td class=\"num\">1</td>"
+        ),
+        "residents, sampled, results, positives, 未检: {v1}"
+    );
+    assert!(v1.contains("66.6%") && v1.contains("<meter"), "{v1}");
+    let v2 = table_row(&html, "330784001002");
+    assert!(v2.contains("<td class=\"num\">2</td><td class=\"num\">0</td>"));
+    assert!(v2.contains("0.0%"));
+    let foot = &html[html.find("<tfoot>").expect("a total row")..];
+    assert!(
+        foot.contains("<td class=\"num\">5</td><td class=\"num\">2</td>") && foot.contains("40.0%"),
+        "{foot}"
+    );
+    assert!(html.contains("class=\"tile warn\""), "66.6% is orange");
+    assert!(html.contains("class=\"tile bad\""), "0% is red");
+    assert!(html.contains("<strong aria-current=\"page\">东城街道</strong>"));
+
+    // The command starts at the city and drills down: town, village, grid.
+    let (_, html) = get_page(&app, &format!("/rounds/{id}"), Some(&cmd)).await;
+    assert!(html.contains("<body class=\"wide\">"), "the command's desk");
+    let town_row = table_row(&html, "330784001");
+    assert!(town_row.contains("<td class=\"num\">5</td><td class=\"num\">2</td>"));
+    let to_town = link_to(&html, &format!("/rounds/{id}?region=330784001"));
+    let (_, html) = get_page(&app, &to_town, Some(&cmd)).await;
+    let to_village = link_to(&html, &format!("/rounds/{id}?region=330784001001"));
+    let (status, html) = get_page(&app, &to_village, Some(&cmd)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("东城街道</a> › <strong"),
+        "the way back up: {html}"
+    );
+    let grid = table_row(&html, ROLL_G1);
+    assert!(grid.contains("园丁社区第一网格"), "{grid}");
+    let list = format!("/rounds/{id}/untested/{ROLL_G1}");
+    assert!(
+        grid.contains(&format!("<a href=\"{list}\" title=\"未检名单\">1</a>")),
+        "the 未检 count links to the list: {grid}"
+    );
+
+    // The list: the one not sampled, masked, with a link to the person.
+    let (status, html) = get_page(&app, &list, Some(&town)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("居民3"), "{html}");
+    assert!(!html.contains("居民1") && !html.contains("居民2"));
+    assert!(html.contains("********"), "masked");
+    assert!(!html.contains(&resident(3)), "never the full number");
+    assert!(html.contains("href=\"/persons/"));
+    let csv_href = format!("{list}.csv");
+    assert!(html.contains(&format!("href=\"{csv_href}\"")));
+    let r = app
+        .http
+        .get(app.url(&csv_href))
+        .header("cookie", &town)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let csv = r.text().await.unwrap();
+    assert!(
+        csv.starts_with("\u{feff}person_id,name,id_number,phone\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(",居民3,") && !csv.contains("居民1"), "{csv}");
+    assert!(!csv.contains(&resident(3)), "masked in the file too");
+
+    // The grid's own worker sees it on a phone; another grid's worker does not.
+    let (status, html) = get_page(&app, &list, Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("居民3"));
+    let (status, html) = get_page(&app, &format!("/rounds/{id}"), Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("href=\"{list}\"")), "{html}");
+    assert!(
+        table_row(&html, ROLL_G1).contains("园丁社区第一网格"),
+        "the worker's own grid, by name"
+    );
+    let other = sign_in(&app, "grid_worker", ROLL_G2).await;
+    let (status, _) = get_page(&app, &list, Some(&other)).await;
+    assert_eq!(status, 404);
+    let (status, _) = get_page(&app, &csv_href, Some(&other)).await;
+    assert_eq!(status, 404);
+    let (status, _) = get_page(&app, &format!("/rounds/{id}?region=330784002"), Some(&town)).await;
+    assert_eq!(status, 404, "another town");
+    let (status, _) = get_page(&app, "/rounds/9999", Some(&town)).await;
+    assert_eq!(status, 404);
+
+    // In English.
+    let (_, html) = get_page(&app, &format!("/rounds/{id}?lang=en"), Some(&town)).await;
+    assert!(
+        html.contains("Not tested") && html.contains("Coverage"),
+        "{html}"
+    );
+    assert!(html.contains(&format!(
+        "href=\"/rounds/{id}?region=330784001001&amp;lang=en\""
+    )));
+}
+
+#[tokio::test]
+async fn the_command_marks_and_lifts_a_zone_on_the_page() {
+    let app = spawn().await;
+    let town = sign_in(&app, "town", "330784001").await;
+    import_roll(&app, &town).await;
+    let cmd = sign_in(&app, "command", "330784").await;
+    let (status, html) = get_page(&app, "/zones", Some(&cmd)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("暂无划定的区域"));
+    assert!(html.contains("<optgroup label=\"东城街道\">"));
+    assert!(html.contains("<option value=\"330784001001\">园丁社区</option>"));
+    assert!(html.contains("<option value=\"sealed\" selected>封控区</option>"));
+    assert!(html.contains("value=\"2022-01-28\""), "starts today");
+    assert!(
+        html.contains("<a href=\"/zones\">三区管控</a>"),
+        "in the nav"
+    );
+    let csrf = csrf_of(&html);
+    let zone = |csrf: &str, village: &str, grid: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("kind", "sealed".to_string()),
+            ("village", village.to_string()),
+            ("grid", grid.to_string()),
+            ("starts_on", "2022-01-28".to_string()),
+        ]
+    };
+
+    // A town may neither see nor mark zones.
+    let (status, town_html) = get_page(&app, "/rounds", Some(&town)).await;
+    assert_eq!(status, 200);
+    assert!(
+        !town_html.contains("href=\"/zones\""),
+        "not in a town's nav"
+    );
+    let (status, _) = get_page(&app, "/zones", Some(&town)).await;
+    assert_eq!(status, 403);
+    let r = post_form(
+        &app,
+        "/zones",
+        Some(&town),
+        &zone(&csrf_of(&town_html), "330784001001", ""),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+
+    // A town's code is neither a village nor a grid.
+    let r = post_form(&app, "/zones", Some(&cmd), &zone(&csrf, "", "330784001")).await;
+    assert_eq!(r.status(), 422);
+    let html = text_of(r).await;
+    assert!(html.contains("请选择村(社区)或网格"), "{html}");
+    assert!(
+        html.contains("value=\"330784001\""),
+        "the typed code is kept"
+    );
+
+    let r = post_form(&app, "/zones", Some(&cmd), &zone(&csrf, "330784001001", "")).await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert!(to.starts_with("/zones?placed=3&kept=0#zone-"), "{to}");
+    let (_, html) = get_page(&app, &to, Some(&cmd)).await;
+    assert!(
+        html.contains("已划定区域：3 人纳入管控，0 人保持原有更严格的管控措施。"),
+        "{html}"
+    );
+    assert!(html.contains("<span class=\"zone zone-sealed\">封控区</span>"));
+    assert!(html.contains("园丁社区 <span class=\"muted\">330784001001</span>"));
+    let lift = link_action(&html, "/zones/");
+    assert!(lift.ends_with("/lift"), "{lift}");
+
+    // Three days of negative tests for one resident, then the zone is lifted.
+    app.advance_hours(48);
+    let cmd = sign_in(&app, "command", "330784").await;
+    let (_, html) = get_page(&app, "/zones", Some(&cmd)).await;
+    let csrf = csrf_of(&html);
+    let person: i64 = sqlx::query(&format!(
+        "SELECT person_id FROM residents WHERE grid = '{ROLL_G1}' ORDER BY person_id"
+    ))
+    .fetch_one(app.services.db.pool())
+    .await
+    .map(|r| sqlx::Row::get(&r, 0))
+    .unwrap();
+    let worker = app.login_as("grid_worker", ROLL_G1).await;
+    for day in ["2022-01-28", "2022-01-29", "2022-01-30"] {
+        let (s, body) = app
+            .post(&worker, "/api/v1/tests", json!({"person_id": person, "sampled_at": format!("{day}T08:00:00+08:00"), "result": "negative"}))
+            .await;
+        assert_eq!(s, 201, "{body}");
+    }
+    let r = post_form(&app, &lift, Some(&cmd), &[("csrf", "forged".into())]).await;
+    assert_eq!(r.status(), 403);
+    let r = post_form(&app, &lift, Some(&cmd), &[("csrf", csrf.clone())]).await;
+    assert_eq!(r.status(), 303);
+    let to = location(&r);
+    assert_eq!(to, "/zones?released=1&remaining=2");
+    let (_, html) = get_page(&app, &to, Some(&cmd)).await;
+    assert!(
+        html.contains("已解除区域：1 人解除管控，2 人完成核酸检测后解除。"),
+        "{html}"
+    );
+    assert!(html.contains("class=\"lifted\""), "shown as lifted");
+    assert!(html.contains("2022年1月30日"), "the day it was lifted");
+    assert!(
+        !html.contains(&format!("action=\"{lift}\"")),
+        "no second lift button"
+    );
+    let r = post_form(&app, &lift, Some(&cmd), &[("csrf", csrf.clone())]).await;
+    assert_eq!(r.status(), 409, "lifting twice");
+    let (_, html) = get_page(&app, "/zones?released=1&remaining=2&lang=en", Some(&cmd)).await;
+    assert!(
+        html.contains("Zone lifted: 1 people released, 2 stay"),
+        "{html}"
+    );
+    assert!(html.contains("Sealed zone"));
+}
+
+/// The `action` of the first form posting to a path starting with `prefix`.
+fn link_action(html: &str, prefix: &str) -> String {
+    let at = html
+        .find(&format!("action=\"{prefix}"))
+        .unwrap_or_else(|| panic!("no form posting to {prefix}"))
+        + 8;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn a_roster_is_pasted_and_the_overdue_are_listed_by_employer() {
+    let app = spawn().await;
+    let town = sign_in(&app, "town", "330784001").await;
+    let (status, html) = get_page(&app, "/rolling", Some(&town)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("暂无超期未检员工"));
+    assert!(html.contains("id=\"import-roster\""));
+    assert!(html.contains("<code>courier</code></td><td>快递外卖</td><td>每 3 天</td>"));
+    let csrf = csrf_of(&html);
+    // The industry by its code or by its name; an unknown one is refused.
+    let roster = format!(
+        "单位名称,网格编码,行业,身份证号,姓名,手机号码\n\
+         <b>顺丰</b>永康营业部,{ROLL_G1},courier,{},快递甲,13900000011\n\
+         <b>顺丰</b>永康营业部,{ROLL_G1},快递外卖,{},快递乙,\n\
+         某单位,{ROLL_G1},astronaut,{},太空人,\n",
+        resident(11),
+        resident(12),
+        resident(13)
+    );
+    let r = post_form(
+        &app,
+        "/rolling/import",
+        Some(&town),
+        &[("csrf", csrf.clone()), ("csv", roster.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let html = text_of(r).await;
+    assert!(html.contains("已导入 2 行，未导入 1 行"), "{html}");
+    assert!(html.contains("第 3 行") && html.contains("行业：行业不在重点行业目录中"));
+
+    // The same roster copied from a spreadsheet (tabs) changes nothing.
+    let r = post_form(
+        &app,
+        "/rolling/import",
+        Some(&town),
+        &[("csrf", csrf.clone()), ("csv", roster.replace(',', "\t"))],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(text_of(r).await.contains("已导入 2 行"));
+
+    let worker = sign_in(&app, "grid_worker", ROLL_G1).await;
+    let (status, html) = get_page(&app, "/rolling", Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("id=\"import-roster\""),
+        "not for a grid worker"
+    );
+    assert!(
+        html.contains("<a href=\"/rolling\">滚动检测</a>"),
+        "in the nav"
+    );
+    let at = html
+        .find("class=\"card employer\"")
+        .expect("an employer card");
+    let card = &html[at..];
+    let card = &card[..card.find("</section>").unwrap()];
+    assert!(
+        card.contains(
+            "<h3>&lt;b&gt;顺丰&lt;/b&gt;永康营业部 <span class=\"badge\">快递外卖</span>"
+        ),
+        "{card}"
+    );
+    assert!(!html.contains("<b>顺丰"), "never the raw tag");
+    assert!(
+        card.contains("快递甲") && card.contains("快递乙"),
+        "both under it"
+    );
+    assert!(card.contains("2 人"));
+    assert!(card.contains("最近阴性：无记录"));
+    assert!(card.contains("应检日期：2022年1月28日"), "{card}");
+    assert!(!html.contains("太空人"));
+    assert_eq!(html.matches("class=\"card employer\"").count(), 1);
+    let r = post_form(
+        &app,
+        "/rolling/import",
+        Some(&worker),
+        &[("csrf", csrf_of(&html)), ("csv", roster)],
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+
+    // One of them tested negative yesterday: only the other is left.
+    let token = app.login_as("grid_worker", ROLL_G1).await;
+    let (_, overdue) = app.get(&token, "/api/v1/rolling/overdue").await;
+    let a = overdue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "快递甲")
+        .unwrap()["person_id"]
+        .as_i64()
+        .unwrap();
+    let (s, _) = app
+        .post(&token, "/api/v1/tests", json!({"person_id": a, "sampled_at": "2022-01-27T10:00:00+08:00", "result": "negative"}))
+        .await;
+    assert_eq!(s, 201);
+    let (_, html) = get_page(&app, "/rolling?lang=en", Some(&worker)).await;
+    assert!(
+        !html.contains("快递甲") && html.contains("快递乙"),
+        "{html}"
+    );
+    assert!(html.contains("couriers") && html.contains("1 person"));
+}

@@ -371,3 +371,52 @@ pub async fn grids_with_untested(
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
     .collect()
 }
+
+// ---------- lists for the pages ----------
+
+/// The latest rounds, newest first.
+pub async fn recent_rounds(c: &mut AnyConnection) -> Result<Vec<RoundRow>> {
+    sqlx::query(
+        "SELECT id, name, regions, starts_at, ends_at FROM rounds ORDER BY id DESC LIMIT 50",
+    )
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(round_row)
+    .collect()
+}
+
+/// One zone as the list shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ZoneRow {
+    pub id: i64,
+    pub kind: String,
+    pub region: String,
+    /// The region's name, empty when it is not in the managed tree.
+    pub region_name: String,
+    pub starts_on: String,
+    pub lifted_on: Option<String>,
+}
+
+/// The latest zones, newest first, with their regions' names.
+pub async fn recent_zones(c: &mut AnyConnection) -> Result<Vec<ZoneRow>> {
+    sqlx::query(
+        "SELECT z.id, z.kind, z.region, COALESCE(r.name, ''), z.starts_on, z.lifted_on
+         FROM zones z LEFT JOIN regions r ON r.code = z.region
+         ORDER BY z.id DESC LIMIT 100",
+    )
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ZoneRow {
+            id: r.try_get(0)?,
+            kind: r.try_get(1)?,
+            region: r.try_get(2)?,
+            region_name: r.try_get(3)?,
+            starts_on: r.try_get(4)?,
+            lifted_on: r.try_get(5)?,
+        })
+    })
+    .collect()
+}

@@ -457,3 +457,120 @@ impl Services {
         Ok(SitesPageView { sites, regions })
     }
 }
+
+// ---------------------------------------------------------------------------
+// Read models for the 全员核酸 and 三区 pages (web/pages): one call per page.
+
+/// The rounds the user's region takes part in, newest first, and the city's
+/// towns with their villages, to name the rounds' regions and to pick from.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundsPageView {
+    pub rounds: Vec<crate::storage::rounds::RoundRow>,
+    pub towns: Vec<TownVillages>,
+}
+
+/// [`Services::coverage`] and the way down to it from the user's region.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundPageView {
+    pub coverage: super::rounds::Coverage,
+    /// (code, name) from the user's own region down to the one shown,
+    /// that one excluded.
+    pub trail: Vec<(String, String)>,
+}
+
+/// [`Services::untested`] with the round and the grid's name.
+#[derive(Debug, Clone, Serialize)]
+pub struct UntestedPageView {
+    pub round: crate::storage::rounds::RoundRow,
+    pub grid: String,
+    pub grid_name: String,
+    pub rows: Vec<super::rounds::Untested>,
+}
+
+/// The command's zones, newest first, and the villages to draw one around.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZonesPageView {
+    pub zones: Vec<crate::storage::rounds::ZoneRow>,
+    pub towns: Vec<TownVillages>,
+}
+
+impl Services {
+    pub async fn rounds_page(&self, actor: &Actor) -> Result<RoundsPageView> {
+        let scope = actor.scope();
+        let mut c = self.db.pool().acquire().await?;
+        let rounds = crate::storage::rounds::recent_rounds(&mut c)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.regions
+                    .split(',')
+                    .any(|code| code.starts_with(scope) || scope.starts_with(code))
+            })
+            .collect();
+        drop(c);
+        Ok(RoundsPageView {
+            rounds,
+            towns: self.villages_by_town().await?,
+        })
+    }
+
+    pub async fn round_page(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        region: Option<&str>,
+    ) -> Result<RoundPageView> {
+        let coverage = self.coverage(actor, round_id, region).await?;
+        let mut c = self.db.pool().acquire().await?;
+        let mut trail = Vec::new();
+        for level in [RegionLevel::City, RegionLevel::Town, RegionLevel::Village] {
+            let len = level.code_len();
+            if len >= actor.scope().len() && len < coverage.region.len() {
+                let code = &coverage.region[..len];
+                let name = repo::region(&mut c, code)
+                    .await?
+                    .map(|r| r.name)
+                    .unwrap_or_default();
+                trail.push((code.to_string(), name));
+            }
+        }
+        Ok(RoundPageView { coverage, trail })
+    }
+
+    pub async fn untested_page(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        grid: &str,
+    ) -> Result<UntestedPageView> {
+        let rows = self.untested(actor, round_id, grid).await?;
+        let mut c = self.db.pool().acquire().await?;
+        let round = crate::storage::rounds::round(&mut c, round_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let grid_name = repo::region(&mut c, grid)
+            .await?
+            .map(|r| r.name)
+            .unwrap_or_default();
+        Ok(UntestedPageView {
+            round,
+            grid: grid.to_string(),
+            grid_name,
+            rows,
+        })
+    }
+
+    /// Only the command draws zones, so only the command lists them.
+    pub async fn zones_page(&self, actor: &Actor) -> Result<ZonesPageView> {
+        if !actor.role.can_manage_risk_areas() {
+            return Err(Error::Forbidden);
+        }
+        let mut c = self.db.pool().acquire().await?;
+        let zones = crate::storage::rounds::recent_zones(&mut c).await?;
+        drop(c);
+        Ok(ZonesPageView {
+            zones,
+            towns: self.villages_by_town().await?,
+        })
+    }
+}

@@ -12,9 +12,11 @@ use crate::usecases::declare::{
 };
 use crate::usecases::monitoring::{CheckInInput, TestInput};
 use crate::usecases::risk_areas::RiskAreaInput;
+use crate::usecases::rounds::RoundInput;
 use crate::usecases::sites::SiteInput;
 use crate::usecases::tasks::{Corrections, ReportInput};
 use crate::usecases::testing::{MemberInput, OpenTubeInput};
+use crate::usecases::zones::ZoneInput;
 
 /// Rows of 途经地 the form offers.
 pub const STOP_ROWS: usize = 3;
@@ -258,6 +260,7 @@ fn html_key(field: &str, stop_rows: &[usize]) -> String {
             key
         }
         ["symptoms", ..] => "symptoms".into(),
+        ["regions", ..] => "regions".into(),
         _ => parts.join("_"),
     }
 }
@@ -429,12 +432,8 @@ impl TestForm {
         let at = self.sampled_at.trim();
         let sampled_at = if at.is_empty() {
             now.to_string()
-        } else if chrono::DateTime::parse_from_rfc3339(at).is_ok() {
-            at.to_string()
-        } else if at.len() == 16 {
-            format!("{at}:00+08:00")
         } else {
-            format!("{at}+08:00")
+            shanghai_input(at)
         };
         TestInput {
             person_id,
@@ -442,6 +441,121 @@ impl TestForm {
             result: self.result.trim().to_string(),
         }
     }
+}
+
+/// A `datetime-local` value ("2022-01-28T09:30", seconds optional) as RFC
+/// 3339 in Asia/Shanghai; an RFC 3339 time stays as it is, and an empty one
+/// stays empty for the use case to name.
+pub fn shanghai_input(at: &str) -> String {
+    let at = at.trim();
+    if at.is_empty() || chrono::DateTime::parse_from_rfc3339(at).is_ok() {
+        at.to_string()
+    } else if at.len() == 16 {
+        format!("{at}:00+08:00")
+    } else {
+        format!("{at}+08:00")
+    }
+}
+
+/// The 新建轮次 form: a name, the towns ticked, and the window as
+/// `datetime-local` values in Asia/Shanghai.
+#[derive(Debug, Clone, Default)]
+pub struct RoundForm {
+    pub name: String,
+    pub regions: Vec<String>,
+    pub starts_at: String,
+    pub ends_at: String,
+}
+
+impl RoundForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        RoundForm {
+            name: p.get("name"),
+            regions: p.all("regions"),
+            starts_at: p.get("starts_at"),
+            ends_at: p.get("ends_at"),
+        }
+    }
+
+    pub fn to_input(&self) -> RoundInput {
+        RoundInput {
+            name: self.name.trim().to_string(),
+            regions: self
+                .regions
+                .iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            starts_at: shanghai_input(&self.starts_at),
+            ends_at: shanghai_input(&self.ends_at),
+        }
+    }
+
+    pub fn has_region(&self, code: &str) -> bool {
+        self.regions.iter().any(|r| r == code)
+    }
+}
+
+/// The 划定区域 form: a village from the list, or a grid typed in (which wins).
+#[derive(Debug, Clone, Default)]
+pub struct ZoneForm {
+    pub kind: String,
+    pub village: String,
+    pub grid: String,
+    pub starts_on: String,
+}
+
+impl ZoneForm {
+    pub fn from_pairs(p: &Pairs) -> Self {
+        ZoneForm {
+            kind: p.get("kind"),
+            village: p.get("village"),
+            grid: p.get("grid"),
+            starts_on: p.get("starts_on"),
+        }
+    }
+
+    pub fn to_input(&self) -> ZoneInput {
+        let grid = self.grid.trim();
+        ZoneInput {
+            kind: self.kind.trim().to_string(),
+            region: if grid.is_empty() {
+                self.village.trim().to_string()
+            } else {
+                grid.to_string()
+            },
+            starts_on: self.starts_on.trim().to_string(),
+        }
+    }
+}
+
+/// Text pasted into an import's textarea, as the bytes of a CSV file for
+/// `crate::import`: cells copied from Excel or WPS arrive separated by tabs,
+/// and are rewritten as CSV (quoting what needs it).
+pub fn pasted_table(text: &str) -> Vec<u8> {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default();
+    let tabbed = first.contains('\t') && !first.contains(',');
+    if !tabbed {
+        return text.as_bytes().to_vec();
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .has_headers(false)
+        .flexible(true)
+        .quoting(false)
+        .from_reader(text.as_bytes());
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for record in r.records() {
+        match record {
+            Ok(rec) if w.write_record(&rec).is_ok() => {}
+            // Cannot happen with quoting off; keep the text as typed.
+            _ => return text.as_bytes().to_vec(),
+        }
+    }
+    w.into_inner().unwrap_or_else(|_| text.as_bytes().to_vec())
 }
 
 /// The 转移 form: to a village of the city, or out of it.
@@ -923,6 +1037,52 @@ mod tests {
         }
         assert_eq!(parse_scan("", "", "").unwrap_err().code, "required");
         assert!(parse_scan("a b!", "passport", "").is_err());
+    }
+
+    #[test]
+    fn round_and_zone_forms() {
+        let f = RoundForm::from_pairs(&pairs(&[
+            ("name", " 第一轮 "),
+            ("regions", "330784001"),
+            ("regions", ""),
+            ("regions", "330784002"),
+            ("starts_at", "2022-01-28T08:00"),
+            ("ends_at", "2022-01-29T04:00:30"),
+        ]));
+        let i = f.to_input();
+        assert_eq!(i.name, "第一轮");
+        assert_eq!(i.regions, ["330784001", "330784002"]);
+        assert_eq!(i.starts_at, "2022-01-28T08:00:00+08:00");
+        assert_eq!(i.ends_at, "2022-01-29T04:00:30+08:00");
+        assert!(f.has_region("330784002") && !f.has_region("330784003"));
+        assert_eq!(shanghai_input(""), "");
+        assert_eq!(
+            shanghai_input("2022-01-28T01:00:00Z"),
+            "2022-01-28T01:00:00Z"
+        );
+
+        let mut z = ZoneForm::from_pairs(&pairs(&[
+            ("kind", "sealed"),
+            ("village", "330784001001"),
+            ("grid", " "),
+            ("starts_on", "2022-01-28"),
+        ]));
+        assert_eq!(z.to_input().region, "330784001001");
+        z.grid = " 330784001001001 ".into();
+        assert_eq!(
+            z.to_input().region,
+            "330784001001001",
+            "a grid typed in wins"
+        );
+    }
+
+    #[test]
+    fn pasted_cells_become_csv() {
+        let csv = "grid,name\n1,\"a,b\"\n";
+        assert_eq!(pasted_table(csv), csv.as_bytes(), "CSV stays as it is");
+        let tsv = "\u{feff}网格编码\t姓名\r\n330784001001001\t张,三\r\n";
+        let out = String::from_utf8(pasted_table(tsv)).unwrap();
+        assert_eq!(out, "网格编码,姓名\n330784001001001,\"张,三\"\n");
     }
 
     #[test]

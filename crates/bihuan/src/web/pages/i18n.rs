@@ -323,6 +323,82 @@ strings! {
     st_added: "已新增采样点。", "The site was added.";
     st_scan_here: "扫码查看全市核酸采样点", "Scan to see every sampling site";
     st_legend: "图例", "Legend";
+    // nav: mass testing, rolling tests, zones
+    nav_rounds: "全员核酸", "Mass testing";
+    nav_rolling: "滚动检测", "Rolling tests";
+    nav_zones: "三区管控", "Zones";
+    // 全员核酸 rounds
+    rd_title: "全员核酸", "Mass testing rounds";
+    rd_none: "暂无核酸轮次。", "No rounds yet.";
+    rd_name: "轮次", "Round";
+    rd_window: "采样时间", "Sampling window";
+    rd_regions: "覆盖区域", "Regions";
+    rd_state: "状态", "State";
+    rd_upcoming: "未开始", "Not started";
+    rd_open: "进行中", "Open";
+    rd_ended: "已结束", "Ended";
+    rd_add: "新建轮次", "New round";
+    rd_name_hint: "如 第一轮全员核酸", "e.g. First city-wide round";
+    rd_towns: "覆盖镇街", "Towns covered";
+    rd_starts: "开始时间", "Starts";
+    rd_ends: "结束时间", "Ends";
+    rd_times_hint: "北京时间。", "Beijing time (UTC+8).";
+    rd_residents_link: "导入常住人口", "Import the resident roll";
+    rd_coverage: "查看覆盖情况", "Coverage";
+    rd_created: "已新建轮次。", "The round was created.";
+    // coverage of one round
+    cv_live: "实时数据：刷新页面查看最新进度。", "Live figures: reload the page for the latest.";
+    cv_region: "区域", "Area";
+    cv_residents: "常住人口", "Residents";
+    cv_sampled: "已采样", "Sampled";
+    cv_results: "已出结果", "Results in";
+    cv_positives: "阳性", "Positive";
+    cv_untested: "未检", "Not tested";
+    cv_coverage: "覆盖率", "Coverage";
+    cv_tiles: "各区域覆盖率", "Coverage by area";
+    cv_legend: "绿色 ≥90%，橙色 60%–90%，红色 <60%，灰色 暂无人口数据。", "Green ≥90%, orange 60–90%, red <60%, grey: nobody on the roll.";
+    cv_none: "该区域暂无常住人口数据。", "Nobody on the resident roll here yet.";
+    cv_list: "未检名单", "Not tested";
+    cv_all_done: "已全部采样", "All sampled";
+    // 未检 list of one grid
+    ut_title: "未检名单", "Not yet tested";
+    ut_none: "本网格常住人口均已采样。", "Everyone on this grid's roll has been sampled.";
+    ut_csv: "下载名单（CSV）", "Download the list (CSV)";
+    ut_back: "返回覆盖情况", "Back to the coverage";
+    // 常住人口 import
+    rs_title: "常住人口导入", "Resident roll import";
+    rs_help: "粘贴 CSV 文本，第一行为表头：网格编码,身份证号,姓名,手机号码（也可写 grid,id_number,name,phone；非身份证可加 证件类型 列）。可直接从 Excel 或 WPS 复制粘贴。只能导入本辖区内的网格；重复导入不会重复计数。", "Paste CSV text whose first line is the header 网格编码,身份证号,姓名,手机号码 or grid,id_number,name,phone (add an id_type column for other documents). Cells copied from Excel or WPS work too. Only grids inside your region are loaded; loading the same roll again counts nobody twice.";
+    im_title: "导入结果", "Import report";
+    im_refused: "未导入的行", "Rows not loaded";
+    im_rows_hint: "行号为数据行序号，不含表头。", "Row numbers count data rows, not the header.";
+    im_all_loaded: "所有行均已导入。", "Every row was loaded.";
+    im_unreadable: "无法读取粘贴的表格", "The pasted table could not be read";
+    im_no_rows: "没有数据行", "there are no data rows";
+    im_again: "继续导入", "Import more";
+    col_grid: "网格编码", "Grid code";
+    col_employer: "单位名称", "Employer";
+    col_industry: "行业", "Industry";
+    // 三区 zones
+    zn_title: "三区管控", "Sealed, controlled and precaution zones";
+    zn_mark: "划定区域", "Mark a zone";
+    zn_kind: "区域类型", "Kind";
+    zn_village: "村(社区)", "Village/community";
+    zn_grid: "或填写网格编码（15位，填写后以网格为准）", "Or a grid code (15 digits; used instead of the village)";
+    zn_starts: "开始日期", "Starts on";
+    zn_none: "暂无划定的区域。", "No zones marked yet.";
+    zn_lift_hint: "解除后，核酸检测均为阴性的居民解除管控，其余居民完成检测后解除。", "Lifting releases residents whose tests are all negative; the others stay until their tests are done.";
+    // rolling tests
+    rl_title: "重点行业滚动检测", "Rolling tests for key industries";
+    rl_overdue: "超期未检员工", "Overdue workers";
+    rl_none: "暂无超期未检员工。", "Nobody is overdue.";
+    rl_worker: "员工", "Worker";
+    rl_last: "最近阴性", "Last negative";
+    rl_never: "无记录", "none on record";
+    rl_due: "应检日期", "Due on";
+    rl_import: "导入员工名单（CSV）", "Import a roster (CSV)";
+    rl_help: "粘贴 CSV 文本，第一行为表头：单位名称,网格编码,行业,身份证号,姓名,手机号码（也可写 employer,grid,industry,id_number,name,phone）。可直接从 Excel 或 WPS 复制粘贴。网格为单位所在网格。", "Paste CSV text whose first line is the header 单位名称,网格编码,行业,身份证号,姓名,手机号码 or employer,grid,industry,id_number,name,phone. Cells copied from Excel or WPS work too. The grid is the employer's.";
+    rl_industries: "行业一栏可填写代码或名称", "The industry column takes the code or the name";
+    rl_every: "检测间隔", "Test every";
     // errors
     error_title: "出错了", "Something went wrong";
     e_not_found: "没有找到，或不在您的管辖范围内。", "Not found, or not in your region.";
@@ -717,6 +793,80 @@ impl Lang {
             self.t().st_paid
         } else {
             self.t().st_free
+        }
+    }
+
+    /// 封控区, 管控区, 防范区.
+    pub fn zone_kind(self, kind: &str) -> String {
+        let (zh, en) = match kind {
+            "sealed" => ("封控区", "Sealed zone"),
+            "controlled" => ("管控区", "Controlled zone"),
+            "precaution" => ("防范区", "Precaution zone"),
+            other => return other.to_string(),
+        };
+        self.pick(zh, en).into()
+    }
+
+    pub fn zone_marked(self, placed: usize, kept: usize) -> String {
+        match self {
+            Lang::Zh => {
+                format!("已划定区域：{placed} 人纳入管控，{kept} 人保持原有更严格的管控措施。")
+            }
+            Lang::En => format!(
+                "Zone marked: {placed} people placed under its measure, {kept} keep a stricter plan."
+            ),
+        }
+    }
+
+    pub fn zone_lifted(self, released: usize, remaining: usize) -> String {
+        match self {
+            Lang::Zh => {
+                format!("已解除区域：{released} 人解除管控，{remaining} 人完成核酸检测后解除。")
+            }
+            Lang::En => format!(
+                "Zone lifted: {released} people released, {remaining} stay until their tests are done."
+            ),
+        }
+    }
+
+    /// What an import loaded and refused.
+    pub fn roll_loaded(self, loaded: usize, refused: usize) -> String {
+        match self {
+            Lang::Zh => format!("已导入 {loaded} 行，未导入 {refused} 行。"),
+            Lang::En => format!("{loaded} rows loaded, {refused} refused."),
+        }
+    }
+
+    /// "第 3 行" / "Row 3".
+    pub fn row_n(self, n: usize) -> String {
+        match self {
+            Lang::Zh => format!("第 {n} 行"),
+            Lang::En => format!("Row {n}"),
+        }
+    }
+
+    /// "87.5%", or a dash when nobody is on the roll.
+    pub fn percent(self, tenths: Option<i64>) -> String {
+        match tenths {
+            Some(t) => format!("{}.{}%", t / 10, t % 10),
+            None => "—".into(),
+        }
+    }
+
+    pub fn people(self, n: i64) -> String {
+        match self {
+            Lang::Zh => format!("{n} 人"),
+            Lang::En if n == 1 => "1 person".into(),
+            Lang::En => format!("{n} people"),
+        }
+    }
+
+    pub fn every_days(self, n: u32) -> String {
+        match self {
+            Lang::Zh if n == 1 => "每天".into(),
+            Lang::Zh => format!("每 {n} 天"),
+            Lang::En if n == 1 => "every day".into(),
+            Lang::En => format!("every {n} days"),
         }
     }
 

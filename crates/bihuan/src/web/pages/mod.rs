@@ -10,24 +10,27 @@
 mod forms;
 pub mod i18n;
 mod public;
+mod rolling;
+mod rounds;
 mod sampling;
 mod sites;
 mod staff;
+mod zones;
 
 use std::ops::Deref;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use bihuan_domain::access::Role;
 
-use super::AppState;
 use super::error::status_of;
 use super::extract::{SESSION_COOKIE, cookie};
+use super::{AppState, IMPORT_LIMIT};
 use crate::error::Error;
 use crate::usecases::Actor;
 pub use i18n::{Lang, T};
@@ -73,6 +76,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/sample/tubes/{barcode}/seal", post(sampling::seal))
         .route("/sites", get(sites::sites).post(sites::add_site))
+        .route("/rounds", get(rounds::rounds).post(rounds::create_round))
+        .route("/rounds/{id}", get(rounds::round))
+        // `{grid}` or `{grid}.csv`, the list as a download.
+        .route("/rounds/{id}/untested/{grid}", get(rounds::untested))
+        .route(
+            "/residents",
+            get(rounds::residents)
+                .post(rounds::import_residents)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/zones", get(zones::zones).post(zones::mark_zone))
+        .route("/zones/{id}/lift", post(zones::lift_zone))
+        .route("/rolling", get(rolling::rolling))
+        .route(
+            "/rolling/import",
+            post(rolling::import_roster).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
         .route("/sites/{id}/poster", get(sites::poster))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
@@ -121,6 +141,8 @@ pub struct Nav {
     pub role: &'static str,
     pub tasks_label: &'static str,
     pub csrf: String,
+    /// The command: the 三区 page.
+    pub is_command: bool,
 }
 
 impl Base {
@@ -141,8 +163,14 @@ impl Base {
             role: self.l.role(actor.role),
             tasks_label: tasks_label(t, actor.role),
             csrf: actor.csrf.clone(),
+            is_command: actor.role.can_manage_risk_areas(),
         });
         self
+    }
+
+    /// The pages the command reads at a desk: the `wide` layout.
+    pub fn wide(&self) -> bool {
+        self.nav.as_ref().is_some_and(|n| n.is_command)
     }
 }
 
