@@ -39,6 +39,10 @@ const POSTGRES: &[(i64, &str)] = &[
         7,
         include_str!("../../migrations/postgres/0007_rolling.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_grid_tasks.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"
@@ -106,4 +110,42 @@ fn statements(sql: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every schema change exists for both backends, in the same order.
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let versions = |steps: &[(i64, &str)]| steps.iter().map(|s| s.0).collect::<Vec<_>>();
+        assert_eq!(versions(SQLITE), versions(POSTGRES));
+        let expected: Vec<i64> = (1..=SQLITE.len() as i64).collect();
+        assert_eq!(
+            versions(SQLITE),
+            expected,
+            "numbered 1, 2, 3 … without gaps"
+        );
+        let files = |dir: &str| {
+            let mut n: Vec<_> =
+                std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(
+            files("sqlite").len(),
+            SQLITE.len(),
+            "every sqlite file is listed"
+        );
+        assert_eq!(
+            files("postgres").len(),
+            POSTGRES.len(),
+            "every postgres file is listed"
+        );
+        assert_eq!(files("sqlite"), files("postgres"));
+    }
 }
