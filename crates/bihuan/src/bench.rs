@@ -50,6 +50,34 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// A mass-testing round over HTTP: scans into pooled tubes, lab results,
+    /// and the live coverage page against counting from scratch.
+    ///
+    /// Loads a synthetic roll, opens one round over the city, scans
+    /// --sampled residents into tubes from concurrent clients, posts every
+    /// tube's result in batches (0.1 % of pools positive), then times the
+    /// coverage page. SQLite by default; PostgreSQL as for `intake`.
+    Testing {
+        /// Residents on the synthetic roll (`bihuan demo residents`).
+        #[arg(long, default_value_t = 970_000)]
+        residents: usize,
+        /// Residents scanned into tubes (the first ones of the roll).
+        #[arg(long, default_value_t = 900_000)]
+        sampled: usize,
+        /// People per tube (1, 5, 10 or 20).
+        #[arg(long, default_value_t = 10)]
+        pool: usize,
+        /// Concurrent HTTP clients, each scanning into its own tubes.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Lab result lines per POST (at most 10,000).
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Where the SQLite database lives (default: the system's temporary
+        /// folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -75,6 +103,27 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
                 anyhow::bail!("{} of {} requests failed", report.errors, report.requests);
             }
             Ok(())
+        }
+        BenchCommand::Testing {
+            residents,
+            sampled,
+            pool,
+            clients,
+            batch,
+            dir,
+        } => {
+            let opts = TestingOptions {
+                residents,
+                sampled: sampled.min(residents),
+                pool,
+                clients: clients.max(1),
+                batch: batch.clamp(1, 10_000),
+                dir: dir.unwrap_or_else(std::env::temp_dir),
+                database_url: settings.database_url.clone(),
+            };
+            let report = testing(&opts).await?;
+            report.print();
+            report.verdict()
         }
     }
 }
@@ -158,6 +207,27 @@ fn ms(d: Duration) -> String {
     format!("{:.1}ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The `p` quantile (0..=1) of sorted durations; zero when there are none.
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// The settings of an in-process server on a loopback port over `url`.
+fn bench_settings(url: &str, probe: &Path) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: url.to_string(),
+        secret_key: Some("5a".repeat(32)),
+        key_file: probe.join("bench.key"),
+        public_rate_limit: 0,
+        ..Settings::default()
+    }
+}
+
 /// A fresh database for one run, removed when the run ends.
 enum Scratch {
     Sqlite { dir: PathBuf },
@@ -165,37 +235,38 @@ enum Scratch {
 }
 
 impl Scratch {
-    async fn create(opts: &IntakeOptions) -> anyhow::Result<(Scratch, String)> {
+    /// A new SQLite file under `dir`, or a new database on the PostgreSQL
+    /// server `database_url` names.
+    async fn create(database_url: &str, dir: &Path) -> anyhow::Result<(Scratch, String)> {
         let tag = crate::crypto::token(6);
-        if opts.database_url.starts_with("postgres://")
-            || opts.database_url.starts_with("postgresql://")
-        {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             let name = format!("bihuan_bench_{tag}");
-            let mut admin = sqlx::PgConnection::connect(&opts.database_url).await?;
+            let mut admin = sqlx::PgConnection::connect(database_url).await?;
             admin
                 .execute(format!("CREATE DATABASE {name}").as_str())
                 .await?;
             admin.close().await?;
-            let url = with_database(&opts.database_url, &name)?;
+            let url = with_database(database_url, &name)?;
             Ok((
                 Scratch::Postgres {
-                    admin_url: opts.database_url.clone(),
+                    admin_url: database_url.to_string(),
                     name,
                 },
                 url,
             ))
         } else {
-            let dir = opts.dir.join(format!("bihuan-bench-{tag}"));
+            let dir = dir.join(format!("bihuan-bench-{tag}"));
             std::fs::create_dir_all(&dir)?;
             let url = format!("sqlite://{}", dir.join("bench.db").display());
             Ok((Scratch::Sqlite { dir }, url))
         }
     }
 
-    fn probe_dir(&self, opts: &IntakeOptions) -> PathBuf {
+    /// Where the run's own files go: the SQLite folder, or `dir`.
+    fn probe_dir(&self, dir: &Path) -> PathBuf {
         match self {
             Scratch::Sqlite { dir } => dir.clone(),
-            Scratch::Postgres { .. } => opts.dir.clone(),
+            Scratch::Postgres { .. } => dir.to_path_buf(),
         }
     }
 
@@ -232,8 +303,8 @@ fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
 
 pub async fn intake(opts: &IntakeOptions) -> anyhow::Result<IntakeReport> {
     std::fs::create_dir_all(&opts.dir)?;
-    let (scratch, url) = Scratch::create(opts).await?;
-    let probe = scratch.probe_dir(opts);
+    let (scratch, url) = Scratch::create(&opts.database_url, &opts.dir).await?;
+    let probe = scratch.probe_dir(&opts.dir);
     let out = intake_on(opts, &url, &probe).await;
     let removed = scratch.remove().await;
     let report = out?;
@@ -245,15 +316,7 @@ async fn intake_on(opts: &IntakeOptions, url: &str, probe: &Path) -> anyhow::Res
     // The disk first, while nothing else writes.
     let fsyncs_per_s = fsync_rate(probe, opts.fsyncs).await?;
 
-    let settings = Settings {
-        listen: "127.0.0.1:0".into(),
-        database_url: url.to_string(),
-        secret_key: Some("5a".repeat(32)),
-        key_file: probe.join("bench.key"),
-        public_rate_limit: 0,
-        ..Settings::default()
-    };
-    let app = Application::build(settings).await?;
+    let app = Application::build(bench_settings(url, probe)).await?;
     let base = format!("http://{}", app.local_addr());
     let services = app.services().clone();
     let backend = match services.db.backend() {
@@ -339,13 +402,7 @@ async fn intake_on(opts: &IntakeOptions, url: &str, probe: &Path) -> anyhow::Res
     }
     latencies.sort_unstable();
     categories.sort_by_key(|c| std::cmp::Reverse(c.1));
-    let pct = |p: f64| -> Duration {
-        if latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[i]
-    };
+    let pct = |p: f64| percentile(&latencies, p);
     Ok(IntakeReport {
         backend,
         clients: opts.clients,
@@ -479,6 +536,619 @@ pub fn resident_id(n: u64) -> String {
     format!("{body}{check}")
 }
 
+// ---------- bench testing ----------
+
+pub struct TestingOptions {
+    pub residents: usize,
+    pub sampled: usize,
+    pub pool: usize,
+    pub clients: usize,
+    pub batch: usize,
+    pub dir: PathBuf,
+    /// Only its kind (and, for PostgreSQL, its server) is used.
+    pub database_url: String,
+}
+
+/// Requests of one phase: how many answered as expected, how long the phase
+/// took, and the latency of each answered request.
+#[derive(Default)]
+pub struct Phase {
+    pub ok: usize,
+    pub errors: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+impl Phase {
+    fn of(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration) -> Self {
+        latencies.sort_unstable();
+        Phase {
+            ok: latencies.len(),
+            errors,
+            elapsed,
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
+            max: latencies.last().copied().unwrap_or_default(),
+        }
+    }
+}
+
+pub struct TestingReport {
+    pub backend: &'static str,
+    pub residents: usize,
+    pub sampled: usize,
+    pub pool: usize,
+    pub clients: usize,
+    pub batch: usize,
+    /// `demo_residents`.
+    pub roll: Duration,
+    /// `POST /api/v1/rounds` over the whole city.
+    pub round: Duration,
+    pub tubes: usize,
+    /// Person scans (the first one, the check of the IDs, not included).
+    pub scans: Phase,
+    /// Lab batches (latencies of those answered); `lines` result lines
+    /// posted, `applied` of them confirmed applied by an answer.
+    pub results: Phase,
+    pub lines: usize,
+    pub applied: usize,
+    pub positive_pools: usize,
+    /// Members of positive pools, and those of them with an open resample
+    /// task right after their batch returned.
+    pub pool_members: i64,
+    pub with_resample: i64,
+    pub coverage_city: Duration,
+    pub coverage_town: Duration,
+    pub baseline: Duration,
+    pub baseline_grids: usize,
+    pub baseline_untested: i64,
+    /// The city total as the coverage page last showed it.
+    pub coverage_total: serde_json::Value,
+    pub first_errors: Vec<String>,
+}
+
+/// The town timed besides the whole city.
+const TOWN: &str = "330784001";
+
+impl TestingReport {
+    pub fn print(&self) {
+        let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
+        println!(
+            "bench testing  backend {}  residents {}  sampled {}  pool {}-in-1  clients {}  \
+             batch {}",
+            self.backend, self.residents, self.sampled, self.pool, self.clients, self.batch
+        );
+        println!(
+            "  {:<34} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9} {:>6}",
+            "phase", "count", "seconds", "per s", "p50", "p99", "max", "errors"
+        );
+        println!(
+            "  {:<34} {:>9} {:>9.2} {:>10.0} {:>9} {:>9} {:>9} {:>6}",
+            "roll (demo_residents)",
+            self.residents,
+            self.roll.as_secs_f64(),
+            rate(self.residents, self.roll),
+            "-",
+            "-",
+            "-",
+            0
+        );
+        println!(
+            "  {:<34} {:>9} {:>9.2} {:>10} {:>9} {:>9} {:>9} {:>6}",
+            "create round (API, whole city)",
+            1,
+            self.round.as_secs_f64(),
+            "-",
+            "-",
+            "-",
+            "-",
+            0
+        );
+        println!(
+            "  {:<34} {:>9} {:>9.2} {:>10.0} {:>9} {:>9} {:>9} {:>6}",
+            format!("person scans ({} tubes)", self.tubes),
+            self.scans.ok,
+            self.scans.elapsed.as_secs_f64(),
+            rate(self.scans.ok, self.scans.elapsed),
+            ms(self.scans.p50),
+            ms(self.scans.p99),
+            ms(self.scans.max),
+            self.scans.errors
+        );
+        println!(
+            "  {:<34} {:>9} {:>9.2} {:>10.0} {:>9} {:>9} {:>9} {:>6}",
+            format!(
+                "lab lines applied ({} batches)",
+                self.results.ok + self.results.errors
+            ),
+            self.applied,
+            self.results.elapsed.as_secs_f64(),
+            rate(self.applied, self.results.elapsed),
+            ms(self.results.p50),
+            ms(self.results.p99),
+            ms(self.results.max),
+            self.results.errors
+        );
+        println!(
+            "  {:<34} {:>9} {:>9} {:>10} {:>9}",
+            "coverage city (API, median of 20)",
+            "",
+            "",
+            "",
+            ms(self.coverage_city)
+        );
+        println!(
+            "  {:<34} {:>9} {:>9} {:>10} {:>9}",
+            format!("coverage town {TOWN} (median 20)"),
+            "",
+            "",
+            "",
+            ms(self.coverage_town)
+        );
+        println!(
+            "  {:<34} {:>9} {:>9} {:>10} {:>9}",
+            "baseline SQL untested/grid (med 5)",
+            self.baseline_grids,
+            "",
+            "",
+            ms(self.baseline)
+        );
+        let ratio = |d: Duration| d.as_secs_f64() / self.baseline.as_secs_f64().max(1e-9);
+        println!(
+            "  coverage / baseline: city {:.3}, town {:.3}  (wanted < 0.1: {})",
+            ratio(self.coverage_city),
+            ratio(self.coverage_town),
+            if ratio(self.coverage_city) < 0.1 && ratio(self.coverage_town) < 0.1 {
+                "yes"
+            } else {
+                "NO"
+            }
+        );
+        println!(
+            "  positive pools {}: {} members, {} with an open resample task right after \
+             their batch",
+            self.positive_pools, self.pool_members, self.with_resample
+        );
+        let t = &self.coverage_total;
+        println!(
+            "  coverage total: residents {} sampled {} results_in {} positives {} untested {}; \
+             baseline untested {}",
+            t["residents"],
+            t["sampled"],
+            t["results_in"],
+            t["positives"],
+            t["untested"],
+            self.baseline_untested
+        );
+        println!(
+            "  scans: p50/p99 per POST /tubes/{{barcode}}/members; seconds include opening and \
+             sealing tubes. Lab lines: latency per answered batch, one lab posting batches \
+             in turn; errors are failed batches."
+        );
+        for e in &self.first_errors {
+            println!("  error: {e}");
+        }
+    }
+
+    /// An error when anything went wrong or did not add up.
+    pub fn verdict(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.scans.errors == 0 && self.results.errors == 0,
+            "{} scans and {} lab batches failed",
+            self.scans.errors,
+            self.results.errors
+        );
+        anyhow::ensure!(
+            self.applied == self.lines,
+            "{} of {} lab lines were not confirmed applied",
+            self.lines - self.applied,
+            self.lines
+        );
+        anyhow::ensure!(
+            self.with_resample == self.pool_members,
+            "{} of {} members of positive pools had no open resample task",
+            self.pool_members - self.with_resample,
+            self.pool_members
+        );
+        let t = &self.coverage_total;
+        anyhow::ensure!(
+            t["sampled"].as_u64() == Some(self.sampled as u64)
+                && t["results_in"].as_u64() == Some(self.sampled as u64)
+                && t["untested"].as_i64() == Some(self.baseline_untested),
+            "coverage {t} does not add up (sampled {}, baseline untested {})",
+            self.sampled,
+            self.baseline_untested
+        );
+        Ok(())
+    }
+}
+
+pub async fn testing(opts: &TestingOptions) -> anyhow::Result<TestingReport> {
+    anyhow::ensure!(opts.sampled > 0, "--sampled must be at least 1");
+    std::fs::create_dir_all(&opts.dir)?;
+    let (scratch, url) = Scratch::create(&opts.database_url, &opts.dir).await?;
+    let probe = scratch.probe_dir(&opts.dir);
+    let out = testing_on(opts, &url, &probe).await;
+    let removed = scratch.remove().await;
+    let report = out?;
+    removed?;
+    Ok(report)
+}
+
+/// The ID number of demo resident `i`. MUST match `usecases::rounds::demo_id`
+/// (private there); `testing_on` checks that the first one scans as a
+/// resident of the roll rather than as a newcomer.
+fn demo_id(i: usize) -> String {
+    let year = 1950 + (i / 1000) % 50;
+    let month = 1 + (i / 50_000) % 12;
+    let day = 1 + (i / 600_000 + i) % 28;
+    let body = format!("330784{year:04}{month:02}{day:02}{:03}", i % 1000);
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+fn tube_code(k: usize) -> String {
+    format!("BENCH{k:08}")
+}
+
+/// 0.1 % of pools are positive (the 501st of every thousand).
+fn positive_pool(k: usize) -> bool {
+    k % 1000 == 500
+}
+
+/// Sends a request: its time and JSON answer when the status is `expect`.
+async fn call(
+    req: reqwest::RequestBuilder,
+    expect: reqwest::StatusCode,
+) -> Result<(Duration, serde_json::Value), String> {
+    let started = Instant::now();
+    let r = req.send().await.map_err(|e| format!("transport: {e}"))?;
+    let status = r.status();
+    let body = r.bytes().await.map_err(|e| format!("body: {e}"))?;
+    let took = started.elapsed();
+    if status != expect {
+        let text = String::from_utf8_lossy(&body);
+        return Err(format!(
+            "{status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
+    }
+    Ok((took, serde_json::from_slice(&body).unwrap_or_default()))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    percentile(&v, 0.5)
+}
+
+async fn testing_on(
+    opts: &TestingOptions,
+    url: &str,
+    probe: &Path,
+) -> anyhow::Result<TestingReport> {
+    let app = Application::build(bench_settings(url, probe)).await?;
+    let base = format!("http://{}", app.local_addr());
+    let services = app.services().clone();
+    let backend = match services.db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let server = tokio::spawn(app.run());
+    let out = testing_with(opts, &base, &services, backend).await;
+    server.abort();
+    let _ = server.await;
+    services.db.pool().close().await;
+    out
+}
+
+async fn testing_with(
+    opts: &TestingOptions,
+    base: &str,
+    services: &crate::usecases::Services,
+    backend: &'static str,
+) -> anyhow::Result<TestingReport> {
+    use reqwest::StatusCode;
+    let db = services.db.pool();
+    let city = Settings::default().city_code;
+
+    // 1. The roll and a round over the city, opened by a command user.
+    let started = Instant::now();
+    services
+        .demo_residents(opts.residents)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the demo roll: {e}"))?;
+    let roll = started.elapsed();
+
+    let password = "bench horse battery staple";
+    let user = crate::usecases::auth::parse_new_user("bench-command", "command", &city, password)
+        .map_err(|e| anyhow::anyhow!("the bench user: {e:?}"))?;
+    services
+        .add_user(user)
+        .await
+        .map_err(|e| anyhow::anyhow!("adding the bench user: {e}"))?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.clients)
+        .timeout(Duration::from_secs(120))
+        .build()?;
+    let (_, session) = call(
+        http.post(format!("{base}/api/v1/session"))
+            .json(&json!({"username": "bench-command", "password": password})),
+        StatusCode::OK,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("signing in: {e}"))?;
+    let command = session["token"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no token in {session}"))?
+        .to_string();
+    let now = chrono::Utc::now();
+    let (round, created) = call(
+        http.post(format!("{base}/api/v1/rounds"))
+            .bearer_auth(&command)
+            .json(&json!({
+                "name": "基准全员核酸",
+                "regions": [city],
+                "starts_at": (now - chrono::TimeDelta::hours(1)).to_rfc3339(),
+                "ends_at": (now + chrono::TimeDelta::hours(24)).to_rfc3339(),
+            })),
+        StatusCode::CREATED,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("creating the round: {e}"))?;
+    let round_id = created["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no round id in {created}"))?;
+
+    // 2. Scans. Tube k holds residents k*pool .. (k+1)*pool; client c owns
+    // tubes c, c+clients, … The first scan, made alone, checks the IDs.
+    let (pool, sampled) = (opts.pool, opts.sampled);
+    let tubes = sampled.div_ceil(pool);
+    let open_url = format!("{base}/api/v1/tubes");
+    let open_body = move |k: usize| json!({"barcode": tube_code(k), "pool_size": pool, "category": "mandatory", "site": "基准采样点"});
+    call(
+        http.post(&open_url)
+            .bearer_auth(&command)
+            .json(&open_body(0)),
+        StatusCode::CREATED,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("opening the first tube: {e}"))?;
+    let (_, first) = call(
+        http.post(format!("{base}/api/v1/tubes/{}/members", tube_code(0)))
+            .bearer_auth(&command)
+            .json(&json!({"id_number": demo_id(0)})),
+        StatusCode::CREATED,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("scanning demo resident 0 ({}): {e}", demo_id(0)))?;
+    let person = first["person_id"].as_i64().unwrap_or(-1);
+    let on_roll: i64 = sqlx::query("SELECT COUNT(*) FROM residents WHERE person_id = $1")
+        .bind(person)
+        .fetch_one(db)
+        .await?
+        .get(0);
+    anyhow::ensure!(
+        on_roll == 1,
+        "{} scanned as a newcomer: bench::demo_id no longer matches rounds::demo_id",
+        demo_id(0)
+    );
+
+    let clients = opts.clients.min(tubes);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for c in 0..clients {
+        let (http, base, command, open_url) = (
+            http.clone(),
+            base.to_string(),
+            command.clone(),
+            open_url.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = Vec::new();
+            for k in (c..tubes).step_by(clients) {
+                let code = tube_code(k);
+                if k != 0
+                    && let Err(e) = call(
+                        http.post(&open_url)
+                            .bearer_auth(&command)
+                            .json(&open_body(k)),
+                        StatusCode::CREATED,
+                    )
+                    .await
+                {
+                    errors.push(format!("opening {code}: {e}"));
+                    continue;
+                }
+                let scan_url = format!("{base}/api/v1/tubes/{code}/members");
+                let from = k * pool + usize::from(k == 0);
+                for i in from..((k + 1) * pool).min(sampled) {
+                    match call(
+                        http.post(&scan_url)
+                            .bearer_auth(&command)
+                            .json(&json!({"id_number": demo_id(i)})),
+                        StatusCode::CREATED,
+                    )
+                    .await
+                    {
+                        Ok((took, _)) => latencies.push(took),
+                        Err(e) => errors.push(format!("scanning {i} into {code}: {e}")),
+                    }
+                }
+                if let Err(e) = call(
+                    http.post(format!("{base}/api/v1/tubes/{code}/seal"))
+                        .bearer_auth(&command)
+                        .json(&json!({})),
+                    StatusCode::OK,
+                )
+                .await
+                {
+                    errors.push(format!("sealing {code}: {e}"));
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(sampled);
+    let mut first_errors = Vec::new();
+    let mut scan_errors = 0;
+    for t in tasks {
+        let (lat, errs) = t.await?;
+        latencies.extend(lat);
+        scan_errors += errs.len();
+        let room = 5usize.saturating_sub(first_errors.len());
+        first_errors.extend(errs.into_iter().take(room));
+    }
+    let scans = Phase::of(latencies, scan_errors, started.elapsed());
+
+    // 3. Results, one lab posting batch after batch.
+    let lab = services
+        .add_api_token("bench-lab", "lab_results")
+        .await
+        .map_err(|e| anyhow::anyhow!("the lab token: {e}"))?;
+    let tested_at = (chrono::Utc::now() - chrono::TimeDelta::minutes(1)).to_rfc3339();
+    let results_url = format!("{base}/api/v1/lab-results");
+    let all: Vec<usize> = (0..tubes).collect();
+    let mut latencies = Vec::new();
+    let mut result_errors = 0;
+    let (mut positive_pools, mut pool_members, mut with_resample) = (0, 0i64, 0i64);
+    let mut posting = Duration::ZERO;
+    let mut applied = 0;
+    for chunk in all.chunks(opts.batch) {
+        let lines: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|&k| {
+                let (result, ct) = if positive_pool(k) {
+                    ("positive", "28.5")
+                } else {
+                    ("negative", "")
+                };
+                json!({"barcode": tube_code(k), "result": result, "ct": ct, "tested_at": tested_at})
+            })
+            .collect();
+        let sent = Instant::now();
+        let answer = call(
+            http.post(&results_url).bearer_auth(&lab).json(&lines),
+            StatusCode::OK,
+        )
+        .await;
+        // Failed batches count too: a timed-out batch took its time.
+        posting += sent.elapsed();
+        let problem = match answer {
+            Ok((took, r)) => {
+                let n = r["applied"].as_u64().unwrap_or(0) as usize;
+                applied += n;
+                latencies.push(took);
+                (n != chunk.len()).then(|| {
+                    let r = r.to_string();
+                    format!(
+                        "not all applied: {}",
+                        r.chars().take(300).collect::<String>()
+                    )
+                })
+            }
+            Err(e) => Some(e),
+        };
+        if let Some(e) = problem {
+            result_errors += 1;
+            if first_errors.len() < 5 {
+                first_errors.push(format!("lab batch from {}: {e}", tube_code(chunk[0])));
+            }
+        }
+        for &k in chunk.iter().filter(|&&k| positive_pool(k)) {
+            positive_pools += 1;
+            let row = sqlx::query(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN EXISTS (
+                     SELECT 1 FROM tasks x WHERE x.person_id = m.person_id
+                     AND x.kind = 'resample' AND x.state <> 'closed') THEN 1 ELSE 0 END), 0)
+                     AS BIGINT)
+                 FROM tube_members m JOIN tubes t ON t.id = m.tube_id WHERE t.barcode = $1",
+            )
+            .bind(tube_code(k))
+            .fetch_one(db)
+            .await?;
+            pool_members += row.get::<i64, _>(0);
+            with_resample += row.get::<i64, _>(1);
+        }
+    }
+    let results = Phase::of(latencies, result_errors, posting);
+
+    // 4. Coverage, against counting the untested from scratch.
+    let coverage_url = format!("{base}/api/v1/rounds/{round_id}/coverage");
+    let mut coverage_total = serde_json::Value::Null;
+    let mut city_times = Vec::new();
+    let mut town_times = Vec::new();
+    for _ in 0..20 {
+        let (took, c) = call(
+            http.get(&coverage_url).bearer_auth(&command),
+            StatusCode::OK,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("city coverage: {e}"))?;
+        city_times.push(took);
+        coverage_total = c["total"].clone();
+    }
+    for _ in 0..20 {
+        let (took, _) = call(
+            http.get(format!("{coverage_url}?region={TOWN}"))
+                .bearer_auth(&command),
+            StatusCode::OK,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("town coverage: {e}"))?;
+        town_times.push(took);
+    }
+    let mut baseline_times = Vec::new();
+    let (mut baseline_grids, mut baseline_untested) = (0, 0);
+    for _ in 0..5 {
+        let started = Instant::now();
+        let rows = sqlx::query(
+            "SELECT r.grid, COUNT(*) FROM residents r WHERE NOT EXISTS (
+                 SELECT 1 FROM round_people x WHERE x.round_id = $1 AND x.person_id = r.person_id)
+             GROUP BY r.grid",
+        )
+        .bind(round_id)
+        .fetch_all(db)
+        .await?;
+        baseline_times.push(started.elapsed());
+        baseline_grids = rows.len();
+        baseline_untested = rows.iter().map(|r| r.get::<i64, _>(1)).sum();
+    }
+
+    Ok(TestingReport {
+        backend,
+        residents: opts.residents,
+        sampled,
+        pool,
+        clients: opts.clients,
+        batch: opts.batch,
+        roll,
+        round,
+        tubes,
+        scans,
+        results,
+        lines: tubes,
+        applied,
+        positive_pools,
+        pool_members,
+        with_resample,
+        coverage_city: median(city_times),
+        coverage_town: median(town_times),
+        baseline: median(baseline_times),
+        baseline_grids,
+        baseline_untested,
+        coverage_total,
+        first_errors,
+    })
+}
+
 /// Write-then-fdatasync rounds per second on a small file in `dir`.
 pub async fn fsync_rate(dir: &Path, rounds: usize) -> anyhow::Result<f64> {
     let path = dir.join("fsync-probe");
@@ -534,6 +1204,25 @@ mod tests {
             .unwrap_or_else(|e| panic!("{id}: {}", e.message_en));
             assert!(seen.insert(id));
         }
+    }
+
+    #[test]
+    fn demo_ids_are_valid_and_distinct() {
+        // The same sample as `usecases::rounds`' own test of `demo_id`.
+        let today = bihuan_domain::Date::from_ymd_opt(2022, 1, 28).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for i in (0..970_000).step_by(997) {
+            let id = demo_id(i);
+            bihuan_domain::identity::DocumentNumber::parse(
+                bihuan_domain::identity::DocumentType::Resident,
+                &id,
+                "id",
+                today,
+            )
+            .unwrap_or_else(|e| panic!("{id}: {}", e.message_en));
+            assert!(seen.insert(id));
+        }
+        assert_eq!(demo_id(0), "330784195001010003");
     }
 
     #[test]

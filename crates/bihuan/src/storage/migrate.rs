@@ -21,6 +21,10 @@ const SQLITE: &[(i64, &str)] = &[
         8,
         include_str!("../../migrations/sqlite/0008_grid_tasks.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_round_people_person.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -42,6 +46,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         8,
         include_str!("../../migrations/postgres/0008_grid_tasks.sql"),
+    ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_round_people_person.sql"),
     ),
 ];
 

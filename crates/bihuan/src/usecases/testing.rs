@@ -476,7 +476,11 @@ impl Services {
         let outcome = member_outcome(result, u32::try_from(t.pool_size).unwrap_or(0));
         for (person_id, grid) in store::members(c, t.id).await? {
             repo::insert_event(c, now, source, Some(person_id), None, "lab_result", &json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct})).await?;
-            if outcome != MemberOutcome::Resample {
+            // A positive pool is no one's result yet: the single re-test is.
+            if !matches!(
+                outcome,
+                MemberOutcome::Resample | MemberOutcome::PoolPositive
+            ) {
                 self.count_result(c, person_id, result == LabResult::Positive)
                     .await?;
             }
