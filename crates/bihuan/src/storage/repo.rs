@@ -1037,60 +1037,37 @@ pub async fn try_sweep_lock(c: &mut AnyConnection) -> Result<bool> {
     Ok(got)
 }
 
-/// Closes the person's open tasks of `kind` (their reason has gone), with events.
+/// Closes the person's open tasks of `kind` (all kinds when `None`) whose
+/// reason has gone, with one event each saying why.
 pub async fn close_open_tasks(
     c: &mut AnyConnection,
     person_id: i64,
-    kind: &str,
+    kind: Option<&str>,
+    reason: &str,
     actor: &str,
     now: i64,
 ) -> Result<()> {
+    // '' matches every kind, so one statement serves both.
+    let kind = kind.unwrap_or("");
     sqlx::query(
         "INSERT INTO events (at, actor, person_id, task_id, kind, detail)
-         SELECT $1, $2, person_id, id, 'task_close', '{\"reason\":\"resolved\"}' FROM tasks
-         WHERE person_id = $3 AND kind = $4 AND state <> 'closed'",
+         SELECT $1, $2, person_id, id, 'task_close', $5 FROM tasks
+         WHERE person_id = $3 AND ($4 = '' OR kind = $4) AND state <> 'closed'",
     )
     .bind(now)
     .bind(actor)
     .bind(person_id)
     .bind(kind)
+    .bind(serde_json::json!({ "reason": reason }).to_string())
     .execute(&mut *c)
     .await?;
     sqlx::query(
         "UPDATE tasks SET state = 'closed', outcome = 'done', updated_at = $1
-         WHERE person_id = $2 AND kind = $3 AND state <> 'closed'",
+         WHERE person_id = $2 AND ($3 = '' OR kind = $3) AND state <> 'closed'",
     )
     .bind(now)
     .bind(person_id)
     .bind(kind)
-    .execute(c)
-    .await?;
-    Ok(())
-}
-
-/// Closes every open task of a person who left the city.
-pub async fn close_open_tasks_all(
-    c: &mut AnyConnection,
-    person_id: i64,
-    actor: &str,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (at, actor, person_id, task_id, kind, detail)
-         SELECT $1, $2, person_id, id, 'task_close', '{\"reason\":\"handed_over\"}' FROM tasks
-         WHERE person_id = $3 AND state <> 'closed'",
-    )
-    .bind(now)
-    .bind(actor)
-    .bind(person_id)
-    .execute(&mut *c)
-    .await?;
-    sqlx::query(
-        "UPDATE tasks SET state = 'closed', outcome = 'done', updated_at = $1
-         WHERE person_id = $2 AND state <> 'closed'",
-    )
-    .bind(now)
-    .bind(person_id)
     .execute(c)
     .await?;
     Ok(())

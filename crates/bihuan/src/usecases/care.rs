@@ -143,7 +143,8 @@ impl Services {
                     repo::close_open_tasks(
                         c,
                         person_id,
-                        TaskKind::Release.as_str(),
+                        Some(TaskKind::Release.as_str()),
+                        "released",
                         &actor.username,
                         now,
                     )
@@ -507,7 +508,7 @@ impl Services {
                             let place = Divisions::get().place_name(&county, township.as_deref());
                             let id = store::insert_handover(c, &store::NewHandover { person_id, to_county: &county, to_township: township.as_deref(), address: &address, reason: &reason, control: &k.assessment, actor: &actor.username }, now).await?;
                             store::set_control_status(c, person_id, "transferred_out", now).await?;
-                            repo::close_open_tasks_all(c, person_id, &actor.username, now).await?;
+                            repo::close_open_tasks(c, person_id, None, "handed_over", &actor.username, now).await?;
                             repo::insert_event(c, now, &actor.username, Some(person_id), None, "handed_over", &json!({"handover_id": id, "to": place, "address": address, "reason": reason})).await?;
                             Ok(json!({"person_id": person_id, "handover_id": id}))
                         }

@@ -511,8 +511,15 @@ impl Services {
                         now,
                     )
                     .await?;
-                    repo::close_open_tasks(c, person_id, TaskKind::Resample.as_str(), source, now)
-                        .await?;
+                    repo::close_open_tasks(
+                        c,
+                        person_id,
+                        Some(TaskKind::Resample.as_str()),
+                        "resolved",
+                        source,
+                        now,
+                    )
+                    .await?;
                     self.mark_positive(c, person_id, &grid, sampled_on, source, now)
                         .await?;
                 }
@@ -585,7 +592,15 @@ impl Services {
         actor: &str,
         now: i64,
     ) -> Result<()> {
-        repo::close_open_tasks(c, person_id, TaskKind::Resample.as_str(), actor, now).await?;
+        repo::close_open_tasks(
+            c,
+            person_id,
+            Some(TaskKind::Resample.as_str()),
+            "resolved",
+            actor,
+            now,
+        )
+        .await?;
         match repo::control(c, person_id).await? {
             Some(k) if k.category == "pool_positive" && k.status == "active" => {
                 monitoring_store::set_control_status(c, person_id, "released", now).await?;
