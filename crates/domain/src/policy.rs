@@ -94,6 +94,32 @@ impl Default for Deadlines {
     }
 }
 
+/// 流调: how far before onset (or the first positive sample) a case is
+/// taken to be infectious.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracingRule {
+    pub days_before: u32,
+}
+
+impl Default for TracingRule {
+    fn default() -> Self {
+        TracingRule { days_before: 4 }
+    }
+}
+
+/// A kind of venue: how long a stay without a leaving time lasts, and how
+/// far stays are widened on each side when looking for overlaps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueType {
+    pub name: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub typical_stay_minutes: u32,
+    pub widen_minutes: u32,
+}
+
 /// A key industry whose workers are tested on a rolling schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +147,10 @@ pub struct Policy {
     pub categories: Vec<Category>,
     #[serde(default, rename = "industry")]
     pub industries: Vec<Industry>,
+    #[serde(default)]
+    pub tracing: TracingRule,
+    #[serde(default, rename = "venue_type")]
+    pub venue_types: Vec<VenueType>,
 }
 
 impl Policy {
@@ -157,6 +187,10 @@ impl Policy {
 
     pub fn industry(&self, name: &str) -> Option<&Industry> {
         self.industries.iter().find(|i| i.name == name)
+    }
+
+    pub fn venue_type(&self, name: &str) -> Option<&VenueType> {
+        self.venue_types.iter().find(|v| v.name == name)
     }
 
     pub fn category(&self, name: &str) -> Option<&Category> {

@@ -25,6 +25,7 @@ const SQLITE: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/sqlite/0009_round_people_person.sql"),
     ),
+    (10, include_str!("../../migrations/sqlite/0010_tracing.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -51,6 +52,7 @@ const POSTGRES: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_round_people_person.sql"),
     ),
+    (10, include_str!("../../migrations/postgres/0010_tracing.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

@@ -89,7 +89,9 @@ fn shipped_policy_parses_in_severity_order() {
         [
             "inbound",
             "red_code",
+            "close_contact",
             "risk_street",
+            "secondary_contact",
             "zone_sealed",
             "pool_positive",
             "zone_controlled",
