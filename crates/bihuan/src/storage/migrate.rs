@@ -52,7 +52,10 @@ const POSTGRES: &[(i64, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_round_people_person.sql"),
     ),
-    (10, include_str!("../../migrations/postgres/0010_tracing.sql")),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_tracing.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"
