@@ -97,7 +97,7 @@ enum TokenCommand {
     /// Make a token; it is printed once.
     Add {
         name: String,
-        /// What it may read: health_codes
+        /// health_codes (read the feed), lab_results or checkins (send batches)
         #[arg(long, default_value = "health_codes")]
         scope: String,
     },

@@ -12,6 +12,7 @@ pub mod risk;
 pub mod task;
 pub mod testing;
 pub mod validation;
+pub mod venue;
 
 /// A civil date in Asia/Shanghai. All policy arithmetic is on these.
 pub type Date = chrono::NaiveDate;

@@ -255,12 +255,12 @@ impl Services {
     /// Makes an API token for a machine client; shown once.
     pub async fn add_api_token(&self, name: &str, scope: &str) -> Result<String> {
         let name = validation::text("name", name, 64)?;
-        if scope != "health_codes" && scope != "lab_results" {
+        if !["health_codes", "lab_results", "checkins"].contains(&scope) {
             return Err(Error::field(
                 "scope",
                 "scope",
-                "权限范围应为 health_codes 或 lab_results",
-                "scope must be health_codes or lab_results",
+                "权限范围应为 health_codes、lab_results 或 checkins",
+                "scope must be health_codes, lab_results or checkins",
             ));
         }
         let token = crypto::token(32);
