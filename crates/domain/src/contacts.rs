@@ -35,7 +35,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Widening used for a venue type the policy does not list (issue 5: 30 min).
 pub const DEFAULT_WIDEN_MINUTES: u32 = 30;
@@ -50,7 +50,7 @@ pub struct Stay {
 }
 
 /// Why a person is a contact of the person traced from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     /// Stays at the same venue overlapping. `case_in`/`case_out` is the stay
@@ -74,7 +74,7 @@ pub enum Evidence {
 
 /// One piece of evidence between `from` (the case for degree 1, the close
 /// contact for degree 2) and the contact, exposed at `at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Link {
     pub at: i64,
     pub from: i64,

@@ -94,6 +94,15 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, FieldError> 
     Ok(v.to_string())
 }
 
+/// An optional free-text field: blank is allowed, otherwise as [`text`].
+pub fn text_optional(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    if value.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        text(field, value, max)
+    }
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn date(field: &str, value: &str) -> Result<crate::Date, FieldError> {
     if value.len() != 10 {

@@ -15,6 +15,7 @@ pub mod repo;
 pub mod rolling;
 pub mod rounds;
 pub mod testing;
+pub mod tracing;
 pub mod venues;
 mod writer;
 

@@ -13,6 +13,7 @@ pub mod rounds;
 pub mod sites;
 pub mod tasks;
 pub mod testing;
+pub mod tracing;
 pub mod venues;
 pub mod views;
 pub mod zones;

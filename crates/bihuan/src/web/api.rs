@@ -23,9 +23,9 @@ use crate::usecases::tasks::ReportInput;
 use crate::usecases::testing::{LabCaller, LabResultInput, MemberInput, OpenTubeInput};
 use crate::usecases::views::TaskQuery;
 
-type ApiResult = Result<Response, ApiError>;
+pub(crate) type ApiResult = Result<Response, ApiError>;
 
-fn too_many() -> Response {
+pub(crate) fn too_many() -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
         Json(json!({"error": "rate_limited", "message": "请求过于频繁，请稍后再试", "message_en": "too many requests"})),
@@ -595,7 +595,7 @@ pub async fn rolling_overdue(State(s): State<AppState>, ApiActor(a): ApiActor) -
 }
 
 /// The bearer token of a request: a session, or a machine client's API token.
-fn bearer(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
     Ok(headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
