@@ -2316,3 +2316,230 @@ async fn a_roster_is_pasted_and_the_overdue_are_listed_by_employer() {
     );
     assert!(html.contains("couriers") && html.contains("1 person"));
 }
+
+/// 场所码 on the pages: a village registers, the town approves and prints
+/// the poster, and a phone checks in — the second time with one tap.
+#[tokio::test]
+async fn venues_are_registered_approved_printed_and_scanned_on_a_phone() {
+    let app = spawn().await;
+    let village = sign_in(&app, "village", "330784001001").await;
+    let (status, html) = get_page(&app, "/venues", Some(&village)).await;
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&html);
+    let bad = post_form(
+        &app,
+        "/venues",
+        Some(&village),
+        &[
+            ("csrf", csrf.clone()),
+            ("name", "".into()),
+            ("kind", "supermarket".into()),
+            ("region", "330784001001".into()),
+            ("address", "园丁路8号".into()),
+        ],
+    )
+    .await;
+    assert_eq!(bad.status(), 422);
+    assert!(text_of(bad).await.contains("场所名称"));
+    let r = post_form(
+        &app,
+        "/venues",
+        Some(&village),
+        &[
+            ("csrf", csrf),
+            ("name", "园丁超市".into()),
+            ("kind", "supermarket".into()),
+            ("region", "330784001001".into()),
+            ("address", "园丁路8号".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_page(&app, &location(&r), Some(&village)).await;
+    assert!(
+        html.contains("已登记，待镇街审核") && html.contains("待审核"),
+        "{html}"
+    );
+    assert!(!html.contains("审核通过"), "a village does not approve");
+
+    let town = sign_in(&app, "town", "330784001").await;
+    let (_, html) = get_page(&app, "/venues", Some(&town)).await;
+    let at = html.find("/venues/").unwrap();
+    let id: String = html[at + 8..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let r = post_form(
+        &app,
+        &format!("/venues/{id}/approve"),
+        Some(&town),
+        &[("csrf", csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (status, poster) = get_page(&app, &format!("/venues/{id}/poster"), Some(&town)).await;
+    assert_eq!(status, 200);
+    assert!(
+        poster.contains("<svg") && poster.contains(&format!("/v/V{id}-")),
+        "{poster}"
+    );
+    let at = poster.find(&format!("/v/V{id}-")).unwrap() + 3;
+    let code: String = poster[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .chain(std::iter::once('-'))
+        .collect();
+    let code = format!(
+        "{code}{}",
+        poster[at + code.len()..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect::<String>()
+    );
+
+    let (status, html) = get_page(&app, &format!("/v/{code}"), None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("首次登记"), "{html}");
+    let r = post_form(
+        &app,
+        &format!("/v/{code}"),
+        None,
+        &[
+            ("id_type", "resident".into()),
+            ("id_number", "11010519491231002X".into()),
+            ("name", "张三".into()),
+            ("phone", "138".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let r = post_form(
+        &app,
+        &format!("/v/{code}"),
+        None,
+        &[
+            ("id_type", "resident".into()),
+            ("id_number", "11010519491231002X".into()),
+            ("name", "张三".into()),
+            ("phone", "13800138000".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.starts_with("bh_visitor=") && set.contains("HttpOnly") && set.contains("Path=/v"),
+        "{set}"
+    );
+    let html = text_of(r).await;
+    assert!(
+        html.contains("hc-green") && html.contains("绿码通行") && html.contains("张*"),
+        "{html}"
+    );
+    let device = set.split(';').next().unwrap().to_string();
+    let (_, html) = get_page(&app, &format!("/v/{code}"), Some(&device)).await;
+    assert!(
+        html.contains("一键登记进场") && !html.contains("id=\"id_number\""),
+        "{html}"
+    );
+    let r = post_form(
+        &app,
+        &format!("/v/{code}"),
+        Some(&device),
+        &[("remembered", "1".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    assert!(text_of(r).await.contains("绿码通行"));
+    let (status, _) = get_page(&app, "/v/V1-0000", None).await;
+    assert_eq!(status, 404, "a forged code opens nothing");
+}
+
+/// 流调 on the pages: open a case by ID number, trace, see the evidence and
+/// the chain, confirm a contact.
+#[tokio::test]
+async fn the_tracing_page_shows_evidence_and_the_chain_and_takes_decisions() {
+    let app = spawn().await;
+    let village = app.login_as("village", "330784001001").await;
+    let town = app.login_as("town", "330784001").await;
+    let (_, v) = app.post(&village, "/api/v1/venues", json!({"name": "园丁超市", "kind": "supermarket", "region": "330784001001", "address": "园丁路8号"})).await;
+    let (_, v) = app
+        .post(
+            &town,
+            &format!("/api/v1/venues/{}/approve", v["id"]),
+            json!({}),
+        )
+        .await;
+    let code = v["code"].as_str().unwrap();
+    let token = app
+        .services
+        .add_api_token("闸机", "checkins")
+        .await
+        .unwrap();
+    let (s, r) = app.post(&token, "/api/v1/checkins", json!([
+        {"venue": code, "id_number": "11010519491231002X", "name": "张三", "at": "2022-01-27T10:00:00+08:00", "left_at": "2022-01-27T11:00:00+08:00"},
+        {"venue": code, "id_number": support::resident_id(5), "name": "李四", "at": "2022-01-27T10:30:00+08:00", "left_at": "2022-01-27T10:50:00+08:00"}
+    ])).await;
+    assert_eq!(s, 201, "{r}");
+    let command = sign_in(&app, "command", "330784").await;
+    let (_, html) = get_page(&app, "/tracing", Some(&command)).await;
+    let csrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        "/tracing",
+        Some(&command),
+        &[
+            ("csrf", csrf.clone()),
+            ("id_number", "11010519491231002X".into()),
+            ("start_date", "2022-01-27".into()),
+            ("note", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let case = location(&r);
+    let r = post_form(
+        &app,
+        &format!("{case}/trace"),
+        Some(&command),
+        &[("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (status, html) = get_page(&app, &case, Some(&command)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<svg")
+            && html.contains("李*")
+            && html.contains("园丁超市")
+            && html.contains("重叠20分钟"),
+        "{html}"
+    );
+    assert!(html.contains("密接") && html.contains("待研判"));
+    let at = html.find("/contacts/").unwrap() + 10;
+    let person: String = html[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let r = post_form(
+        &app,
+        &format!("{case}/contacts/{person}"),
+        Some(&command),
+        &[("csrf", csrf), ("decision", "confirm".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_page(&app, &case, Some(&command)).await;
+    assert!(
+        html.contains("cand-confirmed") && html.contains("node-confirmed"),
+        "{html}"
+    );
+    let grid = sign_in(&app, "grid_worker", "330784001001001").await;
+    assert_eq!(get_page(&app, &case, Some(&grid)).await.0, 403);
+}

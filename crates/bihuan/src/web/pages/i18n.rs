@@ -387,6 +387,68 @@ strings! {
     zn_starts: "开始日期", "Starts on";
     zn_none: "暂无划定的区域。", "No zones marked yet.";
     zn_lift_hint: "解除后，核酸检测均为阴性的居民解除管控，其余居民完成检测后解除。", "Lifting releases residents whose tests are all negative; the others stay until their tests are done.";
+    // 场所码 and 流调
+    nav_venues: "场所码", "Venue codes";
+    nav_tracing: "流调溯源", "Contact tracing";
+    vn_title: "场所码", "Venue codes";
+    vn_register: "登记场所", "Register a venue";
+    vn_name: "场所名称", "Venue name";
+    vn_kind: "场所类型", "Type";
+    vn_village: "所在村(社区)", "Village/community";
+    vn_address: "详细地址", "Address";
+    vn_state: "状态", "State";
+    vn_pending: "待审核", "Pending";
+    vn_approved: "已审核", "Approved";
+    vn_rejected: "已驳回", "Rejected";
+    vn_approve: "审核通过", "Approve";
+    vn_reject: "驳回", "Reject";
+    vn_poster: "打印场所码", "Print poster";
+    vn_none: "暂无场所。", "No venues yet.";
+    vn_registered: "已登记，待镇街审核。", "Registered; waiting for the town's approval.";
+    vn_scan_here: "进入请扫码登记（亮码、扫码）", "Scan to check in as you enter";
+    vn_checkin: "扫码登记", "Check in";
+    vn_checkin_one_tap: "一键登记进场", "Check in now";
+    vn_first_time: "首次登记请核实身份，本机将记住您。", "The first time, confirm who you are; this phone will remember you.";
+    vn_remembered: "本机已记住您的身份。", "This phone remembers you.";
+    vn_forget: "不是本人？重新填写", "Not you? Enter again";
+    vn_for_other: "为老人、儿童代扫", "Check in a child or an elderly person";
+    vn_other_name: "被代扫人姓名", "Their name";
+    vn_other_id: "被代扫人证件号码", "Their ID number";
+    vn_checked_in: "已登记", "Checked in";
+    vn_show_staff: "请向场所工作人员出示本页面", "Show this page to the staff at the entrance";
+    vn_id_number: "证件号码", "ID number";
+    vn_id_type: "证件类型", "Document";
+    vn_person_name: "姓名", "Name";
+    vn_phone: "手机号码", "Phone";
+    tr_title: "流调溯源", "Contact tracing";
+    tr_open: "新建流调", "Open a case";
+    tr_start: "发病或首次阳性采样日期", "Onset or first positive sample";
+    tr_note: "备注", "Note";
+    tr_none: "暂无流调。", "No cases yet.";
+    tr_window: "传染期", "Infectious window";
+    tr_case: "病例", "Case";
+    tr_candidates: "候选人员", "Candidates";
+    tr_confirmed: "已确认", "Confirmed";
+    tr_run: "运行流调研判", "Trace now";
+    tr_degree1: "密接", "Close contact";
+    tr_degree2: "次密接", "Secondary contact";
+    tr_evidence: "依据", "Evidence";
+    tr_exposure: "末次暴露", "Last exposure";
+    tr_via: "关联人员", "Via";
+    tr_confirm: "确认", "Confirm";
+    tr_strike: "排除", "Strike";
+    tr_hand_over: "移交协查", "Hand over";
+    tr_county: "居住地县(市、区)代码", "County code where they live";
+    tr_household: "同住人员", "Same household";
+    tr_tube: "同管混采", "Same pooled tube";
+    tr_overlap: "重叠", "overlap";
+    tr_minutes: "分钟", "min";
+    tr_chain: "传播链", "Chain";
+    tr_state_candidate: "待研判", "To review";
+    tr_state_confirmed: "已确认", "Confirmed";
+    tr_state_struck: "已排除", "Struck";
+    tr_state_handed_over: "已移交协查", "Handed over";
+    tr_nothing_found: "尚无候选人员。点击“运行流调研判”。", "No candidates yet. Press “Trace now”.";
     // rolling tests
     rl_title: "重点行业滚动检测", "Rolling tests for key industries";
     rl_overdue: "超期未检员工", "Overdue workers";
@@ -464,7 +526,7 @@ impl Lang {
         }
     }
 
-    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+    pub fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
@@ -517,7 +579,7 @@ impl Lang {
         }
     }
 
-    fn pick_owned(self, zh: &str, en: &str) -> String {
+    pub fn pick_owned(self, zh: &str, en: &str) -> String {
         match self {
             Lang::Zh => zh.to_string(),
             Lang::En => en.to_string(),

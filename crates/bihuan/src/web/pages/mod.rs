@@ -7,6 +7,7 @@
 //! region pickers, keeps a half-filled 返永通 form in the browser and selects
 //! a refused scan so the next one replaces it.
 
+mod contact_tracing;
 mod forms;
 pub mod i18n;
 mod public;
@@ -15,6 +16,7 @@ mod rounds;
 mod sampling;
 mod sites;
 mod staff;
+mod venues;
 mod zones;
 
 use std::ops::Deref;
@@ -94,6 +96,21 @@ pub fn routes() -> Router<AppState> {
             post(rolling::import_roster).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
         .route("/sites/{id}/poster", get(sites::poster))
+        .route("/venues", get(venues::venues).post(venues::register))
+        .route("/venues/{id}/approve", post(venues::approve))
+        .route("/venues/{id}/reject", post(venues::reject))
+        .route("/venues/{id}/poster", get(venues::poster))
+        .route("/v/{code}", get(venues::visit_form).post(venues::visit))
+        .route(
+            "/tracing",
+            get(contact_tracing::cases).post(contact_tracing::open_case),
+        )
+        .route("/tracing/{id}", get(contact_tracing::case))
+        .route("/tracing/{id}/trace", post(contact_tracing::trace))
+        .route(
+            "/tracing/{id}/contacts/{person}",
+            post(contact_tracing::decide),
+        )
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
 }
@@ -143,6 +160,8 @@ pub struct Nav {
     pub csrf: String,
     /// The command: the 三区 page.
     pub is_command: bool,
+    /// The command and towns: 流调.
+    pub may_trace: bool,
 }
 
 impl Base {
@@ -164,6 +183,7 @@ impl Base {
             tasks_label: tasks_label(t, actor.role),
             csrf: actor.csrf.clone(),
             is_command: actor.role.can_manage_risk_areas(),
+            may_trace: actor.role.can_review() && actor.region.as_str().len() <= 9,
         });
         self
     }
