@@ -576,3 +576,55 @@ async fn a_case_traces_contacts_and_the_team_brings_them_into_the_loop() {
         404
     );
 }
+
+/// A single tube testing positive is a confirmed case: tracing starts by
+/// itself, from four days before the sample's day.
+#[tokio::test]
+async fn a_positive_single_test_opens_a_case() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let sampler = app.login_as("grid_worker", GRID).await;
+    let (s, r) = app.post(&sampler, "/api/v1/tubes", json!({"barcode": "YK8000001", "pool_size": 1, "category": "mandatory", "site": "园丁"})).await;
+    assert_eq!(s, 201, "{r}");
+    let (s, r) = app
+        .post(
+            &sampler,
+            "/api/v1/tubes/YK8000001/members",
+            json!({"id_number": resident_id(300)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(
+        app.post(&sampler, "/api/v1/tubes/YK8000001/seal", json!({}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.get(&command, "/api/v1/trace-cases").await.1, json!([]));
+    let (s, r) = app
+        .post(&command, "/api/v1/lab-results", json!([{"barcode": "YK8000001", "result": "positive", "ct": "28", "tested_at": "2022-01-28T09:30:00+08:00"}]))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, cases) = app.get(&command, "/api/v1/trace-cases").await;
+    assert_eq!(cases.as_array().unwrap().len(), 1, "{cases} after {r}");
+    assert_eq!(cases[0]["origin"], "positive");
+    let (_, p) = app
+        .get(
+            &command,
+            &format!("/api/v1/persons/{}", cases[0]["person_id"]),
+        )
+        .await;
+    assert_eq!(p["tasks"][0]["kind"], "positive", "{p}");
+    let colour: String = sqlx::query("SELECT colour FROM health_codes WHERE person_id = $1")
+        .bind(cases[0]["person_id"].as_i64().unwrap())
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        colour, "red",
+        "a positive without a control is red, not green"
+    );
+    // 2022-01-24 00:00 in Shanghai: four days before the 28th.
+    assert_eq!(cases[0]["window_from"], 1_642_953_600);
+}

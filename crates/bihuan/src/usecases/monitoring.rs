@@ -348,6 +348,9 @@ impl Services {
             &json!({"sampled_on": sampled_on}),
         )
         .await?;
+        // A confirmed case: 流调 starts from the positive sample's day.
+        self.open_case_in(c, person_id, "positive", sampled_on, "", actor, now)
+            .await?;
         open_task(
             c,
             &NewTask {
@@ -382,6 +385,9 @@ impl Services {
                     self.clock.today(),
                 )
             }
+            // A positive test without a running control (someone sampled
+            // in a round) is still red.
+            _ if records.iter().any(|r| r.result == TestResult::Positive) => HealthCode::Red,
             _ => HealthCode::Green,
         };
         self.store_colour(c, person_id, colour, actor, now).await?;

@@ -184,6 +184,8 @@ pub async fn policy(State(s): State<AppState>) -> ApiResult {
         "title_en": p.title_en,
         "window_days": p.window_days,
         "categories": p.categories,
+        "venue_types": p.venue_types,
+        "tracing": p.tracing,
     }))
     .into_response())
 }
