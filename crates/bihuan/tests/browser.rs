@@ -845,3 +845,99 @@ async fn a_grid_worker_follows_a_round_on_a_phone() {
         panic!("{e}");
     }
 }
+
+async fn scan_a_venue_code(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    let village = app.login_as("village", "330784001001").await;
+    let town = app.login_as("town", "330784001").await;
+    let (_, v) = app
+        .post(&village, "/api/v1/venues", json!({"name": "园丁超市", "kind": "supermarket", "region": "330784001001", "address": "园丁路8号"}))
+        .await;
+    let (_, v) = app
+        .post(
+            &town,
+            &format!("/api/v1/venues/{}/approve", v["id"]),
+            json!({}),
+        )
+        .await;
+    let code = v["code"].as_str().expect("a venue code").to_string();
+    let mut red = support::declaration();
+    red["id_number"] = json!(support::resident_id(41));
+    red["phone"] = json!("13900000041");
+    red["health_code"] = json!("red");
+    assert_eq!(app.declare(red).await.0, 201);
+
+    // First time: who you are; then the big banner the staff can read.
+    c.goto(&app.url(&format!("/v/{code}"))).await?;
+    assert!(fits_the_phone(c).await?, "the check-in form fits the phone");
+    type_into(c, "#id_number", "11010519491231002X").await?;
+    type_into(c, "#name", "张三").await?;
+    type_into(c, "#phone", "13800138000").await?;
+    c.find(Locator::Id("check-in")).await?.click().await?;
+    let banner = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("banner"))
+        .await
+        .map_err(|e| format!("no banner: {e}"))?;
+    assert!(banner.text().await?.contains("绿码通行"));
+    assert!(
+        banner
+            .attr("class")
+            .await?
+            .unwrap_or_default()
+            .contains("hc-green")
+    );
+    let (_, _, w, h) = banner.rectangle().await?;
+    assert!(
+        w > 300.0 && h > 120.0,
+        "large enough to read from a distance: {w}×{h}"
+    );
+    assert!(fits_the_phone(c).await?, "the banner fits the phone");
+    screenshot(c, dir, "venue-green.png").await?;
+
+    // The phone remembers: one tap.
+    c.goto(&app.url(&format!("/v/{code}"))).await?;
+    let button = c.find(Locator::Id("check-in")).await?;
+    assert_eq!(button.text().await?, "一键登记进场");
+    assert!(
+        c.find(Locator::Id("id_number")).await.is_err(),
+        "no form the second time"
+    );
+    button.click().await?;
+    let banner = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("banner"))
+        .await
+        .map_err(|e| format!("no banner after one tap: {e}"))?;
+    assert!(banner.text().await?.contains("绿码通行"));
+
+    // Someone else on this phone: a red code is refused entry.
+    c.goto(&app.url(&format!("/v/{code}?forget=1"))).await?;
+    type_into(c, "#id_number", &support::resident_id(41)).await?;
+    type_into(c, "#name", "张三").await?;
+    type_into(c, "#phone", "13900000041").await?;
+    c.find(Locator::Id("check-in")).await?.click().await?;
+    let banner = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#banner.hc-red"))
+        .await
+        .map_err(|e| format!("no red banner: {e}"))?;
+    assert!(banner.text().await?.contains("红码禁止"));
+    screenshot(c, dir, "venue-red.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_scans_a_venue_code_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = scan_a_venue_code(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
