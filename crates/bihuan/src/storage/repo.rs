@@ -561,6 +561,8 @@ pub struct TaskRow {
     pub person_id: Option<i64>,
     pub region: String,
     pub escalated_to: Option<String>,
+    /// Who was on duty where it escalated to.
+    pub escalated_duty: Option<String>,
     pub due_at: i64,
     pub reason: String,
     pub outcome: Option<String>,
@@ -569,7 +571,7 @@ pub struct TaskRow {
     pub updated_at: i64,
 }
 
-const TASK_COLS: &str = "id, kind, state, person_id, region, escalated_to, due_at, reason, outcome, note, created_at, updated_at";
+const TASK_COLS: &str = "id, kind, state, person_id, region, escalated_to, escalated_duty, due_at, reason, outcome, note, created_at, updated_at";
 
 fn task_row(r: &AnyRow) -> Result<TaskRow> {
     Ok(TaskRow {
@@ -579,6 +581,7 @@ fn task_row(r: &AnyRow) -> Result<TaskRow> {
         person_id: r.try_get("person_id")?,
         region: r.try_get("region")?,
         escalated_to: r.try_get("escalated_to")?,
+        escalated_duty: r.try_get("escalated_duty")?,
         due_at: r.try_get("due_at")?,
         reason: r.try_get("reason")?,
         outcome: r.try_get("outcome")?,

@@ -223,6 +223,8 @@ impl Services {
                 Box::pin(async move {
                     if ok {
                         repo::record_login(c, user.id, 0, 0).await?;
+                        repo::insert_event(c, now, &user.username, None, None, "login", &json!({}))
+                            .await?;
                         repo::insert_session(
                             c,
                             &token_hash,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod care;
+pub mod command;
 mod control;
 pub mod declare;
 pub mod monitoring;

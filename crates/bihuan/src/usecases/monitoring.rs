@@ -426,14 +426,16 @@ impl Services {
         let minute = local.format("%Y-%m-%dT%H:%M").to_string();
         let mut report = JobReport::default();
         let svc = self.clone();
+        let escalating = self.clone();
         report.escalated = self
             .db
             .write(move |c| {
+                let svc = escalating;
                 Box::pin(async move {
                     if !store::claim_job(c, "escalate", &minute, now.timestamp()).await? {
                         return Ok(None);
                     }
-                    Ok(Some(repo::escalate_overdue(c, now.timestamp()).await?))
+                    Ok(Some(svc.escalate_all(c, now.timestamp()).await?))
                 })
             })
             .await?;

@@ -48,6 +48,8 @@ pub struct TaskView {
     pub person_id: Option<i64>,
     pub region: String,
     pub escalated_to: Option<String>,
+    /// Who was on duty where it escalated to (值班).
+    pub escalated_duty: Option<String>,
     pub due_at: String,
     pub overdue: bool,
     pub reason: String,
@@ -64,6 +66,7 @@ pub fn view(t: &TaskRow, now: i64) -> TaskView {
         person_id: t.person_id,
         region: t.region.clone(),
         escalated_to: t.escalated_to.clone(),
+        escalated_duty: t.escalated_duty.clone(),
         due_at: rfc3339(t.due_at),
         overdue: bihuan_domain::task::is_overdue(state, t.due_at, now),
         reason: t.reason.clone(),

@@ -387,6 +387,7 @@ strings! {
     zn_starts: "开始日期", "Starts on";
     zn_none: "暂无划定的区域。", "No zones marked yet.";
     zn_lift_hint: "解除后，核酸检测均为阴性的居民解除管控，其余居民完成检测后解除。", "Lifting releases residents whose tests are all negative; the others stay until their tests are done.";
+    duty_on: "值班", "on duty";
     // 场所码 and 流调
     nav_venues: "场所码", "Venue codes";
     nav_tracing: "流调溯源", "Contact tracing";

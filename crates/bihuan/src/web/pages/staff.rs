@@ -177,6 +177,7 @@ pub struct TaskCard {
     pub overdue: bool,
     pub person_href: String,
     pub escalated_to: Option<String>,
+    pub escalated_duty: Option<String>,
     pub outcome: Option<String>,
     pub note: Option<String>,
     pub can_ack: bool,
@@ -287,6 +288,7 @@ fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> Ta
             .map(|p| l.link(&format!("/persons/{p}")))
             .unwrap_or_default(),
         escalated_to: v.escalated_to.as_deref().map(|r| l.region_code(r)),
+        escalated_duty: v.escalated_duty.clone(),
         outcome: v.outcome.as_deref().map(|o| l.outcome(o)),
         note: v.note.clone().filter(|n| !n.is_empty()),
         can_ack: state == Some(TaskState::Dispatched),

@@ -1,0 +1,696 @@
+//! 指挥部: the duty roster (值班值守) and instructions (指令) that every
+//! recipient acknowledges (签收) and answers (反馈), escalating unacknowledged
+//! ones at the deadline to the region above and whoever is on duty there.
+
+use bihuan_domain::access::Role;
+use bihuan_domain::duty::{self, Rates, Receipt, Shift};
+use bihuan_domain::identity::Phone;
+use bihuan_domain::regions::RegionCode;
+use bihuan_domain::validation::{self, FieldError, FieldErrors};
+use chrono::Timelike;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::{Actor, Services};
+use crate::error::{Error, Result};
+use crate::storage::command::{self as store, NewAnswer, NewDuty, NewInstruction};
+use crate::storage::repo;
+
+pub const MAX_ATTACHMENTS: usize = 5;
+pub const MAX_ATTACHMENT_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DutyInput {
+    pub region: String,
+    pub on_date: String,
+    pub shift: String,
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentInput {
+    pub name: String,
+    pub content_type: String,
+    /// The file, base64-encoded.
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionInput {
+    pub title: String,
+    pub body: String,
+    /// RFC 3339.
+    pub due_at: String,
+    /// Towns, villages or grids inside the sender's region.
+    pub regions: Vec<String>,
+    /// Roles that receive it: town, village, grid_worker.
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
+    /// The instruction this one corrects.
+    #[serde(default)]
+    pub corrects: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerInput {
+    pub body: String,
+    #[serde(default)]
+    pub photo: Option<AttachmentInput>,
+    #[serde(default)]
+    pub corrects: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionRates {
+    pub region: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub rates: Rates,
+    pub ack_percent: u32,
+    pub answer_percent: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InstructionView {
+    pub instruction: store::InstructionRow,
+    pub attachments: Vec<(i64, String, String)>,
+    /// The viewer's own receipt, when they are a recipient.
+    pub mine: Option<store::RecipientRow>,
+    /// For senders and the regions above: rates per region and who is missing.
+    pub rates: Vec<RegionRates>,
+    pub total: Option<RegionRates>,
+    pub missing: Vec<store::RecipientRow>,
+    pub answers: Vec<store::AnswerRow>,
+    pub corrected_by: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxItem {
+    pub instruction: store::InstructionRow,
+    pub acked_at: Option<i64>,
+    pub answered_at: Option<i64>,
+}
+
+fn may_send(actor: &Actor) -> Result<()> {
+    if matches!(actor.role, Role::Command | Role::Town) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+fn decode_file(
+    e: &mut FieldErrors,
+    field: &str,
+    f: &AttachmentInput,
+    images_only: bool,
+) -> Option<(String, String, Vec<u8>)> {
+    use base64::Engine;
+    let name = e.take(validation::text(&format!("{field}.name"), &f.name, 100));
+    let ct = f.content_type.trim().to_ascii_lowercase();
+    let allowed = if images_only {
+        ["image/jpeg", "image/png", "image/webp"].contains(&ct.as_str())
+    } else {
+        ct.len() <= 100 && ct.contains('/') && ct.is_ascii() && !ct.contains(['\r', '\n'])
+    };
+    if !allowed {
+        e.push(FieldError::new(
+            format!("{field}.content_type"),
+            "content_type",
+            if images_only {
+                "照片须为 JPEG、PNG 或 WebP"
+            } else {
+                "文件类型无效"
+            },
+            if images_only {
+                "a JPEG, PNG or WebP photo"
+            } else {
+                "not a content type"
+            },
+        ));
+    }
+    let data = match base64::engine::general_purpose::STANDARD.decode(f.data.trim()) {
+        Ok(d) if d.is_empty() => {
+            e.push(FieldError::new(
+                format!("{field}.data"),
+                "empty",
+                "文件为空",
+                "the file is empty",
+            ));
+            None
+        }
+        Ok(d) if d.len() > MAX_ATTACHMENT_BYTES => {
+            e.push(FieldError::new(
+                format!("{field}.data"),
+                "too_large",
+                "单个文件不能超过2MB",
+                "at most 2 MB a file",
+            ));
+            None
+        }
+        Ok(d) => Some(d),
+        Err(_) => {
+            e.push(FieldError::new(
+                format!("{field}.data"),
+                "base64",
+                "文件编码无效(应为base64)",
+                "not base64",
+            ));
+            None
+        }
+    };
+    Some((name?, ct, data?)).filter(|_| allowed)
+}
+
+impl Services {
+    // ---------- duty roster ----------
+
+    /// Puts someone on a region's roster (the region's own staff or above).
+    pub async fn add_duty(&self, actor: &Actor, input: DutyInput) -> Result<store::DutyRow> {
+        if actor.role == Role::GridWorker {
+            return Err(Error::Forbidden);
+        }
+        let mut e = FieldErrors::default();
+        let region = e.take(RegionCode::parse(&input.region, "region"));
+        if region.as_ref().is_some_and(|r| !actor.region.contains(r)) {
+            e.push(FieldError::new(
+                "region",
+                "scope",
+                "区域须在本辖区内",
+                "a region inside yours",
+            ));
+        }
+        let on_date = e.take(validation::date("on_date", &input.on_date));
+        let shift = Shift::parse(input.shift.trim());
+        if shift.is_none() {
+            e.push(FieldError::new(
+                "shift",
+                "shift",
+                "班次应为白班、夜班或全天",
+                "day, night or all",
+            ));
+        }
+        let name = e.take(validation::text("name", &input.name, 30));
+        if input.name.contains(['"', '\\', '<', '>']) {
+            e.push(FieldError::new(
+                "name",
+                "chars",
+                "姓名含有无效字符",
+                "the name has characters not allowed",
+            ));
+        }
+        let phone = e.take(Phone::parse(&input.phone, "phone"));
+        let (Some(region), Some(on_date), Some(shift), Some(name), Some(phone)) =
+            (region, on_date, shift, name, phone)
+        else {
+            return Err(e.into());
+        };
+        e.into_result(())?;
+        let (svc, who, now) = (self.clone(), actor.username.clone(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if repo::region(c, region.as_str()).await?.is_none() {
+                        return Err(Error::field("region", "unknown", "区域不存在", "no such region"));
+                    }
+                    let date = on_date.to_string();
+                    let added = store::insert_duty(
+                        c,
+                        &NewDuty {
+                            region: region.as_str(),
+                            on_date: &date,
+                            shift: shift.as_str(),
+                            name: &name,
+                            phone_enc: &svc.vault.encrypt(phone.as_str()),
+                            phone_masked: &phone.masked(),
+                            created_by: &who,
+                        },
+                        now,
+                    )
+                    .await?;
+                    if !added {
+                        return Err(Error::Refused {
+                            code: "duplicate",
+                            zh: "此人已在该班次",
+                            en: "already on this shift",
+                        });
+                    }
+                    repo::insert_event(c, now, &who, None, None, "duty_added", &json!({"region": region.as_str(), "on_date": date, "shift": shift.as_str(), "name": name}))
+                        .await?;
+                    store::duty_of(c, region.as_str(), &date, shift.as_str())
+                        .await?
+                        .into_iter()
+                        .find(|d| d.name == name)
+                        .ok_or(Error::NotFound)
+                })
+            })
+            .await
+    }
+
+    pub async fn duty_roster(&self, actor: &Actor) -> Result<Vec<store::DutyRow>> {
+        let mut c = self.db.pool().acquire().await?;
+        let from = self
+            .clock
+            .today()
+            .pred_opt()
+            .unwrap_or(self.clock.today())
+            .to_string();
+        store::duties_in(&mut c, actor.scope(), &from).await
+    }
+
+    /// Regions one level below `actor`'s (and their own) with nobody on the
+    /// roster today: flagged for the command.
+    pub async fn regions_without_duty(&self, actor: &Actor) -> Result<Vec<repo::RegionRow>> {
+        let mut c = self.db.pool().acquire().await?;
+        let today = self.clock.today().to_string();
+        let on = store::regions_on_duty(&mut c, actor.scope(), &today).await?;
+        let mut out = Vec::new();
+        if let Some(own) = repo::region(&mut c, actor.scope()).await?
+            && !on.contains(&own.code)
+        {
+            out.push(own);
+        }
+        for child in repo::children(&mut c, actor.scope()).await? {
+            if !on.contains(&child.code) {
+                out.push(child);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whoever is on duty in `region` now, as "name phone" for escalations.
+    async fn on_duty(&self, c: &mut AnyConnection, region: &str) -> Result<Option<String>> {
+        let local = crate::clock::shanghai(self.clock.now());
+        for (date, shift) in duty::on_duty_at(local.date_naive(), local.hour()) {
+            let found = store::duty_of(c, region, &date.to_string(), shift.as_str()).await?;
+            if !found.is_empty() {
+                let names: Vec<String> = found
+                    .iter()
+                    .map(|d| format!("{} {}", d.name, d.phone_masked))
+                    .collect();
+                return Ok(Some(names.join("、")));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The per-minute escalation: overdue tasks and unacknowledged
+    /// instructions go one region up, to whoever is on duty there.
+    pub(crate) async fn escalate_all(&self, c: &mut AnyConnection, now: i64) -> Result<u64> {
+        let mut n = repo::escalate_overdue(c, now).await?;
+        for region in store::escalated_task_targets(c, now).await? {
+            if let Some(duty) = self.on_duty(c, &region).await? {
+                store::set_task_duty(c, now, &region, &duty).await?;
+            }
+        }
+        for (instruction, user, region) in store::overdue_receipts(c, now).await? {
+            let Some(to) = duty::escalation_target(&region) else {
+                continue;
+            };
+            let duty = self.on_duty(c, to).await?;
+            if store::escalate_receipt(c, instruction, user, to, duty.as_deref(), now).await? {
+                n += 1;
+                repo::insert_event(
+                    c,
+                    now,
+                    "system",
+                    None,
+                    None,
+                    "instruction_escalated",
+                    &json!({"instruction": instruction, "user": user, "to": to, "duty": duty}),
+                )
+                .await?;
+            }
+        }
+        Ok(n)
+    }
+
+    // ---------- instructions ----------
+
+    /// The command or a town sends an instruction to roles in regions
+    /// inside its own; every matching user becomes a recipient now.
+    pub async fn send_instruction(
+        &self,
+        actor: &Actor,
+        input: InstructionInput,
+    ) -> Result<serde_json::Value> {
+        may_send(actor)?;
+        let mut e = FieldErrors::default();
+        let title = e.take(validation::text("title", &input.title, 100));
+        let body = e.take(validation::text("body", &input.body, 5000));
+        let due_at = match chrono::DateTime::parse_from_rfc3339(input.due_at.trim()) {
+            Ok(t) if t.timestamp() > self.clock.timestamp() => Some(t.timestamp()),
+            Ok(_) => {
+                e.push(FieldError::new(
+                    "due_at",
+                    "range",
+                    "截止时间须晚于现在",
+                    "the deadline must be in the future",
+                ));
+                None
+            }
+            Err(_) => {
+                e.push(FieldError::new(
+                    "due_at",
+                    "datetime",
+                    "截止时间格式应为 RFC 3339",
+                    "an RFC 3339 time",
+                ));
+                None
+            }
+        };
+        let mut regions = Vec::new();
+        if input.regions.is_empty() || input.regions.len() > 50 {
+            e.push(FieldError::new(
+                "regions",
+                "count",
+                "请选择1至50个区域",
+                "choose 1 to 50 regions",
+            ));
+        }
+        for (i, r) in input.regions.iter().enumerate() {
+            match RegionCode::parse(r, &format!("regions[{i}]")) {
+                Ok(code) if actor.region.contains(&code) => regions.push(code.as_str().to_string()),
+                Ok(_) => e.push(FieldError::new(
+                    format!("regions[{i}]"),
+                    "scope",
+                    "区域须在本辖区内",
+                    "a region inside yours",
+                )),
+                Err(err) => e.push(err),
+            }
+        }
+        let mut roles = Vec::new();
+        for (i, r) in input.roles.iter().enumerate() {
+            match Role::parse(r) {
+                Some(role) if role != Role::Command => roles.push(role.as_str().to_string()),
+                _ => e.push(FieldError::new(
+                    format!("roles[{i}]"),
+                    "role",
+                    "角色应为镇街、村社区或网格员",
+                    "town, village or grid_worker",
+                )),
+            }
+        }
+        if input.roles.is_empty() {
+            e.push(FieldError::new(
+                "roles",
+                "required",
+                "请选择接收角色",
+                "choose who receives it",
+            ));
+        }
+        if input.attachments.len() > MAX_ATTACHMENTS {
+            e.push(FieldError::new(
+                "attachments",
+                "count",
+                "附件最多5个",
+                "at most 5 attachments",
+            ));
+        }
+        let files: Vec<_> = input
+            .attachments
+            .iter()
+            .enumerate()
+            .map(|(i, f)| decode_file(&mut e, &format!("attachments[{i}]"), f, false))
+            .collect();
+        let (Some(title), Some(body), Some(due_at)) = (title, body, due_at) else {
+            return Err(e.into());
+        };
+        e.into_result(())?;
+        roles.sort();
+        roles.dedup();
+        let files: Vec<_> = files.into_iter().flatten().collect();
+        let (actor, now) = (actor.clone(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if let Some(old) = input.corrects {
+                        let o = store::instruction(c, old).await?.ok_or(Error::NotFound)?;
+                        if !o.sender_region.starts_with(actor.scope()) {
+                            return Err(Error::NotFound);
+                        }
+                    }
+                    let id = store::insert_instruction(
+                        c,
+                        &NewInstruction {
+                            title: &title,
+                            body: &body,
+                            sender: &actor.username,
+                            sender_region: actor.scope(),
+                            regions: &regions.join(","),
+                            roles: &roles.join(","),
+                            due_at,
+                            corrects: input.corrects,
+                        },
+                        now,
+                    )
+                    .await?;
+                    for (name, ct, data) in &files {
+                        store::insert_attachment(c, id, name, ct, data).await?;
+                    }
+                    let recipients = store::add_recipients(c, id, &regions, &roles).await?;
+                    if recipients == 0 {
+                        return Err(Error::field("regions", "nobody", "所选区域和角色下没有用户", "no users of those roles in those regions"));
+                    }
+                    repo::insert_event(c, now, &actor.username, None, None, "instruction_sent", &json!({"instruction": id, "recipients": recipients, "corrects": input.corrects}))
+                        .await?;
+                    Ok(json!({"id": id, "recipients": recipients}))
+                })
+            })
+            .await
+    }
+
+    pub async fn inbox(&self, actor: &Actor) -> Result<Vec<InboxItem>> {
+        let mut c = self.db.pool().acquire().await?;
+        Ok(store::inbox(&mut c, actor.user_id)
+            .await?
+            .into_iter()
+            .map(|(instruction, acked_at, answered_at)| InboxItem {
+                instruction,
+                acked_at,
+                answered_at,
+            })
+            .collect())
+    }
+
+    pub async fn sent_instructions(&self, actor: &Actor) -> Result<Vec<store::InstructionRow>> {
+        may_send(actor)?;
+        let mut c = self.db.pool().acquire().await?;
+        store::sent_in(&mut c, actor.scope()).await
+    }
+
+    /// One instruction as the viewer may see it: a recipient sees it and
+    /// their own receipt and answers; the sender's region and those above
+    /// see the rates per region and who is missing.
+    pub async fn instruction_view(&self, actor: &Actor, id: i64) -> Result<InstructionView> {
+        let mut c = self.db.pool().acquire().await?;
+        let i = store::instruction(&mut c, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let recipients = store::recipients(&mut c, id).await?;
+        let mine = recipients
+            .iter()
+            .find(|r| r.user_id == actor.user_id)
+            .cloned();
+        let oversees = matches!(actor.role, Role::Command | Role::Town)
+            && i.sender_region.starts_with(actor.scope());
+        if mine.is_none() && !oversees {
+            return Err(Error::NotFound);
+        }
+        let mut answers = store::answers(&mut c, id).await?;
+        if !oversees {
+            answers.retain(|a| a.user_id == actor.user_id);
+        }
+        let (mut rates, mut total, mut missing) = (Vec::new(), None, Vec::new());
+        if oversees {
+            let mut by: std::collections::BTreeMap<String, Rates> = Default::default();
+            let mut all = Rates::default();
+            for r in &recipients {
+                let receipt = Receipt {
+                    acknowledged: r.acked_at.is_some(),
+                    answered: r.answered_at.is_some(),
+                };
+                by.entry(duty::rollup_region(&i.sender_region, &r.region).to_string())
+                    .or_default()
+                    .add(receipt);
+                all.add(receipt);
+                if r.acked_at.is_none() && r.answered_at.is_none() {
+                    missing.push(r.clone());
+                }
+            }
+            for (region, r) in by {
+                let name = repo::region(&mut c, &region)
+                    .await?
+                    .map(|x| x.name)
+                    .unwrap_or_default();
+                rates.push(RegionRates {
+                    ack_percent: r.ack_percent(),
+                    answer_percent: r.answer_percent(),
+                    region,
+                    name,
+                    rates: r,
+                });
+            }
+            total = Some(RegionRates {
+                ack_percent: all.ack_percent(),
+                answer_percent: all.answer_percent(),
+                region: i.sender_region.clone(),
+                name: String::new(),
+                rates: all,
+            });
+        }
+        let corrected_by = store::sent_in(&mut c, "")
+            .await?
+            .into_iter()
+            .filter(|x| x.corrects == Some(id))
+            .map(|x| x.id)
+            .collect();
+        Ok(InstructionView {
+            attachments: store::attachments(&mut c, id).await?,
+            instruction: i,
+            mine,
+            rates,
+            total,
+            missing,
+            answers,
+            corrected_by,
+        })
+    }
+
+    /// 签收.
+    pub async fn acknowledge_instruction(&self, actor: &Actor, id: i64) -> Result<()> {
+        let (actor, now) = (actor.clone(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if !store::is_recipient(c, id, actor.user_id).await? {
+                        return Err(Error::NotFound);
+                    }
+                    if store::acknowledge(c, id, actor.user_id, now).await? {
+                        repo::insert_event(
+                            c,
+                            now,
+                            &actor.username,
+                            None,
+                            None,
+                            "instruction_acknowledged",
+                            &json!({"instruction": id}),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// 反馈: text and an optional photo; a correction is a new answer.
+    pub async fn answer_instruction(
+        &self,
+        actor: &Actor,
+        id: i64,
+        input: AnswerInput,
+    ) -> Result<i64> {
+        let mut e = FieldErrors::default();
+        let body = e.take(validation::text("body", &input.body, 2000));
+        let photo = input
+            .photo
+            .as_ref()
+            .and_then(|p| decode_file(&mut e, "photo", p, true));
+        let Some(body) = body else {
+            return Err(e.into());
+        };
+        e.into_result(())?;
+        let (actor, now) = (actor.clone(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if !store::is_recipient(c, id, actor.user_id).await? {
+                        return Err(Error::NotFound);
+                    }
+                    if let Some(old) = input.corrects
+                        && store::answer_owner(c, old).await? != Some((id, actor.user_id))
+                    {
+                        return Err(Error::field(
+                            "corrects",
+                            "unknown",
+                            "只能更正自己的反馈",
+                            "you can only correct your own answer",
+                        ));
+                    }
+                    let answer = store::insert_answer(
+                        c,
+                        &NewAnswer {
+                            instruction_id: id,
+                            user_id: actor.user_id,
+                            username: &actor.username,
+                            body: &body,
+                            photo: photo.as_ref().map(|p| (p.2.as_slice(), p.1.as_str())),
+                            corrects: input.corrects,
+                        },
+                        now,
+                    )
+                    .await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        &actor.username,
+                        None,
+                        None,
+                        "instruction_answered",
+                        &json!({"instruction": id, "answer": answer, "corrects": input.corrects}),
+                    )
+                    .await?;
+                    Ok(answer)
+                })
+            })
+            .await
+    }
+
+    pub async fn instruction_attachment(
+        &self,
+        actor: &Actor,
+        id: i64,
+        file: i64,
+    ) -> Result<(String, String, Vec<u8>)> {
+        self.instruction_view(actor, id).await?;
+        let mut c = self.db.pool().acquire().await?;
+        store::attachment(&mut c, id, file)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn answer_photo(
+        &self,
+        actor: &Actor,
+        id: i64,
+        answer: i64,
+    ) -> Result<(String, Vec<u8>)> {
+        let v = self.instruction_view(actor, id).await?;
+        if !v.answers.iter().any(|a| a.id == answer) {
+            return Err(Error::NotFound);
+        }
+        let mut c = self.db.pool().acquire().await?;
+        store::answer_photo(&mut c, id, answer)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Unacknowledged instructions escalated to the viewer's region.
+    pub async fn instruction_escalations(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {
+        let mut c = self.db.pool().acquire().await?;
+        Ok(store::escalations_in(&mut c, actor.scope())
+            .await?
+            .into_iter()
+            .map(|(id, title, user, to, duty)| json!({"instruction": id, "title": title, "username": user, "escalated_to": to, "duty": duty}))
+            .collect())
+    }
+}

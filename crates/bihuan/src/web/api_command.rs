@@ -1,0 +1,143 @@
+//! JSON under /api/v1 for the 指挥部: duty roster and instructions.
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::AppState;
+use super::api::ApiResult;
+use super::extract::{ApiActor, JsonBody};
+use crate::usecases::command::{AnswerInput, DutyInput, InstructionInput};
+
+/// Attachments travel base64-encoded inside the JSON.
+const INSTRUCTION_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/duty", get(roster).post(add_duty))
+        .route("/duty/uncovered", get(uncovered))
+        .route(
+            "/instructions",
+            get(instructions)
+                .post(send)
+                .layer(DefaultBodyLimit::max(INSTRUCTION_LIMIT)),
+        )
+        .route("/instructions/escalated", get(escalated))
+        .route("/instructions/{id}", get(instruction))
+        .route("/instructions/{id}/ack", post(ack))
+        .route(
+            "/instructions/{id}/answers",
+            post(answer).layer(DefaultBodyLimit::max(INSTRUCTION_LIMIT)),
+        )
+        .route("/instructions/{id}/attachments/{file}", get(attachment))
+        .route("/instructions/{id}/answers/{answer}/photo", get(photo))
+}
+
+async fn roster(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    Ok(Json(s.services.duty_roster(&a).await?).into_response())
+}
+
+async fn add_duty(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<DutyInput>,
+) -> ApiResult {
+    let d = s.services.add_duty(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+async fn uncovered(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    Ok(Json(s.services.regions_without_duty(&a).await?).into_response())
+}
+
+async fn instructions(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    let inbox = s.services.inbox(&a).await?;
+    let sent = match s.services.sent_instructions(&a).await {
+        Ok(v) => v,
+        Err(crate::error::Error::Forbidden) => vec![],
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(json!({"inbox": inbox, "sent": sent})).into_response())
+}
+
+async fn send(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    JsonBody(input): JsonBody<InstructionInput>,
+) -> ApiResult {
+    let r = s.services.send_instruction(&a, input).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn escalated(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {
+    Ok(Json(s.services.instruction_escalations(&a).await?).into_response())
+}
+
+async fn instruction(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
+    Ok(Json(s.services.instruction_view(&a, id).await?).into_response())
+}
+
+async fn ack(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<i64>) -> ApiResult {
+    s.services.acknowledge_instruction(&a, id).await?;
+    Ok(Json(json!({"acknowledged": true})).into_response())
+}
+
+async fn answer(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<AnswerInput>,
+) -> ApiResult {
+    let answer = s.services.answer_instruction(&a, id, input).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": answer}))).into_response())
+}
+
+fn file_response(
+    content_type: String,
+    name: Option<&str>,
+    data: Vec<u8>,
+) -> axum::response::Response {
+    let mut r = (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        data,
+    )
+        .into_response();
+    if let Some(name) = name {
+        let v = format!(
+            "attachment; filename=\"file\"; filename*=UTF-8''{}",
+            crate::web::pages::percent_encode(name)
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    r
+}
+
+async fn attachment(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, file)): Path<(i64, i64)>,
+) -> ApiResult {
+    let (name, ct, data) = s.services.instruction_attachment(&a, id, file).await?;
+    Ok(file_response(ct, Some(&name), data))
+}
+
+async fn photo(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path((id, answer)): Path<(i64, i64)>,
+) -> ApiResult {
+    let (ct, data) = s.services.answer_photo(&a, id, answer).await?;
+    Ok(file_response(ct, None, data))
+}
