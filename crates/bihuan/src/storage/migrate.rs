@@ -26,6 +26,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0009_round_people_person.sql"),
     ),
     (10, include_str!("../../migrations/sqlite/0010_tracing.sql")),
+    (11, include_str!("../../migrations/sqlite/0011_assist.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -55,6 +56,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         10,
         include_str!("../../migrations/postgres/0010_tracing.sql"),
+    ),
+    (
+        11,
+        include_str!("../../migrations/postgres/0011_assist.sql"),
     ),
 ];
 

@@ -1,8 +1,10 @@
 //! HTTP: the JSON API and the server-rendered pages over the same use cases.
 
 pub mod api;
+pub mod api_assist;
 pub mod error;
 pub mod extract;
+pub mod multipart;
 pub mod pages;
 pub mod ratelimit;
 
@@ -95,6 +97,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/lab-results/import",
             post(api::lab_results_file).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route(
+            "/assist-mappings",
+            get(api_assist::mappings).post(api_assist::save_mapping),
+        )
+        .route(
+            "/assist-lists",
+            get(api_assist::lists)
+                .post(api_assist::import)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/assist-lists/{id}", get(api_assist::list))
+        .route("/assist-lists/{id}/export", get(api_assist::export))
+        .route(
+            "/assist-lists/{id}/rows/{row}/route",
+            post(api_assist::route),
         );
     Router::new()
         .nest("/api/v1", api)
