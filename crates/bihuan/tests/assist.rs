@@ -593,3 +593,160 @@ async fn hostile_lists_are_refused_whole_with_reasons_and_nothing_written() {
     let (_, m) = app.get(&command, "/api/v1/assist-mappings").await;
     assert_eq!(m.as_array().unwrap().len(), 1, "the bad mapping not saved");
 }
+
+/// Signs in through the login form; returns the `cookie` header value.
+async fn sign_in(app: &TestApp, role: &str, region: &str) -> String {
+    let name = support::unique("p");
+    let password = "correct horse battery";
+    app.services
+        .add_user(bihuan::usecases::auth::parse_new_user(&name, role, region, password).unwrap())
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .post(app.url("/login"))
+        .form(&[
+            ("username", name.as_str()),
+            ("password", password),
+            ("next", "/assist"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let r = app
+        .http
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+fn with_csrf(csrf: &str, ct_body: (String, Vec<u8>)) -> (String, Vec<u8>) {
+    let (ct, body) = ct_body;
+    let b = ct.split("boundary=").nth(1).unwrap().to_string();
+    let mut out =
+        format!("--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes();
+    out.extend(body);
+    (ct, out)
+}
+
+#[tokio::test]
+async fn the_pages_upload_map_show_and_export_a_list() {
+    let app = spawn().await;
+    let town = sign_in(&app, "town", "330784001").await;
+    let (s, html) = page(&app, &town, "/assist").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("导入协查名单") && html.contains("multipart/form-data"));
+    assert!(html.contains("href=\"/assist\""), "the nav links the page");
+    let csrf = csrf_of(&html);
+
+    // A file that is no spreadsheet comes back with the reason.
+    let (ct, body) = with_csrf(
+        &csrf,
+        multipart("坏", "", "a.png", b"\x89PNG\r\n\x1a\n\0\0"),
+    );
+    let r = app
+        .http
+        .post(app.url("/assist"))
+        .header("cookie", &town)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains(".xlsx"));
+
+    // A new mapping: the file waits, the headers become the choices.
+    let file = xlsx(&[
+        row(&["序号", "公民身份号码", "姓名", "类别", "地址"]),
+        row(&["1", &resident_id(7), "周九", "密接", "东城街道园丁社区"]),
+        row(&["2", &resident_id(8), "吴十", "", "西城街道某村"]),
+    ]);
+    let (ct, body) = with_csrf(&csrf, multipart("镇协查1", "", "镇协查1.xlsx", &file));
+    let r = app
+        .http
+        .post(app.url("/assist"))
+        .header("cookie", &town)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/assist/uploads/"), "{to}");
+    let (s, html) = page(&app, &town, &to).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("<option value=\"公民身份号码\" selected>"),
+        "guessed"
+    );
+    assert!(html.contains("密接=close_contact"));
+    let action = to.split('?').next().unwrap().to_string();
+    let r = app
+        .http
+        .post(app.url(&action))
+        .header("cookie", &town)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("list_name", "镇协查1"),
+            ("mapping_name", "镇模板"),
+            ("col_name", "姓名"),
+            ("col_id_number", "公民身份号码"),
+            ("col_category", "类别"),
+            ("col_address", "地址"),
+            ("categories", "密接=close_contact\n次密接=secondary_contact"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let list = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, html) = page(&app, &town, &list).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("周九") && html.contains("核查中"), "{html}");
+    assert!(html.contains("不在永康市（查无此人）"));
+    assert!(
+        html.contains("name=\"grid\""),
+        "a route form for the unplaced row"
+    );
+    let (_, en) = page(&app, &town, &format!("{list}?lang=en")).await;
+    assert!(en.contains("being verified") && en.contains("Export the answers"));
+    let (s, html) = page(&app, &town, "/assist").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("镇协查1"));
+    let r = app
+        .http
+        .get(app.url(&format!("{list}/export")))
+        .header("cookie", &town)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let back = read_xlsx(&r.bytes().await.unwrap());
+    assert_eq!(back[0][5], "核查结果");
+    assert_eq!(back[2][5], "不在永康市（查无此人）");
+
+    // The saved mapping is offered on the next upload.
+    let (_, html) = page(&app, &town, "/assist").await;
+    assert!(html.contains("<option value=\"镇模板\">"));
+    // Villages do not handle lists.
+    let village = sign_in(&app, "village", "330784001001").await;
+    let (s, _) = page(&app, &village, "/assist").await;
+    assert_eq!(s, 403);
+}

@@ -7,6 +7,7 @@
 //! region pickers, keeps a half-filled 返永通 form in the browser and selects
 //! a refused scan so the next one replaces it.
 
+mod assist;
 mod forms;
 pub mod i18n;
 mod public;
@@ -94,6 +95,19 @@ pub fn routes() -> Router<AppState> {
             post(rolling::import_roster).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
         .route("/sites/{id}/poster", get(sites::poster))
+        .route(
+            "/assist",
+            get(assist::lists)
+                .post(assist::upload)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route(
+            "/assist/uploads/{id}",
+            get(assist::mapping_form).post(assist::import_upload),
+        )
+        .route("/assist/{id}", get(assist::list))
+        .route("/assist/{id}/export", get(assist::export))
+        .route("/assist/{id}/rows/{row}/route", post(assist::route))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
 }
@@ -143,6 +157,8 @@ pub struct Nav {
     pub csrf: String,
     /// The command: the 三区 page.
     pub is_command: bool,
+    /// The command and towns: 协查 lists.
+    pub is_assist: bool,
 }
 
 impl Base {
@@ -164,6 +180,7 @@ impl Base {
             tasks_label: tasks_label(t, actor.role),
             csrf: actor.csrf.clone(),
             is_command: actor.role.can_manage_risk_areas(),
+            is_assist: actor.role.can_handle_assist_lists(),
         });
         self
     }
