@@ -697,7 +697,7 @@ async fn public_reference_endpoints() {
     let (s, p) = app.get("", "/api/v1/policy").await;
     assert_eq!(s, 200);
     assert_eq!(p["version"], "zj-2022-01-27");
-    assert_eq!(p["categories"].as_array().unwrap().len(), 11);
+    assert_eq!(p["categories"].as_array().unwrap().len(), 13);
     let (s, r) = app.get("", &format!("/api/v1/regions/{CITY}")).await;
     assert_eq!(s, 200);
     assert_eq!(r["level"], "city");
