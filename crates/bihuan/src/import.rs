@@ -19,27 +19,7 @@ pub fn read_table(
     aliases: &[(&str, &str)],
     required: &[&str],
 ) -> anyhow::Result<Table> {
-    let is_workbook = bytes.starts_with(b"PK") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    let grid: Vec<Vec<String>> = if is_workbook {
-        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))??;
-        range
-            .rows()
-            .map(|row| row.iter().map(cell_text).collect())
-            .collect()
-    } else {
-        let text =
-            std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("a CSV file must be UTF-8"))?;
-        let mut r = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-        r.records()
-            .map(|rec| Ok(rec?.iter().map(str::to_string).collect()))
-            .collect::<anyhow::Result<_>>()?
-    };
+    let grid = read_sheet(bytes)?.cells;
     let mut lines = grid.into_iter();
     let header: Vec<Option<String>> = lines
         .next()
@@ -69,6 +49,73 @@ pub fn read_table(
         })
         .collect();
     Ok(Table { rows })
+}
+
+/// A file's format as received, so an answer can go back in the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Csv,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Csv => "csv",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "xlsx" => Some(Format::Xlsx),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// The first sheet's cells as text, the header row included.
+pub struct Sheet {
+    pub format: Format,
+    pub cells: Vec<Vec<String>>,
+}
+
+/// A spreadsheet's cells: .xlsx (and .xls/.ods, answered as .xlsx), or
+/// UTF-8 CSV. Anything else (an image, a PDF, a Word file) is an error.
+pub fn read_sheet(bytes: &[u8]) -> anyhow::Result<Sheet> {
+    let is_workbook = bytes.starts_with(b"PK") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+    if is_workbook {
+        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))?;
+        let range = wb
+            .worksheet_range_at(0)
+            .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))??;
+        let cells = range
+            .rows()
+            .map(|row| row.iter().map(cell_text).collect())
+            .collect();
+        return Ok(Sheet {
+            format: Format::Xlsx,
+            cells,
+        });
+    }
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| anyhow::anyhow!("a CSV file must be UTF-8"))?;
+    if text.contains('\0') {
+        anyhow::bail!("not a spreadsheet or CSV file");
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let cells = r
+        .records()
+        .map(|rec| Ok(rec?.iter().map(str::to_string).collect()))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Sheet {
+        format: Format::Csv,
+        cells,
+    })
 }
 
 /// Codes typed into Excel come back as numbers; dates as serial days.

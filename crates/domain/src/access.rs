@@ -78,6 +78,14 @@ impl Role {
     pub fn can_manage_risk_areas(self) -> bool {
         matches!(self, Role::Command)
     }
+
+    /// 协查 lists come down to the command and the towns: they import them,
+    /// route the rows nobody could place, and export the answers back with
+    /// full identity numbers (the sender matches on them; each export is
+    /// audited).
+    pub fn can_handle_assist_lists(self) -> bool {
+        matches!(self, Role::Command | Role::Town)
+    }
 }
 
 #[cfg(test)]

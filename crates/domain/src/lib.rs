@@ -3,6 +3,7 @@
 //! can be unit-tested on the dates of the policy's worked examples.
 
 pub mod access;
+pub mod assist;
 pub mod contacts;
 pub mod duty;
 pub mod identity;

@@ -78,6 +78,8 @@ pub struct Deadlines {
     pub release_hours: u32,
     pub help_hours: u32,
     pub transfer_in_hours: u32,
+    /// A 协查 row's verification when the list gives no deadline.
+    pub assist_hours: u32,
 }
 
 impl Default for Deadlines {
@@ -90,6 +92,7 @@ impl Default for Deadlines {
             release_hours: 24,
             help_hours: 4,
             transfer_in_hours: 12,
+            assist_hours: 24,
         }
     }
 }

@@ -27,6 +27,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (10, include_str!("../../migrations/sqlite/0010_tracing.sql")),
     (11, include_str!("../../migrations/sqlite/0011_command.sql")),
+    (12, include_str!("../../migrations/sqlite/0012_assist.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -60,6 +61,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         11,
         include_str!("../../migrations/postgres/0011_command.sql"),
+    ),
+    (
+        12,
+        include_str!("../../migrations/postgres/0012_assist.sql"),
     ),
 ];
 

@@ -160,7 +160,12 @@ pub struct NewTask<'a> {
 /// Opens a task, or adds the reason to the person's open task of that kind
 /// (bringing its deadline forward if sooner). Returns the task's id.
 pub async fn open_task(c: &mut AnyConnection, t: &NewTask<'_>) -> Result<i64> {
-    let due_at = t.now + i64::from(t.hours) * 3600;
+    open_task_due(c, t, t.now + i64::from(t.hours) * 3600).await
+}
+
+/// [`open_task`] with a deadline given as a time (`t.hours` unused): a 协查
+/// list's own deadline.
+pub async fn open_task_due(c: &mut AnyConnection, t: &NewTask<'_>, due_at: i64) -> Result<i64> {
     let (task_id, event) = match repo::open_task(c, t.person_id, t.kind.as_str()).await? {
         Some(open) => {
             repo::attach_to_task(c, open.id, t.reason, due_at, t.now).await?;

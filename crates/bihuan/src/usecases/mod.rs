@@ -1,6 +1,7 @@
 //! Use cases: one function per thing a person or a machine does. Each runs in
 //! one transaction (through `Db::write`) and is the only place state changes.
 
+pub mod assist;
 pub mod auth;
 pub mod care;
 pub mod command;

@@ -274,6 +274,10 @@ impl Services {
             self.correct(c, actor, &task, corr, now).await?;
         }
         let task = repo::task_in(c, id, "").await?.ok_or(Error::NotFound)?;
+        if matches!(action, TaskAction::Close | TaskAction::Reopen) {
+            // 协查 rows answered by this task take (or lose) its outcome.
+            self.assist_task_changed(c, &task, now).await?;
+        }
         Ok(view(&task, now))
     }
 

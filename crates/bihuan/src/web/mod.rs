@@ -1,10 +1,12 @@
 //! HTTP: the JSON API and the server-rendered pages over the same use cases.
 
 pub mod api;
+pub mod api_assist;
 pub mod api_command;
 pub mod api_tracing;
 pub mod error;
 pub mod extract;
+pub mod multipart;
 pub mod pages;
 pub mod ratelimit;
 
@@ -97,6 +99,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/lab-results/import",
             post(api::lab_results_file).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route(
+            "/assist-mappings",
+            get(api_assist::mappings).post(api_assist::save_mapping),
+        )
+        .route(
+            "/assist-lists",
+            get(api_assist::lists)
+                .post(api_assist::import)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route("/assist-lists/{id}", get(api_assist::list))
+        .route("/assist-lists/{id}/export", get(api_assist::export))
+        .route(
+            "/assist-lists/{id}/rows/{row}/route",
+            post(api_assist::route),
         );
     let api = api
         .merge(api_tracing::routes())

@@ -450,6 +450,35 @@ strings! {
     tr_state_struck: "已排除", "Struck";
     tr_state_handed_over: "已移交协查", "Handed over";
     tr_nothing_found: "尚无候选人员。点击“运行流调研判”。", "No candidates yet. Press “Trace now”.";
+    // 协查 lists
+    as_title: "协查名单", "Assisted-verification lists";
+    as_nav: "协查", "Verification lists";
+    as_upload: "导入协查名单", "Import a list";
+    as_file: "名单文件（.xlsx 或 .csv）", "List file (.xlsx or .csv)";
+    as_list_name: "名单名称", "List name";
+    as_mapping: "列映射", "Column mapping";
+    as_new_mapping: "新建列映射（下一步按表头设置）", "New mapping (set it from the headers next)";
+    as_none: "暂无协查名单。", "No lists yet.";
+    as_rows: "行数", "Rows";
+    as_open: "核查中", "Open";
+    as_verified: "已核查", "Verified";
+    as_not_here: "不在本地", "Not here";
+    as_dups: "重复", "Repeats";
+    as_invalid: "有误", "Invalid";
+    as_imported: "导入时间", "Imported";
+    as_export: "导出反馈表", "Export the answers";
+    as_map_title: "设置列映射", "Map the columns";
+    as_map_hint: "为每个字段选择文件中的列，姓名和证件号码必选。映射按名称保存，下次导入同样格式的名单时直接选用。", "Choose the file's column for each field; name and document number are required. The mapping is saved under its name for the next list of the same shape.";
+    as_mapping_name: "映射名称", "Mapping name";
+    as_skip: "（不导入）", "(not imported)";
+    as_categories: "人员类别对应的管控类别（每行一条：类别=政策类别，如 密接=close_contact）", "Category labels and the policy category each means (one per line: label=category, e.g. 密接=close_contact)";
+    as_import: "导入", "Import";
+    as_row: "行", "Row";
+    as_state: "状态", "State";
+    as_answer: "结果", "Answer";
+    as_route: "指派网格", "Route";
+    as_grid_code: "网格编码（15位）", "Grid code (15 digits)";
+    as_task: "任务", "Task";
     // rolling tests
     rl_title: "重点行业滚动检测", "Rolling tests for key industries";
     rl_overdue: "超期未检员工", "Overdue workers";

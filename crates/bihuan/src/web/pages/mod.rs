@@ -7,6 +7,7 @@
 //! region pickers, keeps a half-filled 返永通 form in the browser and selects
 //! a refused scan so the next one replaces it.
 
+mod assist;
 mod contact_tracing;
 mod forms;
 pub mod i18n;
@@ -111,6 +112,19 @@ pub fn routes() -> Router<AppState> {
             "/tracing/{id}/contacts/{person}",
             post(contact_tracing::decide),
         )
+        .route(
+            "/assist",
+            get(assist::lists)
+                .post(assist::upload)
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
+        .route(
+            "/assist/uploads/{id}",
+            get(assist::mapping_form).post(assist::import_upload),
+        )
+        .route("/assist/{id}", get(assist::list))
+        .route("/assist/{id}/export", get(assist::export))
+        .route("/assist/{id}/rows/{row}/route", post(assist::route))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
 }
@@ -162,6 +176,8 @@ pub struct Nav {
     pub is_command: bool,
     /// The command and towns: 流调.
     pub may_trace: bool,
+    /// The command and towns: 协查 lists.
+    pub is_assist: bool,
 }
 
 impl Base {
@@ -184,6 +200,7 @@ impl Base {
             csrf: actor.csrf.clone(),
             is_command: actor.role.can_manage_risk_areas(),
             may_trace: actor.role.can_review() && actor.region.as_str().len() <= 9,
+            is_assist: actor.role.can_handle_assist_lists(),
         });
         self
     }
