@@ -2543,3 +2543,155 @@ async fn the_tracing_page_shows_evidence_and_the_chain_and_takes_decisions() {
     let grid = sign_in(&app, "grid_worker", "330784001001001").await;
     assert_eq!(get_page(&app, &case, Some(&grid)).await.0, 403);
 }
+
+/// A multipart body of text fields and files.
+fn multipart_body(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let b = "----bihuan-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (k, name, data) in files {
+        body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(data);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{b}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+/// 指令 on the pages: the town sends to its grid workers with an
+/// attachment; a grid worker acknowledges and answers with a photo on the
+/// phone; the town sees the rates; the duty roster flags uncovered regions.
+#[tokio::test]
+async fn an_instruction_is_sent_acknowledged_and_answered_on_the_pages() {
+    let app = spawn().await;
+    let town = sign_in(&app, "town", "330784001").await;
+    let worker = sign_in(&app, "grid_worker", "330784001001001").await;
+    let (_, html) = get_page(&app, "/instructions", Some(&town)).await;
+    assert!(html.contains("下发指令"), "{html}");
+    let csrf = csrf_of(&html);
+    let post = |cookie: &str, path: &str, (ct, body): (String, Vec<u8>)| {
+        app.http
+            .post(app.url(path))
+            .header("cookie", cookie)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let r = post(
+        &town,
+        "/instructions",
+        multipart_body(
+            &[
+                ("csrf", &csrf),
+                ("title", "排查"),
+                ("body", "今晚完成"),
+                ("due_at", "2022-01-28T21:00"),
+                ("regions", "330784001"),
+                ("roles", "grid_worker"),
+            ],
+            &[("attachments", "名单.csv", "a,b\n".as_bytes())],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let page = location(&r);
+    let bad = post(
+        &town,
+        "/instructions",
+        multipart_body(
+            &[
+                ("csrf", &csrf),
+                ("title", ""),
+                ("body", "x"),
+                ("due_at", "2022-01-28T21:00"),
+                ("regions", "330784001"),
+            ],
+            &[],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), 422);
+
+    let (_, inbox) = get_page(&app, "/instructions", Some(&worker)).await;
+    assert!(
+        inbox.contains("排查") && inbox.contains("待签收") && !inbox.contains("下发指令"),
+        "{inbox}"
+    );
+    let (status, html) = get_page(&app, &page, Some(&worker)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("今晚完成") && html.contains("名单.csv") && html.contains("id=\"ack\""),
+        "{html}"
+    );
+    let wcsrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        &format!("{page}/ack"),
+        Some(&worker),
+        &[("csrf", wcsrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let png = [0x89u8, b'P', b'N', b'G', 13, 10, 26, 10];
+    let r = post(
+        &worker,
+        &format!("{page}/answers"),
+        multipart_body(
+            &[("csrf", &wcsrf), ("body", "已完成")],
+            &[("photo", "现场.png", &png)],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_page(&app, &page, Some(&worker)).await;
+    assert!(
+        html.contains("id=\"acked\"") && html.contains("已完成"),
+        "{html}"
+    );
+
+    let (_, html) = get_page(&app, &page, Some(&town)).await;
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "the sender's view refreshes itself"
+    );
+    assert!(
+        html.contains("1 (100%)") && html.contains("查看照片"),
+        "{html}"
+    );
+    let other = sign_in(&app, "grid_worker", "330784002001001").await;
+    assert_eq!(get_page(&app, &page, Some(&other)).await.0, 404);
+
+    let (_, html) = get_page(&app, "/duty", Some(&town)).await;
+    assert!(
+        html.contains("今日无人值班") && html.contains("id=\"uncovered\""),
+        "{html}"
+    );
+    let r = post_form(
+        &app,
+        "/duty",
+        Some(&town),
+        &[
+            ("csrf", csrf_of(&html)),
+            ("region", "330784001".into()),
+            ("on_date", "2022-01-28".into()),
+            ("shift", "all".into()),
+            ("name", "镇值班".into()),
+            ("phone", "13700000009".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_page(&app, "/duty", Some(&town)).await;
+    assert!(
+        html.contains("镇值班") && html.contains("137****0009"),
+        "{html}"
+    );
+}

@@ -8,6 +8,7 @@
 //! a refused scan so the next one replaces it.
 
 mod assist;
+mod command;
 mod contact_tracing;
 mod forms;
 pub mod i18n;
@@ -97,6 +98,27 @@ pub fn routes() -> Router<AppState> {
             post(rolling::import_roster).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
         .route("/sites/{id}/poster", get(sites::poster))
+        .route(
+            "/instructions",
+            get(command::instructions)
+                .post(command::send)
+                .layer(DefaultBodyLimit::max(16 * 1024 * 1024)),
+        )
+        .route("/instructions/{id}", get(command::instruction))
+        .route("/instructions/{id}/ack", post(command::ack))
+        .route(
+            "/instructions/{id}/answers",
+            post(command::answer).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
+        .route(
+            "/instructions/{id}/attachments/{file}",
+            get(command::attachment),
+        )
+        .route(
+            "/instructions/{id}/answers/{answer}/photo",
+            get(command::photo),
+        )
+        .route("/duty", get(command::duty).post(command::add_duty))
         .route("/venues", get(venues::venues).post(venues::register))
         .route("/venues/{id}/approve", post(venues::approve))
         .route("/venues/{id}/reject", post(venues::reject))
