@@ -4,8 +4,48 @@ use rust_xlsxwriter::{Format, Workbook};
 
 use crate::error::{Error, Result};
 
-/// One sheet, the first row bold; every cell text so codes keep their digits.
-pub fn xlsx(sheet_name: &str, rows: &[Vec<String>]) -> Result<Vec<u8>> {
+/// Whose export this is. Every file a person downloads ends with a line
+/// naming them and the time (水印), so a leaked sheet says where it came
+/// from; a machine feed (parsed by another system, each read audited) says
+/// so explicitly and carries none.
+#[derive(Debug, Clone, Copy)]
+pub enum Mark<'a> {
+    By { who: &'a str, at: i64 },
+    MachineFeed,
+}
+
+impl Mark<'_> {
+    pub fn line(&self) -> Option<String> {
+        match self {
+            Mark::By { who, at } => {
+                let when = chrono::DateTime::from_timestamp(*at, 0)
+                    .map(|t| {
+                        crate::clock::shanghai(t)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                Some(format!(
+                    "导出人：{who}　导出时间：{when}　仅限疫情防控工作使用"
+                ))
+            }
+            Mark::MachineFeed => None,
+        }
+    }
+}
+
+fn marked(rows: &[Vec<String>], mark: Mark<'_>) -> Vec<Vec<String>> {
+    let mut out = rows.to_vec();
+    if let Some(line) = mark.line() {
+        out.push(vec![line]);
+    }
+    out
+}
+
+/// One sheet, the first row bold; every cell text so codes keep their digits;
+/// the watermark, if any, as the last row.
+pub fn xlsx(sheet_name: &str, rows: &[Vec<String>], mark: Mark<'_>) -> Result<Vec<u8>> {
+    let rows = marked(rows, mark);
     let mut wb = Workbook::new();
     let sheet = wb.add_worksheet();
     let fail = |e: rust_xlsxwriter::XlsxError| Error::Internal(e.to_string());
@@ -27,11 +67,40 @@ pub fn xlsx(sheet_name: &str, rows: &[Vec<String>]) -> Result<Vec<u8>> {
 }
 
 /// The same rows as CSV.
-pub fn csv(rows: &[Vec<String>]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
+pub fn csv(rows: &[Vec<String>], mark: Mark<'_>) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    for row in &marked(rows, mark) {
         w.write_record(row)
             .map_err(|e| Error::Internal(e.to_string()))?;
     }
     w.into_inner().map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_person_s_export_ends_with_who_and_when_and_a_feed_does_not() {
+        let rows = vec![
+            vec!["a".to_string(), "b".to_string()],
+            vec!["1".into(), "2".into()],
+        ];
+        let by = Mark::By {
+            who: "张三",
+            at: 1_643_335_200,
+        };
+        let text = String::from_utf8(csv(&rows, by).unwrap()).unwrap();
+        let last = text.lines().last().unwrap();
+        assert_eq!(
+            last,
+            "导出人：张三　导出时间：2022-01-28 10:00　仅限疫情防控工作使用"
+        );
+        assert_eq!(text.lines().next(), Some("a,b"), "the header stays first");
+        let feed = String::from_utf8(csv(&rows, Mark::MachineFeed).unwrap()).unwrap();
+        assert_eq!(feed, "a,b\n1,2\n");
+        assert!(!xlsx("s", &rows, by).unwrap().is_empty());
+    }
 }

@@ -355,7 +355,12 @@ async fn a_province_list_is_matched_sent_verified_and_answered_in_its_own_shape(
     let mut expected = row(&HEADERS);
     expected.extend(row(&["核查结果", "管控措施", "核查时间"]));
     assert_eq!(back[0], expected);
-    assert_eq!(back.len(), 6);
+    assert_eq!(back.len(), 7, "five rows and the watermark");
+    assert!(
+        back[6][0].starts_with("导出人：") && back[6][0].contains("2022-01-28 10:00"),
+        "the last line names who exported and when: {:?}",
+        back[6]
+    );
     assert_eq!(&back[1][..9], &rows[1][..], "cells as received");
     assert_eq!(back[1][9], "已核实，措施已落实");
     assert_eq!(back[1][10], "无");

@@ -372,3 +372,121 @@ async fn escalated_tasks_name_whoever_is_on_duty_and_uncovered_regions_are_flagg
         "the escalation shows who is on duty: {tasks}"
     );
 }
+
+#[tokio::test]
+async fn the_command_searches_the_audit_log() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let town = app.login_as("town", TOWN).await;
+    let (s, d) = app.declare(declaration()).await;
+    assert_eq!(s, 201, "{d}");
+    let person = d["person_id"].as_i64().unwrap();
+    // An unmasked view and an export, both by the command.
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{person}?unmask=true"))
+        .await;
+    assert!(
+        p["id_number"].as_str().is_some_and(|n| !n.contains('*')),
+        "{p}"
+    );
+    let r = app
+        .http
+        .get(app.url("/api/v1/handovers.xlsx"))
+        .bearer_auth(&command)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    assert_eq!(
+        app.get(&town, "/api/v1/audit").await.0,
+        403,
+        "the command only"
+    );
+    let (s, e) = app
+        .get(
+            &command,
+            "/api/v1/audit?person=abc&from=2022-13-01&region=33",
+        )
+        .await;
+    assert_eq!(s, 422);
+    let fields: Vec<&str> = e["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["person", "region", "from"], "{e}");
+
+    let kinds = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, by_person) = app
+        .get(&command, &format!("/api/v1/audit?person={person}"))
+        .await;
+    let k = kinds(&by_person);
+    assert!(k.contains(&"unmasked".to_string()), "{k:?}");
+    assert!(
+        by_person
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["person_id"] == person)
+    );
+    let (_, logins) = app.get(&command, "/api/v1/audit?action=login").await;
+    assert_eq!(
+        logins.as_array().unwrap().len(),
+        2,
+        "each login is in the log: {logins}"
+    );
+    let (_, exports) = app
+        .get(&command, "/api/v1/audit?action=handovers_exported")
+        .await;
+    assert_eq!(exports.as_array().unwrap().len(), 1);
+    let who = exports[0]["actor"].as_str().unwrap().to_string();
+    let (_, mine) = app
+        .get(&command, &format!("/api/v1/audit?user={who}"))
+        .await;
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == who.as_str())
+    );
+    assert!(kinds(&mine).contains(&"login".to_string()));
+    let (_, in_town) = app
+        .get(&command, &format!("/api/v1/audit?region={TOWN}"))
+        .await;
+    assert!(
+        in_town
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["region"].as_str().unwrap().starts_with(TOWN))
+    );
+    assert!(
+        kinds(&in_town).contains(&"unmasked".to_string()),
+        "the person lives in the town"
+    );
+    let (_, elsewhere) = app.get(&command, "/api/v1/audit?region=330784002").await;
+    assert!(!kinds(&elsewhere).contains(&"unmasked".to_string()));
+    let (_, today) = app
+        .get(&command, "/api/v1/audit?from=2022-01-28&to=2022-01-28")
+        .await;
+    let (_, tomorrow) = app.get(&command, "/api/v1/audit?from=2022-01-29").await;
+    assert!(!today.as_array().unwrap().is_empty());
+    assert_eq!(tomorrow, json!([]));
+    // The searches themselves are audited.
+    assert!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind = 'audit_searched'"
+        )
+        .await
+            >= 7
+    );
+}

@@ -2695,3 +2695,20 @@ async fn an_instruction_is_sent_acknowledged_and_answered_on_the_pages() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_page_searches_for_the_command_only() {
+    let app = spawn().await;
+    let command = sign_in(&app, "command", "330784").await;
+    let (status, html) = get_page(&app, "/audit?action=login", Some(&command)).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("审计日志") && html.contains("<td>login</td>"),
+        "{html}"
+    );
+    let (status, html) = get_page(&app, "/audit?from=2022-02-30", Some(&command)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("role=\"alert\""), "{html}");
+    let town = sign_in(&app, "town", "330784001").await;
+    assert_eq!(get_page(&app, "/audit", Some(&town)).await.0, 403);
+}

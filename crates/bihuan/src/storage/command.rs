@@ -556,3 +556,110 @@ pub async fn escalations_in(
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
     .collect()
 }
+
+// ---------- audit ----------
+
+/// What the command searches the event log by; empty fields match all.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub person_id: Option<i64>,
+    pub actor: Option<String>,
+    pub region: Option<String>,
+    pub kind: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub before_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub person_id: Option<i64>,
+    pub task_id: Option<i64>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    /// The person's region, or else the acting user's.
+    pub region: Option<String>,
+}
+
+/// Events matching `f`, newest first, at most `limit`.
+pub async fn search_events(
+    c: &mut AnyConnection,
+    f: &EventFilter,
+    limit: i64,
+) -> Result<Vec<AuditRow>> {
+    let mut sql = String::from(
+        "SELECT e.id, e.at, e.actor, e.person_id, e.task_id, e.kind, e.detail, COALESCE(p.region, u.region)
+         FROM events e LEFT JOIN persons p ON p.id = e.person_id
+         LEFT JOIN users u ON u.username = e.actor WHERE 1 = 1",
+    );
+    let mut n = 0;
+    let mut next = |sql: &mut String, clause: &str| {
+        n += 1;
+        sql.push_str(&clause.replace('?', &format!("${n}")));
+    };
+    if f.person_id.is_some() {
+        next(&mut sql, " AND e.person_id = ?");
+    }
+    if f.actor.is_some() {
+        next(&mut sql, " AND e.actor = ?");
+    }
+    if f.region.is_some() {
+        next(&mut sql, " AND COALESCE(p.region, u.region) LIKE ?");
+    }
+    if f.kind.is_some() {
+        next(&mut sql, " AND e.kind = ?");
+    }
+    if f.from.is_some() {
+        next(&mut sql, " AND e.at >= ?");
+    }
+    if f.to.is_some() {
+        next(&mut sql, " AND e.at < ?");
+    }
+    if f.before_id.is_some() {
+        next(&mut sql, " AND e.id < ?");
+    }
+    next(&mut sql, " ORDER BY e.id DESC LIMIT ?");
+    let mut q = sqlx::query(&sql);
+    if let Some(v) = f.person_id {
+        q = q.bind(v);
+    }
+    if let Some(v) = &f.actor {
+        q = q.bind(v.clone());
+    }
+    if let Some(v) = &f.region {
+        q = q.bind(format!("{v}%"));
+    }
+    if let Some(v) = &f.kind {
+        q = q.bind(v.clone());
+    }
+    if let Some(v) = f.from {
+        q = q.bind(v);
+    }
+    if let Some(v) = f.to {
+        q = q.bind(v);
+    }
+    if let Some(v) = f.before_id {
+        q = q.bind(v);
+    }
+    q.bind(limit)
+        .fetch_all(c)
+        .await?
+        .iter()
+        .map(|r| {
+            let detail: String = r.try_get(6)?;
+            Ok(AuditRow {
+                id: r.try_get(0)?,
+                at: r.try_get(1)?,
+                actor: r.try_get(2)?,
+                person_id: r.try_get(3)?,
+                task_id: r.try_get(4)?,
+                kind: r.try_get(5)?,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+                region: r.try_get(7)?,
+            })
+        })
+        .collect()
+}

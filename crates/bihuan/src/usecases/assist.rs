@@ -1103,11 +1103,15 @@ impl Services {
             table.push(cells);
         }
         let format = Format::parse(&list.format).unwrap_or(Format::Xlsx);
+        let mark = crate::export::Mark::By {
+            who: &actor.username,
+            at: self.clock.timestamp(),
+        };
         let bytes = match format {
-            Format::Xlsx => crate::export::xlsx("协查反馈", &table)?,
+            Format::Xlsx => crate::export::xlsx("协查反馈", &table, mark)?,
             Format::Csv => {
                 let mut b = "\u{feff}".as_bytes().to_vec();
-                b.extend(crate::export::csv(&table)?);
+                b.extend(crate::export::csv(&table, mark)?);
                 b
             }
         };

@@ -579,6 +579,10 @@ impl Services {
                 })
             })
             .await?;
-        crate::export::xlsx("协查移交", &table)
+        let mark = crate::export::Mark::By {
+            who: &actor.username,
+            at: self.clock.timestamp(),
+        };
+        crate::export::xlsx("协查移交", &table, mark)
     }
 }

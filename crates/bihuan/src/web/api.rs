@@ -373,11 +373,11 @@ pub async fn health_codes(
         "json" => Ok(Json(&rows).into_response()),
         "csv" => Ok((
             [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            crate::export::csv(&table())?,
+            crate::export::csv(&table(), crate::export::Mark::MachineFeed)?,
         )
             .into_response()),
         _ => Ok(xlsx_response(
-            crate::export::xlsx("赋码", &table())?,
+            crate::export::xlsx("赋码", &table(), crate::export::Mark::MachineFeed)?,
             "health-codes.xlsx",
         )),
     }
@@ -557,7 +557,13 @@ pub async fn untested(
         }));
         return Ok((
             [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            crate::export::csv(&t)?,
+            crate::export::csv(
+                &t,
+                crate::export::Mark::By {
+                    who: &a.username,
+                    at: s.services.clock.timestamp(),
+                },
+            )?,
         )
             .into_response());
     }

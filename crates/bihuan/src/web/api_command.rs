@@ -34,6 +34,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/instructions/{id}/attachments/{file}", get(attachment))
         .route("/instructions/{id}/answers/{answer}/photo", get(photo))
+        .route("/audit", get(audit))
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    axum::extract::Query(q): axum::extract::Query<crate::usecases::command::AuditQuery>,
+) -> ApiResult {
+    Ok(Json(s.services.audit(&a, &q).await?).into_response())
 }
 
 async fn roster(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {

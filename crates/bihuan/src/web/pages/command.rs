@@ -552,3 +552,86 @@ pub async fn add_duty(
         Err(e) => Err(e).or_page(l),
     }
 }
+
+// ---------------------------------------------------------------------------
+// 审计.
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    base: Base,
+    q: crate::usecases::command::AuditQuery,
+    rows: Vec<(i64, String, String, String, String, String)>,
+    errors: Vec<String>,
+    more_href: Option<String>,
+}
+with_base!(AuditPage);
+
+impl AuditPage {
+    fn v(&self, field: &str) -> String {
+        let q = &self.q;
+        match field {
+            "person" => q.person.clone(),
+            "user" => q.user.clone(),
+            "region" => q.region.clone(),
+            "action" => q.action.clone(),
+            "from" => q.from.clone(),
+            _ => q.to.clone(),
+        }
+        .unwrap_or_default()
+    }
+}
+
+pub async fn audit(
+    State(s): State<AppState>,
+    l: Lang,
+    PageActor(actor): PageActor,
+    axum::extract::Query(q): axum::extract::Query<crate::usecases::command::AuditQuery>,
+) -> PageResult {
+    let (rows, errors) = match s.services.audit(&actor, &q).await {
+        Ok(rows) => (rows, vec![]),
+        Err(Error::Invalid(errors)) => (
+            vec![],
+            errors
+                .iter()
+                .map(|e| format!("{}{}{}", e.field, l.t().colon, l.field_message(e)))
+                .collect(),
+        ),
+        Err(e) => return Err(e).or_page(l),
+    };
+    let more_href = (rows.len() as i64 == crate::usecases::command::AUDIT_PAGE)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten()
+        .map(|last| {
+            let enc = |v: &Option<String>| super::percent_encode(v.as_deref().unwrap_or(""));
+            l.link(&format!(
+                "/audit?person={}&user={}&region={}&action={}&from={}&to={}&before={last}",
+                enc(&q.person),
+                enc(&q.user),
+                enc(&q.region),
+                enc(&q.action),
+                enc(&q.from),
+                enc(&q.to)
+            ))
+        });
+    let page = AuditPage {
+        base: Base::new(l, l.t().au_title, "/audit").signed_in(&actor),
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r.id,
+                    shanghai_time(r.at),
+                    r.actor,
+                    r.kind,
+                    r.person_id.map(|p| p.to_string()).unwrap_or_default(),
+                    r.detail.to_string(),
+                )
+            })
+            .collect(),
+        q,
+        errors,
+        more_href,
+    };
+    Ok(no_store(ok(&page)))
+}

@@ -421,6 +421,18 @@ strings! {
     role_town: "镇街", "Towns";
     role_village: "村社区", "Villages";
     role_grid_worker: "网格员", "Grid workers";
+    au_title: "审计日志", "Audit log";
+    au_person: "人员码", "Person";
+    au_user: "操作人", "User";
+    au_region: "区域编码", "Region";
+    au_action: "操作", "Action";
+    au_from: "自", "From";
+    au_to: "至", "To";
+    au_time: "时间", "Time";
+    au_detail: "详情", "Detail";
+    au_search: "查询", "Search";
+    au_more: "更早的记录", "Older entries";
+    nav_audit: "审计", "Audit";
     du_title: "值班值守", "Duty roster";
     du_add: "排班", "Add to the roster";
     du_date: "日期", "Date";

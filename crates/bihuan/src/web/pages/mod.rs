@@ -119,6 +119,7 @@ pub fn routes() -> Router<AppState> {
             get(command::photo),
         )
         .route("/duty", get(command::duty).post(command::add_duty))
+        .route("/audit", get(command::audit))
         .route("/venues", get(venues::venues).post(venues::register))
         .route("/venues/{id}/approve", post(venues::approve))
         .route("/venues/{id}/reject", post(venues::reject))

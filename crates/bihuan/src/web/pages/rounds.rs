@@ -487,7 +487,11 @@ async fn untested_csv(s: &AppState, actor: &Actor, l: Lang, id: i64, grid: &str)
         ]
     }));
     let mut body = "\u{feff}".as_bytes().to_vec();
-    body.extend(crate::export::csv(&table).or_page(l)?);
+    let mark = crate::export::Mark::By {
+        who: &actor.username,
+        at: s.services.clock.timestamp(),
+    };
+    body.extend(crate::export::csv(&table, mark).or_page(l)?);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

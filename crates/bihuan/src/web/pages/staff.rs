@@ -1141,6 +1141,7 @@ fn xlsx_file(bytes: Vec<u8>, name: &str) -> Response {
 /// (the same columns as `/api/v1/health-codes?format=xlsx`, which takes a
 /// bearer token only).
 pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
+    let who = actor.username.clone();
     let rows = s
         .services
         .health_code_feed(FeedCaller::User(actor.0), 0)
@@ -1160,7 +1161,11 @@ pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: L
             r.changed_at.to_string(),
         ]
     }));
-    let bytes = crate::export::xlsx("赋码", &table).or_page(l)?;
+    let mark = crate::export::Mark::By {
+        who: &who,
+        at: s.services.clock.timestamp(),
+    };
+    let bytes = crate::export::xlsx("赋码", &table, mark).or_page(l)?;
     Ok(xlsx_file(bytes, "health-codes.xlsx"))
 }
 
