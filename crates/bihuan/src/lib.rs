@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod notify;
+pub mod stays;
 pub mod storage;
 pub mod usecases;
 pub mod web;
