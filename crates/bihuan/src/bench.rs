@@ -90,6 +90,9 @@ pub enum BenchCommand {
         /// Stays per person per day.
         #[arg(long, default_value_t = 1.0)]
         per_day: f64,
+        /// Share of visits to the busiest 1 % of venues (0: uniform).
+        #[arg(long, default_value_t = 0.0)]
+        hot: f64,
         /// Check-ins inserted through the real insert path, timed.
         #[arg(long, default_value_t = 500_000)]
         ingest: usize,
@@ -157,6 +160,7 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
             venues,
             days,
             per_day,
+            hot,
             ingest,
             ingest_batch,
             ingest_tasks,
@@ -169,6 +173,7 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
                 venues,
                 days,
                 per_day,
+                hot,
                 ingest,
                 ingest_batch,
                 ingest_tasks,

@@ -20,6 +20,8 @@ pub struct TracingOptions {
     pub days: i64,
     /// Stays per person per day (1 gives 14M stays for the defaults).
     pub per_day: f64,
+    /// Share of visits that go to the busiest 1 % of venues (0: uniform).
+    pub hot: f64,
     /// Check-ins inserted through `insert_checkins`, timed.
     pub ingest: usize,
     pub ingest_batch: usize,
@@ -52,8 +54,8 @@ impl Rng {
 
 /// One generated stay: venue, person, arrival, leaving.
 fn stay(r: &mut Rng, o: &TracingOptions, typical: &[i64], day: i64, person: i64) -> [i64; 4] {
-    // A few venues are busy: a quarter of visits go to 1 % of them.
-    let venue = if r.below(4) == 0 {
+    // Optionally a few venues are busy: `hot` of visits go to 1 % of them.
+    let venue = if (r.below(1_000_000) as f64) < o.hot * 1e6 {
         1 + r.below((o.venues / 100).max(1))
     } else {
         1 + r.below(o.venues)
@@ -114,7 +116,14 @@ pub async fn run(o: TracingOptions) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("bihuan_bench_tracing_{}", crate::crypto::token(4)));
     let url = with_database(&o.database_url, &name);
-    println!("database {name}");
+    println!(
+        "database {name}: {} people, {} venues, {} days, {} stays/person/day, {:.0} % of visits to 1 % of venues",
+        o.persons,
+        o.venues,
+        o.days,
+        o.per_day,
+        o.hot * 100.0
+    );
     if o.reuse.is_none() {
         let mut admin = sqlx::PgConnection::connect(&o.database_url).await?;
         admin
