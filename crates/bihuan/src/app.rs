@@ -33,8 +33,18 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
         None => Policy::default_policy(),
     };
+    let started = std::time::Instant::now();
+    let stays = crate::stays::StayIndex::load(&db).await?;
+    let st = stays.stats().await;
+    tracing::info!(
+        stays = st.stays,
+        bytes = st.bytes,
+        seconds = started.elapsed().as_secs_f64(),
+        "stay index built"
+    );
     let services = Services {
         db,
+        stays,
         vault: Vault::new(&key),
         clock,
         policy: Arc::new(policy),

@@ -78,6 +78,36 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// 流调: check-ins for a city, the stay index against plain SQL on
+    /// PostgreSQL (--database-url postgres://…). See bench_tracing.rs.
+    Tracing {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: i64,
+        #[arg(long, default_value_t = 20_000)]
+        venues: i64,
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+        /// Stays per person per day.
+        #[arg(long, default_value_t = 1.0)]
+        per_day: f64,
+        /// Share of visits to the busiest 1 % of venues (0: uniform).
+        #[arg(long, default_value_t = 0.0)]
+        hot: f64,
+        /// Check-ins inserted through the real insert path, timed.
+        #[arg(long, default_value_t = 500_000)]
+        ingest: usize,
+        #[arg(long, default_value_t = 1000)]
+        ingest_batch: usize,
+        #[arg(long, default_value_t = 4)]
+        ingest_tasks: usize,
+        #[arg(long, default_value_t = 1000)]
+        cases: usize,
+        /// Reuse a database kept by an earlier run (--keep).
+        #[arg(long)]
+        reuse: Option<String>,
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -124,6 +154,35 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
             let report = testing(&opts).await?;
             report.print();
             report.verdict()
+        }
+        BenchCommand::Tracing {
+            persons,
+            venues,
+            days,
+            per_day,
+            hot,
+            ingest,
+            ingest_batch,
+            ingest_tasks,
+            cases,
+            reuse,
+            keep,
+        } => {
+            crate::bench_tracing::run(crate::bench_tracing::TracingOptions {
+                persons,
+                venues,
+                days,
+                per_day,
+                hot,
+                ingest,
+                ingest_batch,
+                ingest_tasks,
+                cases,
+                database_url: settings.database_url.clone(),
+                reuse,
+                keep,
+            })
+            .await
         }
     }
 }

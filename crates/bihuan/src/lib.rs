@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_tracing;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod notify;
+pub mod stays;
 pub mod storage;
 pub mod usecases;
 pub mod web;

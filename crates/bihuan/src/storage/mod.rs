@@ -10,6 +10,7 @@
 //! only after that transaction is durable.
 
 pub mod assist;
+pub mod checkins;
 pub mod command;
 mod migrate;
 pub mod monitoring;

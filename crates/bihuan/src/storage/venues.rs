@@ -127,7 +127,7 @@ pub async fn decide_venue(
         == 1)
 }
 
-/// Approved venues by id, for a batch of scans: (id, code, kind).
+/// An approved venue's (code, kind).
 pub async fn approved_venue(c: &mut AnyConnection, id: i64) -> Result<Option<(String, String)>> {
     sqlx::query("SELECT code, kind FROM venues WHERE id = $1 AND state = 'approved'")
         .bind(id)
@@ -135,38 +135,6 @@ pub async fn approved_venue(c: &mut AnyConnection, id: i64) -> Result<Option<(St
         .await?
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .transpose()
-}
-
-pub struct NewStay {
-    pub venue_id: i64,
-    pub person_id: i64,
-    pub t_in: i64,
-    pub t_out: i64,
-    pub left_given: bool,
-    pub helper_id: Option<i64>,
-}
-
-pub async fn insert_checkin(
-    c: &mut AnyConnection,
-    s: &NewStay,
-    source: &str,
-    now: i64,
-) -> Result<i64> {
-    Ok(sqlx::query(
-        "INSERT INTO checkins (venue_id, person_id, t_in, t_out, left_given, helper_id, source, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    )
-    .bind(s.venue_id)
-    .bind(s.person_id)
-    .bind(s.t_in)
-    .bind(s.t_out)
-    .bind(i64::from(s.left_given))
-    .bind(s.helper_id)
-    .bind(source)
-    .bind(now)
-    .fetch_one(c)
-    .await?
-    .try_get(0)?)
 }
 
 /// A person's stays with the venue's name, newest first.
@@ -219,14 +187,4 @@ pub async fn venue_names(c: &mut AnyConnection, ids: &[i64]) -> Result<Vec<(i64,
         }
     }
     Ok(out)
-}
-
-/// Every venue's kind, for the widening of overlaps.
-pub async fn venue_kinds(c: &mut AnyConnection) -> Result<Vec<(i64, String)>> {
-    sqlx::query("SELECT id, kind FROM venues")
-        .fetch_all(c)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
 }

@@ -38,6 +38,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub policy: Arc<Policy>,
     pub notifier: Arc<dyn crate::notify::Notifier>,
+    /// Every check-in in memory, for tracing; `catch_up` before each trace.
+    pub stays: Arc<crate::stays::StayIndex>,
 }
 
 /// A signed-in user, bound to one region.

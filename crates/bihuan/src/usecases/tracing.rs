@@ -397,49 +397,19 @@ impl Services {
         })
     }
 
-    /// The engine over the stays and bonds in the database.
+    /// The engine over the stay index (caught up with the database first)
+    /// and the household and tube bonds read for the people it reaches.
     async fn find_contacts(&self, case: i64, window: (i64, i64)) -> Result<Vec<Contact>> {
+        self.stays.catch_up(&self.db).await?;
         let mut c = self.db.pool().acquire().await?;
-        let widths = self.widths(&mut c).await?;
-        let widen = |venue: i64| {
-            widths
-                .get(&venue)
-                .copied()
-                .unwrap_or(contacts::widen_seconds(None))
-        };
-        let max_widen = widths
-            .values()
-            .copied()
-            .max()
-            .unwrap_or(0)
-            .max(contacts::widen_seconds(None));
-        let mut stays = PrefetchedStays::default();
         let mut bonds = LoadedBonds::default();
-        stays.load_around(&mut c, case, window, max_widen).await?;
         bonds.load(&mut c, case, window).await?;
-        let first = contacts::trace(case, window, &widen, &stays, &bonds, false);
+        let first = self.stays.trace(&self.policy, case, window, &bonds, false);
         for k in &first {
             let from = k.exposure_at.min(window.1);
-            stays
-                .load_around(&mut c, k.person, (from, window.1), max_widen)
-                .await?;
             bonds.load(&mut c, k.person, (from, window.1)).await?;
         }
-        Ok(contacts::trace(case, window, &widen, &stays, &bonds, true))
-    }
-
-    /// Each venue's widening in seconds, from its type in the policy.
-    async fn widths(&self, c: &mut AnyConnection) -> Result<HashMap<i64, i64>> {
-        Ok(venue_store::venue_kinds(c)
-            .await?
-            .into_iter()
-            .map(|(id, kind)| {
-                (
-                    id,
-                    contacts::widen_seconds(self.policy.venue_type(&kind).map(|t| t.widen_minutes)),
-                )
-            })
-            .collect())
+        Ok(self.stays.trace(&self.policy, case, window, &bonds, true))
     }
 
     /// The team's decision on a candidate. Confirmed people come under
@@ -612,61 +582,6 @@ fn evidence_view(l: &Link, venues: &HashMap<i64, String>) -> EvidenceView {
             minutes: 0,
             at: l.at,
         },
-    }
-}
-
-/// Stays read from the database around the people being traced.
-#[derive(Default)]
-struct PrefetchedStays {
-    stays: Vec<contacts::Stay>,
-    venues_loaded: std::collections::HashSet<i64>,
-}
-
-impl PrefetchedStays {
-    async fn load_around(
-        &mut self,
-        c: &mut AnyConnection,
-        person: i64,
-        window: (i64, i64),
-        max_widen: i64,
-    ) -> Result<()> {
-        let own = store::stays_of_person(c, person, window.0, window.1).await?;
-        for (venue, _, _, _) in &own {
-            if self.venues_loaded.insert(*venue) {
-                // The whole window once per venue: later people reuse it.
-                let at =
-                    store::stays_at_venue(c, *venue, window.0 - 30 * 86_400, window.1 + max_widen)
-                        .await?;
-                self.stays
-                    .extend(
-                        at.into_iter()
-                            .map(|(venue, person, t_in, t_out)| contacts::Stay {
-                                venue,
-                                person,
-                                t_in,
-                                t_out,
-                            }),
-                    );
-            }
-        }
-        Ok(())
-    }
-}
-
-impl contacts::Stays for PrefetchedStays {
-    fn of_person(&self, person: i64, from: i64, to: i64, out: &mut Vec<contacts::Stay>) {
-        out.extend(
-            self.stays
-                .iter()
-                .filter(|s| s.person == person && s.t_in < to && s.t_out > from),
-        );
-    }
-    fn at_venue(&self, venue: i64, from: i64, to: i64, out: &mut Vec<contacts::Stay>) {
-        out.extend(
-            self.stays
-                .iter()
-                .filter(|s| s.venue == venue && s.t_in < to && s.t_out > from),
-        );
     }
 }
 

@@ -14,10 +14,11 @@ use sqlx::AnyConnection;
 use super::{Actor, Services};
 use crate::crypto;
 use crate::error::{Error, Result};
+use crate::storage::checkins::{NewCheckin, insert_checkins};
 use crate::storage::monitoring as monitoring_store;
 use crate::storage::repo;
 use crate::storage::testing as testing_store;
-use crate::storage::venues::{self as store, NewStay, VenueRow};
+use crate::storage::venues::{self as store, VenueRow};
 
 /// A batch from a scanner device or a venue's own system.
 pub const MAX_BATCH: usize = 5_000;
@@ -340,15 +341,17 @@ impl Services {
                         ),
                         _ => (visitor, None),
                     };
-                    let stay = NewStay {
+                    let stay = NewCheckin {
                         venue_id: v.id,
                         person_id: person,
                         t_in: now,
                         t_out: now + svc.typical_stay(&v.kind),
                         left_given: false,
                         helper_id: helper,
+                        source: "page".into(),
+                        created_at: now,
                     };
-                    store::insert_checkin(c, &stay, "page", now).await?;
+                    insert_checkins(c, &[stay]).await?;
                     let colour = svc.refresh_colour(c, person, "venue", now).await?;
                     let entry = Entry::for_colour(colour);
                     let person_name = repo::person_in(c, person, "")
@@ -500,6 +503,7 @@ impl Services {
             .write(move |c| {
                 Box::pin(async move {
                     let mut new_persons = 0;
+                    let mut stays = Vec::with_capacity(parsed.len());
                     let mut kinds: Vec<(i64, String, String)> = Vec::new();
                     for (i, p) in parsed.iter().enumerate() {
                         let (region, kind) = match kinds.iter().find(|k| k.0 == p.venue_id) {
@@ -540,16 +544,18 @@ impl Services {
                                 }
                             }
                         };
-                        let stay = NewStay {
+                        stays.push(NewCheckin {
                             venue_id: p.venue_id,
                             person_id: person,
                             t_in: p.t_in,
                             t_out: p.t_out.unwrap_or(p.t_in + svc.typical_stay(&kind)),
                             left_given: p.t_out.is_some(),
                             helper_id: None,
-                        };
-                        store::insert_checkin(c, &stay, &source, now).await?;
+                            source: source.clone(),
+                            created_at: now,
+                        });
                     }
+                    insert_checkins(c, &stays).await?;
                     repo::insert_event(
                         c,
                         now,
