@@ -237,6 +237,47 @@ pub async fn mark_result(c: &mut AnyConnection, person_id: i64, positive: bool) 
     Ok(())
 }
 
+/// The first result of every member of a tube, in every round waiting for
+/// it: one count per (round, grid) touched, then the people.
+pub async fn mark_tube_results(c: &mut AnyConnection, tube_id: i64, positive: bool) -> Result<()> {
+    let waiting: Vec<(i64, String, i64)> = sqlx::query(
+        "SELECT x.round_id, x.grid, COUNT(*) FROM round_people x
+         JOIN tube_members m ON m.person_id = x.person_id
+         WHERE m.tube_id = $1 AND x.result IS NULL
+         GROUP BY x.round_id, x.grid ORDER BY x.round_id, x.grid",
+    )
+    .bind(tube_id)
+    .fetch_all(&mut *c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+    .collect::<Result<_>>()?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE round_people SET result = $1 WHERE result IS NULL
+         AND person_id IN (SELECT person_id FROM tube_members WHERE tube_id = $2)",
+    )
+    .bind(if positive { "positive" } else { "negative" })
+    .bind(tube_id)
+    .execute(&mut *c)
+    .await?;
+    for (round_id, grid, n) in waiting {
+        sqlx::query(
+            "UPDATE round_grids SET results_in = results_in + $1, positives = positives + $2
+             WHERE round_id = $3 AND grid = $4",
+        )
+        .bind(n)
+        .bind(if positive { n } else { 0 })
+        .bind(round_id)
+        .bind(grid)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Coverage inside `prefix`, summed by town, village or grid: (code,
 /// residents, sampled, results in, positives).
 pub async fn coverage(

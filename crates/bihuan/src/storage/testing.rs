@@ -297,3 +297,114 @@ pub async fn site(c: &mut AnyConnection, id: i64) -> Result<Option<SiteRow>> {
     .map(site_row)
     .transpose()
 }
+
+// ---------- a tube's members at once ----------
+//
+// A negative pool touches every member the same way, so its bookkeeping is a
+// few statements per tube rather than several per member.
+
+/// One event of `kind` for every member of a tube, in scan order.
+pub async fn member_events(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, person_id, kind, detail)
+         SELECT $1, $2, m.person_id, $3, $4 FROM tube_members m
+         WHERE m.tube_id = $5 ORDER BY m.added_at, m.person_id",
+    )
+    .bind(at)
+    .bind(actor)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(tube_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// One test record for every member of a tube.
+#[allow(clippy::too_many_arguments)]
+pub async fn member_tests(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    sampled_on: &str,
+    sampled_at: i64,
+    result: &str,
+    actor: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO test_results (person_id, sampled_on, sampled_at, result, actor, at)
+         SELECT m.person_id, $1, $2, $3, $4, $5 FROM tube_members m
+         WHERE m.tube_id = $6 ORDER BY m.added_at, m.person_id",
+    )
+    .bind(sampled_on)
+    .bind(sampled_at)
+    .bind(result)
+    .bind(actor)
+    .bind(at)
+    .bind(tube_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Members whose control runs (or who are positive): their health-code
+/// colour depends on their plan and is derived one by one.
+pub async fn members_under_control(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<i64>> {
+    sqlx::query(
+        "SELECT m.person_id FROM tube_members m JOIN controls k ON k.person_id = m.person_id
+         WHERE m.tube_id = $1 AND k.status IN ('active', 'due_for_release', 'positive')
+         ORDER BY m.added_at, m.person_id",
+    )
+    .bind(tube_id)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get(0)?))
+    .collect()
+}
+
+/// Turns green every member without a running control whose stored colour
+/// is not green yet, with a `health_code_changed` event for each of them.
+pub async fn members_green(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    // Who changes: no running control, and not green already.
+    const CHANGING: &str = "FROM tube_members m
+         LEFT JOIN controls k ON k.person_id = m.person_id
+         LEFT JOIN health_codes h ON h.person_id = m.person_id
+         WHERE m.tube_id = $1
+           AND (k.status IS NULL OR k.status NOT IN ('active', 'due_for_release', 'positive'))
+           AND (h.colour IS NULL OR h.colour <> 'green')";
+    sqlx::query(&format!(
+        "INSERT INTO events (at, actor, person_id, kind, detail)
+         SELECT $2, $3, m.person_id, 'health_code_changed', $4 {CHANGING}
+         ORDER BY m.added_at, m.person_id"
+    ))
+    .bind(tube_id)
+    .bind(now)
+    .bind(actor)
+    .bind(serde_json::json!({"colour": "green"}).to_string())
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO health_codes (person_id, colour, changed_at)
+         SELECT m.person_id, 'green', $2 {CHANGING}
+         ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
+             changed_at = excluded.changed_at"
+    ))
+    .bind(tube_id)
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
+}

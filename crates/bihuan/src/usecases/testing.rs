@@ -21,7 +21,7 @@ use super::{Actor, Services};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::storage::monitoring as monitoring_store;
-use crate::storage::{repo, testing as store};
+use crate::storage::{repo, rounds as rounds_store, testing as store};
 
 pub const CATEGORIES: [&str; 3] = ["mandatory", "periodic", "voluntary"];
 
@@ -474,8 +474,35 @@ impl Services {
             .parse()
             .map_err(|_| Error::Internal("tube date".into()))?;
         let outcome = member_outcome(result, u32::try_from(t.pool_size).unwrap_or(0));
+        let detail = json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct});
+        if outcome == MemberOutcome::Negative {
+            // Every member alike: a few statements for the whole tube.
+            store::member_events(c, t.id, now, source, "lab_result", &detail).await?;
+            rounds_store::mark_tube_results(c, t.id, false).await?;
+            store::member_tests(
+                c,
+                t.id,
+                &t.sampled_on,
+                t.opened_at,
+                TestResult::Negative.as_str(),
+                source,
+                now,
+            )
+            .await?;
+            if t.pool_size == 1 {
+                for (person_id, _) in store::members(c, t.id).await? {
+                    self.clear_pool_positive(c, person_id, source, now).await?;
+                }
+            }
+            for person_id in store::members_under_control(c, t.id).await? {
+                self.refresh_colour(c, person_id, source, now).await?;
+            }
+            store::members_green(c, t.id, source, now).await?;
+            return Ok(true);
+        }
         for (person_id, grid) in store::members(c, t.id).await? {
-            repo::insert_event(c, now, source, Some(person_id), None, "lab_result", &json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct})).await?;
+            repo::insert_event(c, now, source, Some(person_id), None, "lab_result", &detail)
+                .await?;
             // A positive pool is no one's result yet: the single re-test is.
             if !matches!(
                 outcome,
