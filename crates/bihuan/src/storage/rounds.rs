@@ -84,15 +84,6 @@ pub async fn load_residents(c: &mut AnyConnection, rows: &[ResidentRow], now: i6
     Ok(())
 }
 
-pub async fn resident_grid(c: &mut AnyConnection, person_id: i64) -> Result<Option<String>> {
-    sqlx::query("SELECT grid FROM residents WHERE person_id = $1")
-        .bind(person_id)
-        .fetch_optional(c)
-        .await?
-        .map(|r| Ok(r.try_get(0)?))
-        .transpose()
-}
-
 pub async fn insert_round(
     c: &mut AnyConnection,
     name: &str,
@@ -150,20 +141,6 @@ fn round_row(r: &sqlx::any::AnyRow) -> Result<RoundRow> {
     })
 }
 
-/// Rounds open at `now`.
-pub async fn open_rounds(c: &mut AnyConnection, now: i64) -> Result<Vec<RoundRow>> {
-    sqlx::query(
-        "SELECT id, name, regions, starts_at, ends_at FROM rounds
-         WHERE starts_at <= $1 AND ends_at >= $1 ORDER BY id",
-    )
-    .bind(now)
-    .fetch_all(c)
-    .await?
-    .iter()
-    .map(round_row)
-    .collect()
-}
-
 pub async fn round(c: &mut AnyConnection, id: i64) -> Result<Option<RoundRow>> {
     sqlx::query("SELECT id, name, regions, starts_at, ends_at FROM rounds WHERE id = $1")
         .bind(id)
@@ -174,36 +151,43 @@ pub async fn round(c: &mut AnyConnection, id: i64) -> Result<Option<RoundRow>> {
         .transpose()
 }
 
-/// Counts a person as sampled in a round once; true the first time.
-pub async fn mark_sampled(
+/// Counts a sample of a resident of `grid` once in every round open at
+/// `now` whose regions contain the grid (a region contains the grid when the
+/// grid's code starts with it: town, village or grid codes, or the city).
+pub async fn mark_sampled_in_open_rounds(
     c: &mut AnyConnection,
-    round_id: i64,
     person_id: i64,
     grid: &str,
     now: i64,
-) -> Result<bool> {
-    let first = sqlx::query(
-        "INSERT INTO round_people (round_id, person_id, grid, sampled_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (round_id, person_id) DO NOTHING",
+) -> Result<()> {
+    let counted: Vec<i64> = sqlx::query(
+        "INSERT INTO round_people (round_id, person_id, grid, sampled_at)
+         SELECT r.id, $1, $2, $3 FROM rounds r
+         WHERE r.starts_at <= $3 AND r.ends_at >= $3
+           AND (',' || r.regions || ',' LIKE '%,' || substr($2, 1, 6) || ',%'
+             OR ',' || r.regions || ',' LIKE '%,' || substr($2, 1, 9) || ',%'
+             OR ',' || r.regions || ',' LIKE '%,' || substr($2, 1, 12) || ',%'
+             OR ',' || r.regions || ',' LIKE '%,' || $2 || ',%')
+         ON CONFLICT (round_id, person_id) DO NOTHING RETURNING round_id",
     )
-    .bind(round_id)
     .bind(person_id)
     .bind(grid)
     .bind(now)
-    .execute(&mut *c)
+    .fetch_all(&mut *c)
     .await?
-    .rows_affected()
-        == 1;
-    if first {
+    .iter()
+    .map(|r| Ok(r.try_get(0)?))
+    .collect::<Result<_>>()?;
+    for round_id in counted {
         sqlx::query(
             "UPDATE round_grids SET sampled = sampled + 1 WHERE round_id = $1 AND grid = $2",
         )
         .bind(round_id)
         .bind(grid)
-        .execute(c)
+        .execute(&mut *c)
         .await?;
     }
-    Ok(first)
+    Ok(())
 }
 
 /// The first result of a sampled person, in every round waiting for it.

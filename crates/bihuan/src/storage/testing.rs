@@ -85,8 +85,9 @@ pub async fn is_member(c: &mut AnyConnection, tube_id: i64, person_id: i64) -> R
     )
 }
 
-/// Adds a member if the tube is open and has room; false otherwise (the
-/// guard holds even when two samplers scan into one tube at once).
+/// Adds a member if the tube is open, has room and does not hold them yet;
+/// false otherwise, and then the caller must refuse (roll back). The guard
+/// holds even when two samplers scan into one tube at once.
 pub async fn add_member(
     c: &mut AnyConnection,
     tube_id: i64,
@@ -103,13 +104,19 @@ pub async fn add_member(
     if room.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO tube_members (tube_id, person_id, added_at) VALUES ($1, $2, $3)")
-        .bind(tube_id)
-        .bind(person_id)
-        .bind(now)
-        .execute(c)
-        .await?;
-    Ok(true)
+    // Someone already in the tube adds no row: the caller refuses, and its
+    // rollback takes the count back.
+    Ok(sqlx::query(
+        "INSERT INTO tube_members (tube_id, person_id, added_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tube_id, person_id) DO NOTHING",
+    )
+    .bind(tube_id)
+    .bind(person_id)
+    .bind(now)
+    .execute(c)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn seal(c: &mut AnyConnection, tube_id: i64, now: i64) -> Result<bool> {
@@ -136,6 +143,22 @@ pub async fn members(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<(i64, St
     .iter()
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
     .collect()
+}
+
+/// A person's name and home grid on the resident roll, if any.
+pub async fn member_facts(
+    c: &mut AnyConnection,
+    person_id: i64,
+) -> Result<Option<(String, Option<String>)>> {
+    sqlx::query(
+        "SELECT p.name, r.grid FROM persons p LEFT JOIN residents r ON r.person_id = p.id
+         WHERE p.id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(c)
+    .await?
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .transpose()
 }
 
 /// Stores a result line as received; false when the same line came before.

@@ -223,20 +223,19 @@ impl Services {
                         .await?
                         .ok_or_else(|| refusal("unknown", "没有这个试管条码", "no tube with this barcode"))?;
                     let person_id = svc.resolve_member(c, &actor, &input, document, &name, now).await?;
-                    let already = store::is_member(c, t.id, person_id).await?;
-                    let members = u32::try_from(t.members).unwrap_or(u32::MAX);
-                    let pool = u32::try_from(t.pool_size).unwrap_or(0);
-                    if let Err(r) = may_add(t.sealed_at.is_some(), members, pool, already) {
+                    if !store::add_member(c, t.id, person_id, now).await? {
+                        // Refused: say why, as the tube stood before.
+                        let already = store::is_member(c, t.id, person_id).await?;
+                        let members = u32::try_from(t.members).unwrap_or(u32::MAX);
+                        let pool = u32::try_from(t.pool_size).unwrap_or(0);
+                        let r = may_add(t.sealed_at.is_some(), members, pool, already).err().unwrap_or(TubeRefusal::Full);
                         let (code, zh, en) = r.message();
                         return Err(Error::Refused { code, zh, en });
                     }
-                    if !store::add_member(c, t.id, person_id, now).await? {
-                        let (code, zh, en) = TubeRefusal::Full.message();
-                        return Err(Error::Refused { code, zh, en });
-                    }
-                    svc.count_sample(c, person_id, now).await?;
+                    let (name, home) = store::member_facts(c, person_id).await?.unwrap_or_default();
+                    svc.count_sample(c, person_id, home.as_deref(), now).await?;
                     repo::insert_event(c, now, &actor.username, Some(person_id), None, "sampled", &json!({"barcode": barcode, "pool_size": t.pool_size, "category": t.category})).await?;
-                    let shown = repo::person_in(c, person_id, "").await?.map(|p| mask_name(&p.name)).unwrap_or_default();
+                    let shown = mask_name(&name);
                     Ok(Added { person_id, name: shown, members: t.members + 1, full: t.members + 1 >= t.pool_size })
                 })
             })
