@@ -221,32 +221,45 @@ pub async fn mark_result(c: &mut AnyConnection, person_id: i64, positive: bool) 
     Ok(())
 }
 
-/// The first result of every member of a tube, in every round waiting for
-/// it: one count per (round, grid) touched, then the people.
-pub async fn mark_tube_results(c: &mut AnyConnection, tube_id: i64, positive: bool) -> Result<()> {
-    let waiting: Vec<(i64, String, i64)> = sqlx::query(
-        "SELECT x.round_id, x.grid, COUNT(*) FROM round_people x
-         JOIN tube_members m ON m.person_id = x.person_id
-         WHERE m.tube_id = $1 AND x.result IS NULL
-         GROUP BY x.round_id, x.grid ORDER BY x.round_id, x.grid",
-    )
-    .bind(tube_id)
-    .fetch_all(&mut *c)
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-    .collect::<Result<_>>()?;
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first result of several people (a tube's members), in every round
+/// waiting for it: one count per (round, grid) touched, then the people.
+/// The people are listed by id, so each statement is a primary-key or index
+/// lookup whatever the planner's statistics say.
+pub async fn mark_results(c: &mut AnyConnection, people: &[i64], positive: bool) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let list = placeholders(1, people.len());
+    let sql = format!(
+        "SELECT round_id, grid, COUNT(*) FROM round_people
+         WHERE person_id IN ({list}) AND result IS NULL
+         GROUP BY round_id, grid ORDER BY round_id, grid"
+    );
+    let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql);
+    for p in people {
+        q = q.bind(*p);
+    }
+    let waiting = q.fetch_all(&mut *c).await?;
     if waiting.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE round_people SET result = $1 WHERE result IS NULL
-         AND person_id IN (SELECT person_id FROM tube_members WHERE tube_id = $2)",
-    )
-    .bind(if positive { "positive" } else { "negative" })
-    .bind(tube_id)
-    .execute(&mut *c)
-    .await?;
+    let list = placeholders(2, people.len());
+    let sql = format!(
+        "UPDATE round_people SET result = $1 WHERE person_id IN ({list}) AND result IS NULL"
+    );
+    let mut q = sqlx::query(&sql).bind(if positive { "positive" } else { "negative" });
+    for p in people {
+        q = q.bind(*p);
+    }
+    q.execute(&mut *c).await?;
     for (round_id, grid, n) in waiting {
         sqlx::query(
             "UPDATE round_grids SET results_in = results_in + $1, positives = positives + $2

@@ -377,57 +377,105 @@ pub async fn member_tests(
     Ok(())
 }
 
-/// Members whose control runs (or who are positive): their health-code
-/// colour depends on their plan and is derived one by one.
-pub async fn members_under_control(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<i64>> {
-    sqlx::query(
-        "SELECT m.person_id FROM tube_members m JOIN controls k ON k.person_id = m.person_id
-         WHERE m.tube_id = $1 AND k.status IN ('active', 'due_for_release', 'positive')
-         ORDER BY m.added_at, m.person_id",
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The people of a tube, in scan order.
+pub async fn member_ids(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_as::<_, (i64,)>(
+        "SELECT person_id FROM tube_members WHERE tube_id = $1 ORDER BY added_at, person_id",
     )
     .bind(tube_id)
     .fetch_all(c)
     .await?
-    .iter()
-    .map(|r| Ok(r.try_get(0)?))
-    .collect()
+    .into_iter()
+    .map(|(id,)| id)
+    .collect())
 }
 
-/// Turns green every member without a running control whose stored colour
-/// is not green yet, with a `health_code_changed` event for each of them.
-pub async fn members_green(
+/// Of `people`, those whose control runs (or who are positive): their
+/// health-code colour depends on their plan and is derived one by one.
+pub async fn under_control(c: &mut AnyConnection, people: &[i64]) -> Result<Vec<i64>> {
+    if people.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT person_id FROM controls WHERE person_id IN ({})
+         AND status IN ('active', 'due_for_release', 'positive')",
+        placeholders(1, people.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+    for p in people {
+        q = q.bind(*p);
+    }
+    Ok(q.fetch_all(c).await?.into_iter().map(|(id,)| id).collect())
+}
+
+/// Turns green those of `people` whose stored colour is not green yet, with
+/// a `health_code_changed` event for each of them (in the order given).
+pub async fn make_green(
     c: &mut AnyConnection,
-    tube_id: i64,
+    people: &[i64],
     actor: &str,
     now: i64,
 ) -> Result<()> {
-    // Who changes: no running control, and not green already.
-    const CHANGING: &str = "FROM tube_members m
-         LEFT JOIN controls k ON k.person_id = m.person_id
-         LEFT JOIN health_codes h ON h.person_id = m.person_id
-         WHERE m.tube_id = $1
-           AND (k.status IS NULL OR k.status NOT IN ('active', 'due_for_release', 'positive'))
-           AND (h.colour IS NULL OR h.colour <> 'green')";
-    sqlx::query(&format!(
-        "INSERT INTO events (at, actor, person_id, kind, detail)
-         SELECT $2, $3, m.person_id, 'health_code_changed', $4 {CHANGING}
-         ORDER BY m.added_at, m.person_id"
-    ))
-    .bind(tube_id)
-    .bind(now)
-    .bind(actor)
-    .bind(serde_json::json!({"colour": "green"}).to_string())
-    .execute(&mut *c)
-    .await?;
-    sqlx::query(&format!(
-        "INSERT INTO health_codes (person_id, colour, changed_at)
-         SELECT m.person_id, 'green', $2 {CHANGING}
+    if people.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT person_id FROM health_codes WHERE person_id IN ({}) AND colour = 'green'",
+        placeholders(1, people.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+    for p in people {
+        q = q.bind(*p);
+    }
+    let green: std::collections::HashSet<i64> = q
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    let changing: Vec<i64> = people
+        .iter()
+        .copied()
+        .filter(|p| !green.contains(p))
+        .collect();
+    if changing.is_empty() {
+        return Ok(());
+    }
+    // $1 at, $2 actor, $3 detail, then the people.
+    let rows = (0..changing.len())
+        .map(|i| format!("($1, $2, ${}, 'health_code_changed', $3)", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("INSERT INTO events (at, actor, person_id, kind, detail) VALUES {rows}");
+    let mut q = sqlx::query(&sql)
+        .bind(now)
+        .bind(actor)
+        .bind(serde_json::json!({"colour": "green"}).to_string());
+    for p in &changing {
+        q = q.bind(*p);
+    }
+    q.execute(&mut *c).await?;
+    let rows = (0..changing.len())
+        .map(|i| format!("(${}, 'green', $1)", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO health_codes (person_id, colour, changed_at) VALUES {rows}
          ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
              changed_at = excluded.changed_at"
-    ))
-    .bind(tube_id)
-    .bind(now)
-    .execute(c)
-    .await?;
+    );
+    let mut q = sqlx::query(&sql).bind(now);
+    for p in &changing {
+        q = q.bind(*p);
+    }
+    q.execute(c).await?;
     Ok(())
 }

@@ -476,8 +476,9 @@ impl Services {
         let detail = json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct});
         if outcome == MemberOutcome::Negative {
             // Every member alike: a few statements for the whole tube.
+            let people = store::member_ids(c, t.id).await?;
             store::member_events(c, t.id, now, source, "lab_result", &detail).await?;
-            rounds_store::mark_tube_results(c, t.id, false).await?;
+            rounds_store::mark_results(c, &people, false).await?;
             store::member_tests(
                 c,
                 t.id,
@@ -489,14 +490,19 @@ impl Services {
             )
             .await?;
             if t.pool_size == 1 {
-                for (person_id, _) in store::members(c, t.id).await? {
+                for &person_id in &people {
                     self.clear_pool_positive(c, person_id, source, now).await?;
                 }
             }
-            for person_id in store::members_under_control(c, t.id).await? {
+            let running = store::under_control(c, &people).await?;
+            for &person_id in &running {
                 self.refresh_colour(c, person_id, source, now).await?;
             }
-            store::members_green(c, t.id, source, now).await?;
+            let others: Vec<i64> = people
+                .into_iter()
+                .filter(|p| !running.contains(p))
+                .collect();
+            store::make_green(c, &others, source, now).await?;
             return Ok(true);
         }
         for (person_id, grid) in store::members(c, t.id).await? {
