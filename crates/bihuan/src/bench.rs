@@ -77,6 +77,12 @@ pub enum BenchCommand {
         /// folder).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// The PostgreSQL server of the baseline: on a SQLite run the roll
+        /// and the round's people are copied into a scratch database there
+        /// (dropped afterwards) and the untested-per-grid query is timed on
+        /// it; on a PostgreSQL run the run's own database is used.
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        baseline_postgres: String,
     },
     /// 流调: check-ins for a city, the stay index against plain SQL on
     /// PostgreSQL (--database-url postgres://…). See bench_tracing.rs.
@@ -141,6 +147,7 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
             clients,
             batch,
             dir,
+            baseline_postgres,
         } => {
             let opts = TestingOptions {
                 residents,
@@ -150,6 +157,7 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
                 batch: batch.clamp(1, 10_000),
                 dir: dir.unwrap_or_else(std::env::temp_dir),
                 database_url: settings.database_url.clone(),
+                baseline_postgres,
             };
             let report = testing(&opts).await?;
             report.print();
@@ -606,6 +614,8 @@ pub struct TestingOptions {
     pub dir: PathBuf,
     /// Only its kind (and, for PostgreSQL, its server) is used.
     pub database_url: String,
+    /// The server of the baseline on a SQLite run.
+    pub baseline_postgres: String,
 }
 
 /// Requests of one phase: how many answered as expected, how long the phase
@@ -658,11 +668,21 @@ pub struct TestingReport {
     /// task right after their batch returned.
     pub pool_members: i64,
     pub with_resample: i64,
+    /// The longest time from a batch's answer until its positive pools'
+    /// re-sampling tasks had all been found.
+    pub resample_check: Duration,
     pub coverage_city: Duration,
     pub coverage_town: Duration,
+    /// The untested-per-grid query on the run's own database.
     pub baseline: Duration,
     pub baseline_grids: usize,
     pub baseline_untested: i64,
+    /// The same query on PostgreSQL (the run's database, or a copy of the
+    /// roll and the round's people): what the coverage page is held to.
+    pub pg_baseline: Duration,
+    pub pg_baseline_untested: i64,
+    /// Copying the rows into the scratch PostgreSQL database (SQLite runs).
+    pub pg_copy: Option<(usize, Duration)>,
     /// The city total as the coverage page last showed it.
     pub coverage_total: serde_json::Value,
     pub first_errors: Vec<String>,
@@ -748,13 +768,28 @@ impl TestingReport {
         );
         println!(
             "  {:<34} {:>9} {:>9} {:>10} {:>9}",
-            "baseline SQL untested/grid (med 5)",
+            format!("untested/grid SQL on {} (med 5)", self.backend),
             self.baseline_grids,
             "",
             "",
             ms(self.baseline)
         );
-        let ratio = |d: Duration| d.as_secs_f64() / self.baseline.as_secs_f64().max(1e-9);
+        println!(
+            "  {:<34} {:>9} {:>9} {:>10} {:>9}",
+            "BASELINE untested/grid on postgres",
+            self.baseline_grids,
+            "",
+            "",
+            ms(self.pg_baseline)
+        );
+        if let Some((rows, took)) = self.pg_copy {
+            println!(
+                "  (baseline database: {rows} rows of residents and round_people copied to a \
+                 scratch PostgreSQL database in {:.1} s, indexed as in the schema, ANALYZEd)",
+                took.as_secs_f64()
+            );
+        }
+        let ratio = |d: Duration| d.as_secs_f64() / self.pg_baseline.as_secs_f64().max(1e-9);
         println!(
             "  coverage / baseline: city {:.3}, town {:.3}  (wanted < 0.1: {})",
             ratio(self.coverage_city),
@@ -766,9 +801,19 @@ impl TestingReport {
             }
         );
         println!(
-            "  positive pools {}: {} members, {} with an open resample task right after \
-             their batch",
-            self.positive_pools, self.pool_members, self.with_resample
+            "  positive pools {}: {} members, {} with an open resample task, all found at \
+             most {} after their batch's answer (wanted < 1 s: {})",
+            self.positive_pools,
+            self.pool_members,
+            self.with_resample,
+            ms(self.resample_check),
+            if self.with_resample == self.pool_members
+                && self.resample_check < Duration::from_secs(1)
+            {
+                "yes"
+            } else {
+                "NO"
+            }
         );
         let t = &self.coverage_total;
         println!(
@@ -804,6 +849,17 @@ impl TestingReport {
             "{} of {} lab lines were not confirmed applied",
             self.lines - self.applied,
             self.lines
+        );
+        anyhow::ensure!(
+            self.resample_check < Duration::from_secs(1),
+            "re-sampling tasks were checked {} after their batch",
+            ms(self.resample_check)
+        );
+        anyhow::ensure!(
+            self.pg_baseline_untested == self.baseline_untested,
+            "the PostgreSQL baseline counts {} untested, the run's database {}",
+            self.pg_baseline_untested,
+            self.baseline_untested
         );
         anyhow::ensure!(
             self.with_resample == self.pool_members,
@@ -901,7 +957,7 @@ async fn testing_on(
         Backend::Postgres => "postgres",
     };
     let server = tokio::spawn(app.run());
-    let out = testing_with(opts, &base, &services, backend).await;
+    let out = testing_with(opts, &base, url, &services, backend).await;
     server.abort();
     let _ = server.await;
     services.db.pool().close().await;
@@ -911,6 +967,7 @@ async fn testing_on(
 async fn testing_with(
     opts: &TestingOptions,
     base: &str,
+    url: &str,
     services: &crate::usecases::Services,
     backend: &'static str,
 ) -> anyhow::Result<TestingReport> {
@@ -1080,6 +1137,7 @@ async fn testing_with(
     let mut result_errors = 0;
     let (mut positive_pools, mut pool_members, mut with_resample) = (0, 0i64, 0i64);
     let mut posting = Duration::ZERO;
+    let mut resample_check = Duration::ZERO;
     let mut applied = 0;
     for chunk in all.chunks(opts.batch) {
         let lines: Vec<serde_json::Value> = chunk
@@ -1101,6 +1159,7 @@ async fn testing_with(
         .await;
         // Failed batches count too: a timed-out batch took its time.
         posting += sent.elapsed();
+        let answered = Instant::now();
         let problem = match answer {
             Ok((took, r)) => {
                 let n = r["applied"].as_u64().unwrap_or(0) as usize;
@@ -1136,6 +1195,7 @@ async fn testing_with(
             .await?;
             pool_members += row.get::<i64, _>(0);
             with_resample += row.get::<i64, _>(1);
+            resample_check = resample_check.max(answered.elapsed());
         }
     }
     let results = Phase::of(latencies, result_errors, posting);
@@ -1181,6 +1241,21 @@ async fn testing_with(
         baseline_grids = rows.len();
         baseline_untested = rows.iter().map(|r| r.get::<i64, _>(1)).sum();
     }
+    let (pg_baseline, pg_baseline_untested, pg_copy) = match backend {
+        "postgres" => {
+            let mut pg = sqlx::PgConnection::connect(url).await?;
+            let (took, untested) = pg_untested(&mut pg, round_id).await?;
+            pg.close().await?;
+            (took, untested, None)
+        }
+        _ => {
+            let (scratch, pg_url) = Scratch::create(&opts.baseline_postgres, &opts.dir).await?;
+            let out = copy_and_time(db, &pg_url, round_id).await;
+            scratch.remove().await?;
+            let (took, untested, copied) = out?;
+            (took, untested, Some(copied))
+        }
+    };
 
     Ok(TestingReport {
         backend,
@@ -1204,9 +1279,125 @@ async fn testing_with(
         baseline: median(baseline_times),
         baseline_grids,
         baseline_untested,
+        pg_baseline,
+        pg_baseline_untested,
+        pg_copy,
+        resample_check,
         coverage_total,
         first_errors,
     })
+}
+
+/// The untested-per-grid query on PostgreSQL, after ANALYZE: the median of
+/// five runs and the untested count.
+async fn pg_untested(
+    pg: &mut sqlx::PgConnection,
+    round_id: i64,
+) -> anyhow::Result<(Duration, i64)> {
+    pg.execute("ANALYZE residents").await?;
+    pg.execute("ANALYZE round_people").await?;
+    let mut times = Vec::new();
+    let mut untested = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let rows = sqlx::query(
+            "SELECT r.grid, COUNT(*) FROM residents r WHERE NOT EXISTS (
+                 SELECT 1 FROM round_people x WHERE x.round_id = $1 AND x.person_id = r.person_id)
+             GROUP BY r.grid",
+        )
+        .bind(round_id)
+        .fetch_all(&mut *pg)
+        .await?;
+        times.push(started.elapsed());
+        untested = rows.iter().map(|r| r.get::<i64, _>(1)).sum();
+    }
+    Ok((median(times), untested))
+}
+
+/// Copies the roll and the round's people from the run's database into the
+/// PostgreSQL database `pg_url` (tables and indexes as in the schema), then
+/// times the untested-per-grid query there.
+async fn copy_and_time(
+    db: &sqlx::AnyPool,
+    pg_url: &str,
+    round_id: i64,
+) -> anyhow::Result<(Duration, i64, (usize, Duration))> {
+    let started = Instant::now();
+    let mut pg = sqlx::PgConnection::connect(pg_url).await?;
+    pg.execute(
+        "CREATE TABLE residents (person_id BIGINT PRIMARY KEY, grid TEXT NOT NULL,
+             created_at BIGINT NOT NULL)",
+    )
+    .await?;
+    pg.execute(
+        "CREATE TABLE round_people (round_id BIGINT NOT NULL, person_id BIGINT NOT NULL,
+             grid TEXT NOT NULL, sampled_at BIGINT NOT NULL, result TEXT,
+             PRIMARY KEY (round_id, person_id))",
+    )
+    .await?;
+    let mut copied = 0;
+    let mut after = i64::MIN;
+    loop {
+        let rows = sqlx::query(
+            "SELECT person_id, grid, created_at FROM residents WHERE person_id > $1
+             ORDER BY person_id LIMIT 50000",
+        )
+        .bind(after)
+        .fetch_all(db)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.get(0);
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let grids: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+        let at: Vec<i64> = rows.iter().map(|r| r.get(2)).collect();
+        sqlx::query(
+            "INSERT INTO residents (person_id, grid, created_at)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[])",
+        )
+        .bind(ids)
+        .bind(grids)
+        .bind(at)
+        .execute(&mut pg)
+        .await?;
+        copied += rows.len();
+    }
+    let mut after = i64::MIN;
+    loop {
+        let rows = sqlx::query(
+            "SELECT person_id, grid, sampled_at, result FROM round_people
+             WHERE round_id = $1 AND person_id > $2 ORDER BY person_id LIMIT 50000",
+        )
+        .bind(round_id)
+        .bind(after)
+        .fetch_all(db)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.get(0);
+        let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        let grids: Vec<String> = rows.iter().map(|r| r.get(1)).collect();
+        let at: Vec<i64> = rows.iter().map(|r| r.get(2)).collect();
+        let results: Vec<Option<String>> = rows.iter().map(|r| r.get(3)).collect();
+        sqlx::query(
+            "INSERT INTO round_people (round_id, person_id, grid, sampled_at, result)
+             SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[], $5::TEXT[])",
+        )
+        .bind(round_id)
+        .bind(ids)
+        .bind(grids)
+        .bind(at)
+        .bind(results)
+        .execute(&mut pg)
+        .await?;
+        copied += rows.len();
+    }
+    pg.execute("CREATE INDEX residents_grid ON residents (grid)")
+        .await?;
+    pg.execute("CREATE INDEX round_people_person ON round_people (person_id)")
+        .await?;
+    let copy = started.elapsed();
+    let (took, untested) = pg_untested(&mut pg, round_id).await?;
+    pg.close().await?;
+    Ok((took, untested, (copied, copy)))
 }
 
 /// Write-then-fdatasync rounds per second on a small file in `dir`.

@@ -230,4 +230,53 @@
       a.addEventListener('click', function (e) { e.preventDefault(); history.back(); });
     }
   });
+  /* A round's coverage page: every few seconds the figures are fetched as
+   * JSON (the page names the URL) and written into the table, the total and
+   * the tiles, so the command watches sampling without reloading. */
+  Array.prototype.forEach.call(doc.querySelectorAll('[data-live-coverage]'), function (status) {
+    var url = status.getAttribute('data-live-coverage');
+    var every = 1000 * (+status.getAttribute('data-every') || 5);
+    var okAt = +status.getAttribute('data-ok'), warnAt = +status.getAttribute('data-warn');
+    var tiles = doc.querySelectorAll('.coverage-tiles .tile');
+    var order = Array.prototype.map.call(doc.querySelectorAll('table.coverage tbody tr'), function (tr) {
+      return tr.id;
+    });
+    function tenths(r) { return r.residents > 0 ? Math.floor(r.sampled * 1000 / r.residents) : null; }
+    function percent(t) { return t === null ? '\u2014' : Math.floor(t / 10) + '.' + (t % 10) + '%'; }
+    function setText(cell, n) {
+      if (!cell) { return; }
+      var target = cell.querySelector('a') || cell;
+      if (target.textContent !== String(n)) { target.textContent = String(n); }
+    }
+    function paint(tr, r) {
+      if (!tr) { return; }
+      var c = tr.cells, t = tenths(r);
+      setText(c[1], r.residents);
+      setText(c[2], r.sampled);
+      setText(c[3], r.results_in);
+      setText(c[4], r.positives);
+      c[4].classList.toggle('positive', r.positives > 0);
+      setText(c[5], r.untested);
+      var meter = c[6] && c[6].querySelector('meter'), pct = c[6] && c[6].querySelector('.pct');
+      if (meter) { meter.value = t === null ? 0 : Math.min(t, 1000) / 10; meter.textContent = percent(t); }
+      if (pct) { pct.textContent = percent(t); }
+      var i = order.indexOf(tr.id), tile = i >= 0 ? tiles[i] : null;
+      if (tile && tr.parentNode.tagName === 'TBODY') {
+        var n = tile.querySelector('.n');
+        if (n) { n.textContent = percent(t); }
+        ['none', 'ok', 'warn', 'bad'].forEach(function (k) { tile.classList.remove(k); });
+        tile.classList.add(t === null ? 'none' : t >= okAt ? 'ok' : t >= warnAt ? 'warn' : 'bad');
+      }
+    }
+    function tick() {
+      getJSON(url).then(function (c) {
+        (c.rows || []).forEach(function (r) { paint(doc.getElementById('r-' + r.code), r); });
+        if (c.total) { paint(doc.getElementById('r-total'), c.total); }
+        status.textContent = status.getAttribute('data-updated') + ' ' + new Date().toLocaleTimeString();
+      }).catch(function () { /* keep the last figures; try again */ }).then(function () {
+        setTimeout(tick, every);
+      });
+    }
+    setTimeout(tick, every);
+  });
 }());

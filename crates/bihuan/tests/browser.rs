@@ -781,6 +781,48 @@ async fn follow_a_round_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path
     assert!(fits_the_phone(c).await?, "the coverage fits the phone");
     screenshot(c, dir, "round.png").await?;
 
+    // A scan elsewhere shows up on the open page without a reload: its
+    // script polls the coverage JSON every few seconds.
+    c.execute("window.__notReloaded = true; return true;", vec![])
+        .await?;
+    let sampler = app.login_as("grid_worker", GRID).await;
+    let (s, _) = app
+        .post(
+            &sampler,
+            "/api/v1/tubes",
+            json!({"barcode": "BR0000009", "pool_size": 5, "category": "mandatory"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, body) = app
+        .post(
+            &sampler,
+            "/api/v1/tubes/BR0000009/members",
+            json!({"id_number": support::resident_id(701)}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    let mut text = String::new();
+    // Polls come every 5 s; a minute without the new figure is a failure.
+    for _ in 0..120 {
+        text = c
+            .find(Locator::Id(&format!("r-{GRID}")))
+            .await?
+            .text()
+            .await?;
+        if text.contains("33.3%") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(text.contains("33.3%"), "one of three sampled, live: {text}");
+    let kept = c
+        .execute("return window.__notReloaded === true;", vec![])
+        .await?;
+    assert_eq!(kept, json!(true), "the page was not reloaded");
+    let total = c.find(Locator::Id("r-total")).await?.text().await?;
+    assert!(total.contains("33.3%"), "the total too: {total}");
+
     // The 未检 list, one tap away.
     c.find(Locator::Css(&format!("#r-{GRID} th a")))
         .await?
@@ -796,7 +838,7 @@ async fn follow_a_round_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path
     );
     let text = c.find(Locator::Css("main")).await?.text().await?;
     assert!(
-        text.contains("居民1") && text.contains("居民3") && text.contains("3 人"),
+        !text.contains("居民1") && text.contains("居民3") && text.contains("2 人"),
         "{text}"
     );
     assert!(fits_the_phone(c).await?, "the 未检 list fits the phone");

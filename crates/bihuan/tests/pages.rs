@@ -2083,6 +2083,105 @@ async fn a_round_is_followed_from_the_town_down_to_the_untested() {
     assert!(html.contains(&format!(
         "href=\"/rounds/{id}?region=330784001001&amp;lang=en\""
     )));
+
+    // Live refresh: the page names the JSON its script polls, and after new
+    // scans that JSON and a fresh page show the same figures, row by row.
+    let sampler2 = app.login_as("grid_worker", ROLL_G2).await;
+    let (s, _) = app
+        .post(
+            &sampler2,
+            "/api/v1/tubes",
+            json!({"barcode": "RP0000002", "pool_size": 5, "category": "mandatory"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, before) = get_page(&app, &format!("/rounds/{id}"), Some(&town)).await;
+    let live = attr_of(&before, "data-live-coverage");
+    assert_eq!(
+        live,
+        format!("/api/v1/rounds/{id}/coverage?region=330784001")
+    );
+    assert!(
+        before.contains("<meta http-equiv=\"refresh\" content=\"30\">"),
+        "without scripts the page reloads itself"
+    );
+    assert!(before.contains("<noscript>"));
+    for n in [4, 5] {
+        let (s, body) = app
+            .post(
+                &sampler2,
+                "/api/v1/tubes/RP0000002/members",
+                json!({"id_number": resident(n)}),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+    }
+    let r = app
+        .http
+        .get(app.url(&live))
+        .header("cookie", &town)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the page's own session reads the JSON");
+    let polled: serde_json::Value = r.json().await.unwrap();
+    let (_, after) = get_page(&app, &format!("/rounds/{id}"), Some(&town)).await;
+    let rows = polled["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{polled}");
+    for (code, row) in rows
+        .iter()
+        .map(|r| (r["code"].as_str().unwrap().to_string(), r.clone()))
+        .chain([("total".to_string(), polled["total"].clone())])
+    {
+        let shown = numbers_in(table_row(&after, &code));
+        let json: Vec<i64> = [
+            "residents",
+            "sampled",
+            "results_in",
+            "positives",
+            "untested",
+        ]
+        .iter()
+        .map(|k| row[*k].as_i64().unwrap())
+        .collect();
+        assert_eq!(shown, json, "row {code}: page vs polled JSON");
+    }
+    assert_eq!(
+        numbers_in(table_row(&after, "330784001002")),
+        vec![2, 2, 0, 0, 0],
+        "the new scans are in both"
+    );
+    assert_eq!(numbers_in(table_row(&before, "330784001002"))[1], 0);
+}
+
+/// The value of the first `name="…"` attribute in a page.
+fn attr_of(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + name.len()
+        + 2;
+    html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// The figures of a coverage row: residents, sampled, results, positives, 未检.
+fn numbers_in(row: &str) -> Vec<i64> {
+    row.split("<td class=\"num")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
+            let digits: String = text
+                .split('<')
+                .map(|s| s.rsplit('>').next().unwrap_or(""))
+                .collect::<String>()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            digits
+                .parse()
+                .unwrap_or_else(|_| panic!("not a number: {cell}"))
+        })
+        .collect()
 }
 
 #[tokio::test]

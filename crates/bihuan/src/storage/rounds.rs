@@ -84,6 +84,7 @@ pub async fn load_residents(c: &mut AnyConnection, rows: &[ResidentRow], now: i6
     Ok(())
 }
 
+/// The grid a resident is on the roll of.
 pub async fn resident_grid(c: &mut AnyConnection, person_id: i64) -> Result<Option<String>> {
     sqlx::query("SELECT grid FROM residents WHERE person_id = $1")
         .bind(person_id)
@@ -150,20 +151,6 @@ fn round_row(r: &sqlx::any::AnyRow) -> Result<RoundRow> {
     })
 }
 
-/// Rounds open at `now`.
-pub async fn open_rounds(c: &mut AnyConnection, now: i64) -> Result<Vec<RoundRow>> {
-    sqlx::query(
-        "SELECT id, name, regions, starts_at, ends_at FROM rounds
-         WHERE starts_at <= $1 AND ends_at >= $1 ORDER BY id",
-    )
-    .bind(now)
-    .fetch_all(c)
-    .await?
-    .iter()
-    .map(round_row)
-    .collect()
-}
-
 pub async fn round(c: &mut AnyConnection, id: i64) -> Result<Option<RoundRow>> {
     sqlx::query("SELECT id, name, regions, starts_at, ends_at FROM rounds WHERE id = $1")
         .bind(id)
@@ -174,36 +161,43 @@ pub async fn round(c: &mut AnyConnection, id: i64) -> Result<Option<RoundRow>> {
         .transpose()
 }
 
-/// Counts a person as sampled in a round once; true the first time.
-pub async fn mark_sampled(
+/// Counts a sample of a resident of `grid` once in every round open at
+/// `now` whose regions contain the grid (a region contains the grid when the
+/// grid's code starts with it: town, village or grid codes, or the city).
+pub async fn mark_sampled_in_open_rounds(
     c: &mut AnyConnection,
-    round_id: i64,
     person_id: i64,
     grid: &str,
     now: i64,
-) -> Result<bool> {
-    let first = sqlx::query(
-        "INSERT INTO round_people (round_id, person_id, grid, sampled_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (round_id, person_id) DO NOTHING",
+) -> Result<()> {
+    let counted: Vec<i64> = sqlx::query(
+        "INSERT INTO round_people (round_id, person_id, grid, sampled_at)
+         SELECT r.id, $1, $2, $3 FROM rounds r
+         WHERE r.starts_at <= $3 AND r.ends_at >= $3
+           AND (',' || r.regions || ',' LIKE '%,' || substr($2, 1, 6) || ',%'
+             OR ',' || r.regions || ',' LIKE '%,' || substr($2, 1, 9) || ',%'
+             OR ',' || r.regions || ',' LIKE '%,' || substr($2, 1, 12) || ',%'
+             OR ',' || r.regions || ',' LIKE '%,' || $2 || ',%')
+         ON CONFLICT (round_id, person_id) DO NOTHING RETURNING round_id",
     )
-    .bind(round_id)
     .bind(person_id)
     .bind(grid)
     .bind(now)
-    .execute(&mut *c)
+    .fetch_all(&mut *c)
     .await?
-    .rows_affected()
-        == 1;
-    if first {
+    .iter()
+    .map(|r| Ok(r.try_get(0)?))
+    .collect::<Result<_>>()?;
+    for round_id in counted {
         sqlx::query(
             "UPDATE round_grids SET sampled = sampled + 1 WHERE round_id = $1 AND grid = $2",
         )
         .bind(round_id)
         .bind(grid)
-        .execute(c)
+        .execute(&mut *c)
         .await?;
     }
-    Ok(first)
+    Ok(())
 }
 
 /// The first result of a sampled person, in every round waiting for it.
@@ -229,6 +223,60 @@ pub async fn mark_result(c: &mut AnyConnection, person_id: i64, positive: bool) 
              WHERE round_id = $2 AND grid = $3",
         )
         .bind(i64::from(positive))
+        .bind(round_id)
+        .bind(grid)
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first result of several people (a tube's members), in every round
+/// waiting for it: one count per (round, grid) touched, then the people.
+/// The people are listed by id, so each statement is a primary-key or index
+/// lookup whatever the planner's statistics say.
+pub async fn mark_results(c: &mut AnyConnection, people: &[i64], positive: bool) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let list = placeholders(1, people.len());
+    let sql = format!(
+        "SELECT round_id, grid, COUNT(*) FROM round_people
+         WHERE person_id IN ({list}) AND result IS NULL
+         GROUP BY round_id, grid ORDER BY round_id, grid"
+    );
+    let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql);
+    for p in people {
+        q = q.bind(*p);
+    }
+    let waiting = q.fetch_all(&mut *c).await?;
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let list = placeholders(2, people.len());
+    let sql = format!(
+        "UPDATE round_people SET result = $1 WHERE person_id IN ({list}) AND result IS NULL"
+    );
+    let mut q = sqlx::query(&sql).bind(if positive { "positive" } else { "negative" });
+    for p in people {
+        q = q.bind(*p);
+    }
+    q.execute(&mut *c).await?;
+    for (round_id, grid, n) in waiting {
+        sqlx::query(
+            "UPDATE round_grids SET results_in = results_in + $1, positives = positives + $2
+             WHERE round_id = $3 AND grid = $4",
+        )
+        .bind(n)
+        .bind(if positive { n } else { 0 })
         .bind(round_id)
         .bind(grid)
         .execute(&mut *c)

@@ -85,8 +85,9 @@ pub async fn is_member(c: &mut AnyConnection, tube_id: i64, person_id: i64) -> R
     )
 }
 
-/// Adds a member if the tube is open and has room; false otherwise (the
-/// guard holds even when two samplers scan into one tube at once).
+/// Adds a member if the tube is open, has room and does not hold them yet;
+/// false otherwise, and then the caller must refuse (roll back). The guard
+/// holds even when two samplers scan into one tube at once.
 pub async fn add_member(
     c: &mut AnyConnection,
     tube_id: i64,
@@ -103,13 +104,19 @@ pub async fn add_member(
     if room.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO tube_members (tube_id, person_id, added_at) VALUES ($1, $2, $3)")
-        .bind(tube_id)
-        .bind(person_id)
-        .bind(now)
-        .execute(c)
-        .await?;
-    Ok(true)
+    // Someone already in the tube adds no row: the caller refuses, and its
+    // rollback takes the count back.
+    Ok(sqlx::query(
+        "INSERT INTO tube_members (tube_id, person_id, added_at) VALUES ($1, $2, $3)
+         ON CONFLICT (tube_id, person_id) DO NOTHING",
+    )
+    .bind(tube_id)
+    .bind(person_id)
+    .bind(now)
+    .execute(c)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn seal(c: &mut AnyConnection, tube_id: i64, now: i64) -> Result<bool> {
@@ -136,6 +143,22 @@ pub async fn members(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<(i64, St
     .iter()
     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
     .collect()
+}
+
+/// A person's name and home grid on the resident roll, if any.
+pub async fn member_facts(
+    c: &mut AnyConnection,
+    person_id: i64,
+) -> Result<Option<(String, Option<String>)>> {
+    sqlx::query(
+        "SELECT p.name, r.grid FROM persons p LEFT JOIN residents r ON r.person_id = p.id
+         WHERE p.id = $1",
+    )
+    .bind(person_id)
+    .fetch_optional(c)
+    .await?
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .transpose()
 }
 
 /// Stores a result line as received; false when the same line came before.
@@ -296,4 +319,163 @@ pub async fn site(c: &mut AnyConnection, id: i64) -> Result<Option<SiteRow>> {
     .as_ref()
     .map(site_row)
     .transpose()
+}
+
+// ---------- a tube's members at once ----------
+//
+// A negative pool touches every member the same way, so its bookkeeping is a
+// few statements per tube rather than several per member.
+
+/// One event of `kind` for every member of a tube, in scan order.
+pub async fn member_events(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, person_id, kind, detail)
+         SELECT $1, $2, m.person_id, $3, $4 FROM tube_members m
+         WHERE m.tube_id = $5 ORDER BY m.added_at, m.person_id",
+    )
+    .bind(at)
+    .bind(actor)
+    .bind(kind)
+    .bind(detail.to_string())
+    .bind(tube_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// One test record for every member of a tube.
+#[allow(clippy::too_many_arguments)]
+pub async fn member_tests(
+    c: &mut AnyConnection,
+    tube_id: i64,
+    sampled_on: &str,
+    sampled_at: i64,
+    result: &str,
+    actor: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO test_results (person_id, sampled_on, sampled_at, result, actor, at)
+         SELECT m.person_id, $1, $2, $3, $4, $5 FROM tube_members m
+         WHERE m.tube_id = $6 ORDER BY m.added_at, m.person_id",
+    )
+    .bind(sampled_on)
+    .bind(sampled_at)
+    .bind(result)
+    .bind(actor)
+    .bind(at)
+    .bind(tube_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The people of a tube, in scan order.
+pub async fn member_ids(c: &mut AnyConnection, tube_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_as::<_, (i64,)>(
+        "SELECT person_id FROM tube_members WHERE tube_id = $1 ORDER BY added_at, person_id",
+    )
+    .bind(tube_id)
+    .fetch_all(c)
+    .await?
+    .into_iter()
+    .map(|(id,)| id)
+    .collect())
+}
+
+/// Of `people`, those whose control runs (or who are positive): their
+/// health-code colour depends on their plan and is derived one by one.
+pub async fn under_control(c: &mut AnyConnection, people: &[i64]) -> Result<Vec<i64>> {
+    if people.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT person_id FROM controls WHERE person_id IN ({})
+         AND status IN ('active', 'due_for_release', 'positive')",
+        placeholders(1, people.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+    for p in people {
+        q = q.bind(*p);
+    }
+    Ok(q.fetch_all(c).await?.into_iter().map(|(id,)| id).collect())
+}
+
+/// Turns green those of `people` whose stored colour is not green yet, with
+/// a `health_code_changed` event for each of them (in the order given).
+pub async fn make_green(
+    c: &mut AnyConnection,
+    people: &[i64],
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT person_id FROM health_codes WHERE person_id IN ({}) AND colour = 'green'",
+        placeholders(1, people.len())
+    );
+    let mut q = sqlx::query_as::<_, (i64,)>(&sql);
+    for p in people {
+        q = q.bind(*p);
+    }
+    let green: std::collections::HashSet<i64> = q
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
+    let changing: Vec<i64> = people
+        .iter()
+        .copied()
+        .filter(|p| !green.contains(p))
+        .collect();
+    if changing.is_empty() {
+        return Ok(());
+    }
+    // $1 at, $2 actor, $3 detail, then the people.
+    let rows = (0..changing.len())
+        .map(|i| format!("($1, $2, ${}, 'health_code_changed', $3)", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("INSERT INTO events (at, actor, person_id, kind, detail) VALUES {rows}");
+    let mut q = sqlx::query(&sql)
+        .bind(now)
+        .bind(actor)
+        .bind(serde_json::json!({"colour": "green"}).to_string());
+    for p in &changing {
+        q = q.bind(*p);
+    }
+    q.execute(&mut *c).await?;
+    let rows = (0..changing.len())
+        .map(|i| format!("(${}, 'green', $1)", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO health_codes (person_id, colour, changed_at) VALUES {rows}
+         ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
+             changed_at = excluded.changed_at"
+    );
+    let mut q = sqlx::query(&sql).bind(now);
+    for p in &changing {
+        q = q.bind(*p);
+    }
+    q.execute(c).await?;
+    Ok(())
 }

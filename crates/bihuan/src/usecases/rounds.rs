@@ -363,22 +363,19 @@ impl Services {
             .await
     }
 
-    /// Counts a sample in every open round that covers the person's home grid.
+    /// Counts a sample in every open round that covers the person's home
+    /// grid (`grid`: the residence on the roll; none for non-residents).
     pub(crate) async fn count_sample(
         &self,
         c: &mut AnyConnection,
         person_id: i64,
+        grid: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let Some(grid) = store::resident_grid(c, person_id).await? else {
-            return Ok(());
-        };
-        for r in store::open_rounds(c, now).await? {
-            if r.regions.split(',').any(|code| grid.starts_with(code)) {
-                store::mark_sampled(c, r.id, person_id, &grid, now).await?;
-            }
+        match grid {
+            Some(grid) => store::mark_sampled_in_open_rounds(c, person_id, grid, now).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     pub(crate) async fn count_result(

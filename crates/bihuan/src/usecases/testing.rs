@@ -21,7 +21,7 @@ use super::{Actor, Services};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::storage::monitoring as monitoring_store;
-use crate::storage::{repo, testing as store};
+use crate::storage::{repo, rounds as rounds_store, testing as store};
 
 pub const CATEGORIES: [&str; 3] = ["mandatory", "periodic", "voluntary"];
 
@@ -223,20 +223,19 @@ impl Services {
                         .await?
                         .ok_or_else(|| refusal("unknown", "没有这个试管条码", "no tube with this barcode"))?;
                     let person_id = svc.resolve_member(c, &actor, &input, document, &name, now).await?;
-                    let already = store::is_member(c, t.id, person_id).await?;
-                    let members = u32::try_from(t.members).unwrap_or(u32::MAX);
-                    let pool = u32::try_from(t.pool_size).unwrap_or(0);
-                    if let Err(r) = may_add(t.sealed_at.is_some(), members, pool, already) {
+                    if !store::add_member(c, t.id, person_id, now).await? {
+                        // Refused: say why, as the tube stood before.
+                        let already = store::is_member(c, t.id, person_id).await?;
+                        let members = u32::try_from(t.members).unwrap_or(u32::MAX);
+                        let pool = u32::try_from(t.pool_size).unwrap_or(0);
+                        let r = may_add(t.sealed_at.is_some(), members, pool, already).err().unwrap_or(TubeRefusal::Full);
                         let (code, zh, en) = r.message();
                         return Err(Error::Refused { code, zh, en });
                     }
-                    if !store::add_member(c, t.id, person_id, now).await? {
-                        let (code, zh, en) = TubeRefusal::Full.message();
-                        return Err(Error::Refused { code, zh, en });
-                    }
-                    svc.count_sample(c, person_id, now).await?;
+                    let (name, home) = store::member_facts(c, person_id).await?.unwrap_or_default();
+                    svc.count_sample(c, person_id, home.as_deref(), now).await?;
                     repo::insert_event(c, now, &actor.username, Some(person_id), None, "sampled", &json!({"barcode": barcode, "pool_size": t.pool_size, "category": t.category})).await?;
-                    let shown = repo::person_in(c, person_id, "").await?.map(|p| mask_name(&p.name)).unwrap_or_default();
+                    let shown = mask_name(&name);
                     Ok(Added { person_id, name: shown, members: t.members + 1, full: t.members + 1 >= t.pool_size })
                 })
             })
@@ -474,8 +473,41 @@ impl Services {
             .parse()
             .map_err(|_| Error::Internal("tube date".into()))?;
         let outcome = member_outcome(result, u32::try_from(t.pool_size).unwrap_or(0));
+        let detail = json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct});
+        if outcome == MemberOutcome::Negative {
+            // Every member alike: a few statements for the whole tube.
+            let people = store::member_ids(c, t.id).await?;
+            store::member_events(c, t.id, now, source, "lab_result", &detail).await?;
+            rounds_store::mark_results(c, &people, false).await?;
+            store::member_tests(
+                c,
+                t.id,
+                &t.sampled_on,
+                t.opened_at,
+                TestResult::Negative.as_str(),
+                source,
+                now,
+            )
+            .await?;
+            if t.pool_size == 1 {
+                for &person_id in &people {
+                    self.clear_pool_positive(c, person_id, source, now).await?;
+                }
+            }
+            let running = store::under_control(c, &people).await?;
+            for &person_id in &running {
+                self.refresh_colour(c, person_id, source, now).await?;
+            }
+            let others: Vec<i64> = people
+                .into_iter()
+                .filter(|p| !running.contains(p))
+                .collect();
+            store::make_green(c, &others, source, now).await?;
+            return Ok(true);
+        }
         for (person_id, grid) in store::members(c, t.id).await? {
-            repo::insert_event(c, now, source, Some(person_id), None, "lab_result", &json!({"barcode": barcode, "result": result.as_str(), "pool_size": t.pool_size, "ct": ct})).await?;
+            repo::insert_event(c, now, source, Some(person_id), None, "lab_result", &detail)
+                .await?;
             // A positive pool is no one's result yet: the single re-test is.
             if !matches!(
                 outcome,

@@ -347,7 +347,8 @@ strings! {
     rd_coverage: "查看覆盖情况", "Coverage";
     rd_created: "已新建轮次。", "The round was created.";
     // coverage of one round
-    cv_live: "实时数据：刷新页面查看最新进度。", "Live figures: reload the page for the latest.";
+    cv_live: "实时数据：页面每 5 秒自动更新（无脚本时每 30 秒刷新）。", "Live figures: updated every 5 seconds (reloaded every 30 seconds without scripts).";
+    cv_updated: "实时数据，更新于", "Live figures, updated at";
     cv_region: "区域", "Area";
     cv_residents: "常住人口", "Residents";
     cv_sampled: "已采样", "Sampled";

@@ -303,6 +303,12 @@ struct RoundPage {
     rows: Vec<CoverageLine>,
     total: CoverageLine,
     rounds_href: String,
+    /// The JSON the page polls to refresh its figures (`static/app.js`).
+    live_href: String,
+    /// Seconds between polls.
+    live_every: u32,
+    ok_at: i64,
+    warn_at: i64,
 }
 with_base!(RoundPage);
 
@@ -390,6 +396,10 @@ pub async fn round(
         rows,
         total: line(l, &c.total, None),
         rounds_href: l.link("/rounds"),
+        live_href: format!("/api/v1/rounds/{id}/coverage?region={}", c.region),
+        live_every: 5,
+        ok_at: OK_AT,
+        warn_at: WARN_AT,
     };
     // Live figures: never from a cache.
     Ok(no_store(ok(&page)))
