@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod contacts;
+pub mod dashboard;
 pub mod identity;
 pub mod monitoring;
 pub mod plan;

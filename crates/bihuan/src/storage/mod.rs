@@ -9,6 +9,7 @@
 //! Either way a use case runs inside one transaction and its caller hears back
 //! only after that transaction is durable.
 
+pub mod dashboard;
 mod migrate;
 pub mod monitoring;
 pub mod repo;

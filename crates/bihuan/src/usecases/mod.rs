@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod care;
 mod control;
+pub mod dashboard;
 pub mod declare;
 pub mod monitoring;
 pub mod regions;
@@ -36,6 +37,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     pub policy: Arc<Policy>,
     pub notifier: Arc<dyn crate::notify::Notifier>,
+    /// 看板 and 日报: the report hour and the cache of today's tests.
+    pub dashboard: dashboard::DashboardState,
 }
 
 /// A signed-in user, bound to one region.

@@ -1,6 +1,7 @@
 //! HTTP: the JSON API and the server-rendered pages over the same use cases.
 
 pub mod api;
+pub mod api_dashboard;
 pub mod api_tracing;
 pub mod error;
 pub mod extract;
@@ -97,7 +98,9 @@ pub fn router(state: AppState) -> Router {
             "/lab-results/import",
             post(api::lab_results_file).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         );
-    let api = api.merge(api_tracing::routes());
+    let api = api
+        .merge(api_tracing::routes())
+        .merge(api_dashboard::routes());
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())

@@ -7,7 +7,9 @@
 //! region pickers, keeps a half-filled 返永通 form in the browser and selects
 //! a refused scan so the next one replaces it.
 
+mod charts;
 mod contact_tracing;
+mod dashboard;
 mod forms;
 pub mod i18n;
 mod public;
@@ -111,6 +113,11 @@ pub fn routes() -> Router<AppState> {
             "/tracing/{id}/contacts/{person}",
             post(contact_tracing::decide),
         )
+        .route("/dashboard", get(dashboard::home))
+        .route("/dashboard/{region}", get(dashboard::dashboard))
+        .route("/dashboard/{region}/list/{metric}", get(dashboard::list))
+        .route("/reports", get(dashboard::reports).post(dashboard::make))
+        .route("/reports/{id}", get(dashboard::report))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
 }
