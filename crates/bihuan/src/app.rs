@@ -52,6 +52,7 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
             Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
             None => Arc::new(LogNotifier),
         },
+        dashboard: crate::usecases::dashboard::DashboardState::new(settings.daily_report_hour),
     };
     let loaded = services.ensure_regions(&settings.city_code).await?;
     if loaded > 0 {

@@ -27,6 +27,9 @@ pub struct Settings {
     pub sweep_seconds: u64,
     /// Where reminders are posted; when absent they are only logged.
     pub notify_webhook_url: Option<String>,
+    /// The local hour (Asia/Shanghai, 0–23) at which the daily report (日报)
+    /// is made, once per day.
+    pub daily_report_hour: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Settings {
             .field("policy_file", &self.policy_file)
             .field("sweep_seconds", &self.sweep_seconds)
             .field("notify_webhook_url", &self.notify_webhook_url)
+            .field("daily_report_hour", &self.daily_report_hour)
             .finish()
     }
 }
@@ -76,6 +80,7 @@ impl Default for Settings {
             policy_file: None,
             sweep_seconds: 60,
             notify_webhook_url: None,
+            daily_report_hour: 22,
         }
     }
 }

@@ -78,6 +78,51 @@ pub fn csv(rows: &[Vec<String>], mark: Mark<'_>) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// A cell of a workbook with several sheets: text, a number, or nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(f64),
+    Empty,
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
+    }
+}
+
+/// Several sheets; each sheet's first row bold, the watermark (if any) as
+/// the last row of each.
+pub fn workbook(sheets: &[(&str, Vec<Vec<Cell>>)], mark: Mark<'_>) -> Result<Vec<u8>> {
+    let mut wb = Workbook::new();
+    let fail = |e: rust_xlsxwriter::XlsxError| Error::Internal(e.to_string());
+    let bold = Format::new().set_bold();
+    for (name, rows) in sheets {
+        let sheet = wb.add_worksheet();
+        sheet.set_name(*name).map_err(fail)?;
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r as u32, c as u16);
+                match cell {
+                    Cell::Text(s) if r == 0 => sheet
+                        .write_string_with_format(r, c, s, &bold)
+                        .map_err(fail)?,
+                    Cell::Text(s) => sheet.write_string(r, c, s).map_err(fail)?,
+                    Cell::Number(n) => sheet.write_number(r, c, *n).map_err(fail)?,
+                    Cell::Empty => continue,
+                };
+            }
+        }
+        if let Some(line) = mark.line() {
+            sheet
+                .write_string(rows.len() as u32, 0, &line)
+                .map_err(fail)?;
+        }
+    }
+    wb.save_to_buffer().map_err(fail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

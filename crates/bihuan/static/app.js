@@ -280,3 +280,40 @@
     setTimeout(tick, every);
   });
 }());
+
+/* 指挥部看板: the numbers refresh every 5 seconds from the live endpoint
+ * (without JavaScript a <noscript> meta refresh reloads the page). */
+(function () {
+  'use strict';
+  var board = document.querySelector('[data-live]');
+  if (!board || !window.fetch) { return; }
+  var url = board.getAttribute('data-live');
+  function pct(p) { return p === null || p === undefined ? '—' : (Math.floor(p / 10) + '.' + (p % 10) + '%'); }
+  function apply(t) {
+    var id = t.code + (t.direct ? '-d' : '');
+    var el = document.getElementById('tile-' + id);
+    if (!el) { return; }
+    el.className = el.className.replace(/lag-\w+/, 'lag-' + ({on_track: 'ok', behind: 'behind', far_behind: 'far'}[t.lag] || 'ok'));
+    el.querySelectorAll('[data-n]').forEach(function (a) {
+      var key = a.getAttribute('data-n').split('|')[1];
+      a.textContent = key === 'closure' ? pct(t.closure_permille) : String(t.figures[key] || 0);
+    });
+  }
+  function tick() {
+    fetch(url, { credentials: 'same-origin' }).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.json();
+    }).then(function (d) {
+      apply(d.total);
+      d.tiles.forEach(apply);
+      var at = document.querySelector('[data-live-at]');
+      if (at) { at.textContent = new Date(d.at * 1000).toLocaleString('zh-CN', { hour12: false }); }
+    }).catch(function () {});
+  }
+  setInterval(tick, 5000);
+}());
+
+/* The printable daily report's print button. */
+document.addEventListener('click', function (e) {
+  if (e.target && e.target.hasAttribute && e.target.hasAttribute('data-print')) { window.print(); }
+});

@@ -12,6 +12,7 @@
 pub mod assist;
 pub mod checkins;
 pub mod command;
+pub mod dashboard;
 mod migrate;
 pub mod monitoring;
 pub mod repo;

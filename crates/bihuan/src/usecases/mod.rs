@@ -6,6 +6,7 @@ pub mod auth;
 pub mod care;
 pub mod command;
 mod control;
+pub mod dashboard;
 pub mod declare;
 pub mod monitoring;
 pub mod regions;
@@ -40,6 +41,8 @@ pub struct Services {
     pub notifier: Arc<dyn crate::notify::Notifier>,
     /// Every check-in in memory, for tracing; `catch_up` before each trace.
     pub stays: Arc<crate::stays::StayIndex>,
+    /// 看板 and 日报: the report hour and the cache of today's tests.
+    pub dashboard: dashboard::DashboardState,
 }
 
 /// A signed-in user, bound to one region.

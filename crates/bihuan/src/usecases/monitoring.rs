@@ -66,6 +66,8 @@ pub struct JobReport {
     /// Grid tasks opened for rounds that closed.
     pub round_deadlines: usize,
     pub delivered: usize,
+    /// The 日报 made by this run, if it was due and this replica claimed it.
+    pub daily_report: Option<i64>,
 }
 
 /// One line of a grid's 今日应检 list.
@@ -487,6 +489,7 @@ impl Services {
             .db
             .write(move |c| Box::pin(async move { svc.round_deadlines(c, now.timestamp()).await }))
             .await?;
+        report.daily_report = self.daily_report_job().await?;
         report.delivered = self.deliver_notifications().await?;
         Ok(report)
     }

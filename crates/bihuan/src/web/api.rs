@@ -300,7 +300,7 @@ pub async fn handovers_xlsx(State(s): State<AppState>, ApiActor(a): ApiActor) ->
     Ok(xlsx_response(bytes, "handovers.xlsx"))
 }
 
-fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
+pub(crate) fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
     (
         [
             (

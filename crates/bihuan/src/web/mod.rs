@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_assist;
 pub mod api_command;
+pub mod api_dashboard;
 pub mod api_tracing;
 pub mod error;
 pub mod extract;
@@ -118,7 +119,8 @@ pub fn router(state: AppState) -> Router {
         );
     let api = api
         .merge(api_tracing::routes())
-        .merge(api_command::routes());
+        .merge(api_command::routes())
+        .merge(api_dashboard::routes());
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())

@@ -8,8 +8,10 @@
 //! a refused scan so the next one replaces it.
 
 mod assist;
+mod charts;
 mod command;
 mod contact_tracing;
+mod dashboard;
 mod forms;
 pub mod i18n;
 mod public;
@@ -148,6 +150,11 @@ pub fn routes() -> Router<AppState> {
         .route("/assist/{id}", get(assist::list))
         .route("/assist/{id}/export", get(assist::export))
         .route("/assist/{id}/rows/{row}/route", post(assist::route))
+        .route("/dashboard", get(dashboard::home))
+        .route("/dashboard/{region}", get(dashboard::dashboard))
+        .route("/dashboard/{region}/list/{metric}", get(dashboard::list))
+        .route("/reports", get(dashboard::reports).post(dashboard::make))
+        .route("/reports/{id}", get(dashboard::report))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
 }
