@@ -270,6 +270,47 @@ async fn an_instruction_reaches_every_grid_worker_of_a_town_and_escalates_when_u
         .await,
         1
     );
+
+    // The daily report lists who has not answered, per town, in its sheet.
+    let (s, r) = app.post(&command, "/api/v1/daily-reports", json!({})).await;
+    assert_eq!(s, 201, "{r}");
+    let (_, report) = app
+        .get(&command, &format!("/api/v1/daily-reports/{}", r["id"]))
+        .await;
+    let unanswered = report["body"]["unanswered_instructions"]
+        .as_array()
+        .or_else(|| report["unanswered_instructions"].as_array())
+        .unwrap_or_else(|| panic!("{report}"))
+        .clone();
+    assert_eq!(
+        unanswered.len(),
+        2,
+        "worker 1 acknowledged but never answered; worker 2 never read it"
+    );
+    assert!(unanswered.iter().all(|u| u["town"] == TOWN));
+    let bytes = app
+        .http
+        .get(app.url(&format!("/api/v1/daily-reports/{}/xlsx", r["id"])))
+        .bearer_auth(&command)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let rows: Vec<Vec<String>> = wb
+        .worksheet_range("未反馈指令")
+        .unwrap()
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0], ["镇街", "指令", "接收人", "截止时间"]);
+    assert_eq!(rows.len(), 4, "header, two recipients, watermark: {rows:?}");
+    assert_eq!(rows[1][1], "今晚21:00前完成重点人员排查");
+    assert_eq!(rows[1][3], "2022-01-28 11:00");
 }
 
 #[tokio::test]

@@ -2811,3 +2811,27 @@ async fn the_audit_page_searches_for_the_command_only() {
     let town = sign_in(&app, "town", "330784001").await;
     assert_eq!(get_page(&app, "/audit", Some(&town)).await.0, 403);
 }
+
+/// 值班 on the dashboard: a region with nobody on duty today is flagged.
+#[tokio::test]
+async fn the_dashboard_flags_regions_without_anyone_on_duty() {
+    let app = spawn().await;
+    let command = sign_in(&app, "command", "330784").await;
+    let (_, region) = app.get("", "/api/v1/regions/330784001").await;
+    let town = region["name"].as_str().unwrap().to_string();
+    let flagged = |html: &str| {
+        let at = html.find("id=\"no-duty\"").expect("a no-duty flag");
+        let end = at + html[at..].find("</p>").unwrap();
+        html[at..end].to_string()
+    };
+    let (status, html) = get_page(&app, "/dashboard/330784", Some(&command)).await;
+    assert_eq!(status, 200);
+    assert!(flagged(&html).contains(&town), "{}", flagged(&html));
+    let token = app.login_as("command", "330784").await;
+    let (s, _) = app
+        .post(&token, "/api/v1/duty", json!({"region": "330784001", "on_date": "2022-01-28", "shift": "all", "name": "镇值班", "phone": "13700000003"}))
+        .await;
+    assert_eq!(s, 201);
+    let (_, html) = get_page(&app, "/dashboard/330784", Some(&command)).await;
+    assert!(!flagged(&html).contains(&town), "{}", flagged(&html));
+}

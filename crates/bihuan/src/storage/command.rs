@@ -663,3 +663,23 @@ pub async fn search_events(
         })
         .collect()
 }
+
+/// Receipts without an answer on instructions whose deadline passed before
+/// `now`: (recipient region, instruction title, username, due_at).
+pub async fn unanswered_before(
+    c: &mut AnyConnection,
+    now: i64,
+) -> Result<Vec<(String, String, String, i64)>> {
+    sqlx::query(
+        "SELECT r.region, i.title, r.username, i.due_at FROM instruction_recipients r
+         JOIN instructions i ON i.id = r.instruction_id
+         WHERE r.answered_at IS NULL AND i.due_at < $1
+         ORDER BY r.region, i.id, r.username LIMIT 10000",
+    )
+    .bind(now)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+    .collect()
+}

@@ -268,16 +268,21 @@ impl Services {
     /// Regions one level below `actor`'s (and their own) with nobody on the
     /// roster today: flagged for the command.
     pub async fn regions_without_duty(&self, actor: &Actor) -> Result<Vec<repo::RegionRow>> {
+        self.regions_without_duty_under(actor.scope()).await
+    }
+
+    /// The same for any region (the caller has checked the viewer's scope).
+    pub async fn regions_without_duty_under(&self, scope: &str) -> Result<Vec<repo::RegionRow>> {
         let mut c = self.db.pool().acquire().await?;
         let today = self.clock.today().to_string();
-        let on = store::regions_on_duty(&mut c, actor.scope(), &today).await?;
+        let on = store::regions_on_duty(&mut c, scope, &today).await?;
         let mut out = Vec::new();
-        if let Some(own) = repo::region(&mut c, actor.scope()).await?
+        if let Some(own) = repo::region(&mut c, scope).await?
             && !on.contains(&own.code)
         {
             out.push(own);
         }
-        for child in repo::children(&mut c, actor.scope()).await? {
+        for child in repo::children(&mut c, scope).await? {
             if !on.contains(&child.code) {
                 out.push(child);
             }

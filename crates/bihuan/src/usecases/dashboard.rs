@@ -776,7 +776,14 @@ impl Services {
             towns: report_towns,
             total,
             overdue_tasks,
-            unanswered_instructions: Vec::new(),
+            unanswered_instructions: crate::storage::command::unanswered_before(c, now)
+                .await?
+                .into_iter()
+                .map(|(region, title, username, due_at)| {
+                    json!({"town": &region[..region.len().min(9)], "region": region,
+                           "title": title, "username": username, "due_at": due_at})
+                })
+                .collect(),
         };
         let text = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
         let id = store::insert_report(c, &today.to_string(), origin, actor, now, &text).await?;
@@ -930,12 +937,23 @@ impl Services {
                 Cell::text(crate::web::pages::shanghai_time(o.due_at)),
             ]);
         }
-        let instructions = vec![
+        let mut instructions = vec![
             ["镇街", "指令", "接收人", "截止时间"]
                 .iter()
                 .map(|s| Cell::text(*s))
                 .collect::<Vec<_>>(),
         ];
+        for i in &b.unanswered_instructions {
+            let s = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+            instructions.push(vec![
+                Cell::text(town_name(&s("town"))),
+                Cell::text(s("title")),
+                Cell::text(s("username")),
+                Cell::text(crate::web::pages::shanghai_time(
+                    i["due_at"].as_i64().unwrap_or_default(),
+                )),
+            ]);
+        }
         let (who, now) = (actor.username.clone(), self.clock.timestamp());
         self.db
             .write(move |c| {

@@ -44,6 +44,8 @@ pub struct DashboardPage {
     total: TileView,
     tiles: Vec<TileView>,
     charts: Vec<Chart>,
+    /// Regions here with nobody on the duty roster today (值班 flagged).
+    no_duty: Vec<String>,
 }
 with_base!(DashboardPage);
 
@@ -233,6 +235,14 @@ pub async fn dashboard(
             .map(|x| tile_view(l, policy, x, &d.categories, &region, false))
             .collect(),
         charts: trend_charts(l, &d),
+        no_duty: s
+            .services
+            .regions_without_duty_under(&d.region.code)
+            .await
+            .or_page(l)?
+            .into_iter()
+            .map(|r| r.name)
+            .collect(),
     };
     Ok(no_store(ok(&page)))
 }
@@ -425,6 +435,8 @@ pub struct ReportPage {
     heads: Vec<&'static str>,
     rows: Vec<ReportRowView>,
     overdue: Vec<OverdueView>,
+    /// 未反馈指令: (town, title, recipient, deadline).
+    instructions: Vec<[String; 4]>,
 }
 with_base!(ReportPage);
 
@@ -518,6 +530,24 @@ pub async fn report(
             .collect(),
         rows,
         overdue,
+        instructions: b
+            .unanswered_instructions
+            .iter()
+            .map(|i| {
+                let s = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+                let town = b
+                    .towns
+                    .iter()
+                    .find(|x| x.code == s("town"))
+                    .map_or(s("town"), |x| x.name.clone());
+                [
+                    town,
+                    s("title"),
+                    s("username"),
+                    shanghai_time(i["due_at"].as_i64().unwrap_or_default()),
+                ]
+            })
+            .collect(),
     };
     Ok(no_store(ok(&page)))
 }

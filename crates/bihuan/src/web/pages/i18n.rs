@@ -608,7 +608,7 @@ strings! {
     rp_change: "较昨日", "vs. yesterday";
     rp_overdue: "超时任务", "Overdue tasks";
     rp_instructions: "未反馈指令", "Unanswered instructions";
-    rp_instructions_none: "（指令模块上线后列出）", "(listed once instructions exist)";
+    rp_instructions_none: "无未反馈的指令。", "No unanswered instructions.";
     rp_print: "打印", "Print";
     rp_download: "下载 Excel", "Download Excel";
     rp_generated: "生成于", "Made at";
