@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_dashboard;
 pub mod clock;
 pub mod config;
 pub mod crypto;
