@@ -114,6 +114,8 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
+    /// The 指挥部 dashboards over HTTP on a seeded city (see bench_dashboard.rs).
+    Dashboard(crate::bench_dashboard::DashboardArgs),
 }
 
 pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -192,6 +194,7 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
             })
             .await
         }
+        BenchCommand::Dashboard(args) => crate::bench_dashboard::run(args, settings).await,
     }
 }
 
@@ -284,7 +287,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// The settings of an in-process server on a loopback port over `url`.
-fn bench_settings(url: &str, probe: &Path) -> Settings {
+pub(crate) fn bench_settings(url: &str, probe: &Path) -> Settings {
     Settings {
         listen: "127.0.0.1:0".into(),
         database_url: url.to_string(),
@@ -296,7 +299,7 @@ fn bench_settings(url: &str, probe: &Path) -> Settings {
 }
 
 /// A fresh database for one run, removed when the run ends.
-enum Scratch {
+pub(crate) enum Scratch {
     Sqlite { dir: PathBuf },
     Postgres { admin_url: String, name: String },
 }
@@ -304,7 +307,10 @@ enum Scratch {
 impl Scratch {
     /// A new SQLite file under `dir`, or a new database on the PostgreSQL
     /// server `database_url` names.
-    async fn create(database_url: &str, dir: &Path) -> anyhow::Result<(Scratch, String)> {
+    pub(crate) async fn create(
+        database_url: &str,
+        dir: &Path,
+    ) -> anyhow::Result<(Scratch, String)> {
         let tag = crate::crypto::token(6);
         if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             let name = format!("bihuan_bench_{tag}");
@@ -330,14 +336,14 @@ impl Scratch {
     }
 
     /// Where the run's own files go: the SQLite folder, or `dir`.
-    fn probe_dir(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn probe_dir(&self, dir: &Path) -> PathBuf {
         match self {
             Scratch::Sqlite { dir } => dir.clone(),
             Scratch::Postgres { .. } => dir.to_path_buf(),
         }
     }
 
-    async fn remove(self) -> anyhow::Result<()> {
+    pub(crate) async fn remove(self) -> anyhow::Result<()> {
         match self {
             Scratch::Sqlite { dir } => Ok(std::fs::remove_dir_all(dir)?),
             Scratch::Postgres { admin_url, name } => {

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_dashboard;
 pub mod bench_tracing;
 pub mod clock;
 pub mod config;

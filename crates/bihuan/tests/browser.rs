@@ -983,3 +983,121 @@ async fn a_visitor_scans_a_venue_code_on_a_phone() {
         panic!("{e}");
     }
 }
+
+async fn watch_the_dashboards_like_the_command(
+    c: &Client,
+    app: &TestApp,
+    dir: &Path,
+) -> Result<()> {
+    let command = app.login_as("command", "330784").await;
+    c.goto(&app.url("/dashboard/330784")).await?;
+    type_into(c, "#username", "zhihui").await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    for (region, name) in [("330784", "city"), ("330784001", "town")] {
+        if c.current_url().await?.path() != format!("/dashboard/{region}") {
+            c.goto(&app.url(&format!("/dashboard/{region}"))).await?;
+        }
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Id(&format!("tile-{region}")))
+            .await?;
+        // Every tile the dashboard has is on the page, with its numbers.
+        let (_, d) = app
+            .get(&command, &format!("/api/v1/dashboard/{region}"))
+            .await;
+        let mut ids: Vec<String> = vec![region.to_string()];
+        for t in d["tiles"].as_array().unwrap() {
+            let code = t["code"].as_str().unwrap();
+            ids.push(if t["direct"] == true {
+                format!("{code}-d")
+            } else {
+                code.to_string()
+            });
+        }
+        assert!(ids.len() > 2, "{region}: tiles {ids:?}");
+        let shown = c.find_all(Locator::Css("section.dtile")).await?;
+        assert_eq!(shown.len(), ids.len(), "{region}: one section per tile");
+        for id in &ids {
+            let tile = c.find(Locator::Id(&format!("tile-{id}"))).await?;
+            let text = tile.text().await?;
+            for word in [
+                "来返人员",
+                "在管人员",
+                "今日核酸",
+                "任务",
+                "闭环率",
+                "待办求助",
+                "阳性",
+            ] {
+                assert!(
+                    text.contains(word),
+                    "{region} tile {id} lacks {word}: {text}"
+                );
+            }
+        }
+        for t in d["tiles"].as_array().unwrap() {
+            let text = c.find(Locator::Css("main")).await?.text().await?;
+            assert!(text.contains(t["name"].as_str().unwrap()), "{region}");
+        }
+        assert_eq!(c.find_all(Locator::Css(".chart svg")).await?.len(), 5);
+        assert!(fits_the_phone(c).await?, "{region}: fits 390 px");
+        screenshot(c, dir, &format!("dashboard-{name}.png")).await?;
+    }
+
+    // Live: a new arrival shows up without reloading.
+    let before = c
+        .find(Locator::Css("[data-n='330784001|arrivals_today']"))
+        .await?
+        .text()
+        .await?;
+    let mut d = support::declaration();
+    d["id_number"] = json!(support::resident_id(77));
+    assert_eq!(app.declare(d).await.0, 201);
+    let mut after = before.clone();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        after = c
+            .find(Locator::Css("[data-n='330784001|arrivals_today']"))
+            .await?
+            .text()
+            .await?;
+        if after != before {
+            break;
+        }
+    }
+    assert_eq!(
+        after.parse::<i64>()?,
+        before.parse::<i64>()? + 1,
+        "the number refreshed by itself"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_watches_the_city_and_a_town_dashboard() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    list_xiluoyuan(&app).await;
+    for (n, village) in [
+        (61, "330784001001"),
+        (62, "330784001002"),
+        (63, "330784002001"),
+    ] {
+        let mut d = support::declaration();
+        d["id_number"] = json!(support::resident_id(n));
+        d["destination"]["village"] = json!(village);
+        assert_eq!(app.declare(d).await.0, 201);
+    }
+    app.services
+        .add_user(parse_new_user("zhihui", "command", "330784", "correct horse battery").unwrap())
+        .await
+        .unwrap();
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = watch_the_dashboards_like_the_command(&client, &app, &driver.dir).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}

@@ -223,6 +223,51 @@ pub async fn counts(
         .collect()
 }
 
+/// Several metrics over the same FROM and region column, without
+/// categories, in one scan: `SUM(CASE WHEN <filter> ...)` per metric over
+/// the rows any of them keeps. The filters are the metrics' own text.
+/// Returns (group, metric key, count) for non-zero counts.
+pub async fn counts_together(
+    c: &mut AnyConnection,
+    ms: &[&Metric],
+    scope: &str,
+    depth: usize,
+    w: &Window,
+) -> Result<Vec<(String, &'static str, i64)>> {
+    let Some(first) = ms.first() else {
+        return Ok(Vec::new());
+    };
+    let sums: Vec<String> = ms
+        .iter()
+        .map(|m| format!("SUM(CASE WHEN {} THEN 1 ELSE 0 END)", m.filter))
+        .collect();
+    let any: Vec<String> = ms.iter().map(|m| format!("({})", m.filter)).collect();
+    let text = format!(
+        "SELECT substr({r}, 1, {depth}), {sums} FROM {from}
+         WHERE {r} LIKE $1 AND ({any}) GROUP BY substr({r}, 1, {depth})",
+        r = first.region,
+        from = first.count_from,
+        sums = sums.join(", "),
+        any = any.join(" OR "),
+    );
+    let (sql, binds) = placeholders(&text, w, 2);
+    let mut q = sqlx::query(&sql).bind(format!("{scope}%"));
+    for b in binds {
+        q = q.bind(b);
+    }
+    let mut out = Vec::new();
+    for r in q.fetch_all(c).await? {
+        let g: String = r.try_get(0)?;
+        for (i, m) in ms.iter().enumerate() {
+            let n: i64 = r.try_get::<Option<i64>, _>(i + 1)?.unwrap_or(0);
+            if n > 0 {
+                out.push((g.clone(), m.key, n));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// One row of a list behind a number.
 #[derive(Debug, Clone)]
 pub struct ListRow {

@@ -381,13 +381,32 @@ impl Services {
     ) -> Result<Figures> {
         let w = window(today, now);
         let mut out = Figures::new();
+        // Metrics with a breakdown one by one; the others batched by FROM,
+        // one scan each (the task figures share one).
+        let mut batches: Vec<Vec<&store::Metric>> = Vec::new();
         for m in store::METRICS {
-            for (g, cat, n) in store::counts(c, m, scope, depth, &w).await? {
-                let e = out.entry(g).or_default();
-                *e.entry(m.key.to_string()).or_default() += n;
-                if m.category.is_some() {
+            if m.category.is_some() {
+                for (g, cat, n) in store::counts(c, m, scope, depth, &w).await? {
+                    let e = out.entry(g).or_default();
+                    *e.entry(m.key.to_string()).or_default() += n;
                     *e.entry(format!("{}:{cat}", m.key)).or_default() += n;
                 }
+                continue;
+            }
+            match batches
+                .iter_mut()
+                .find(|b| b[0].count_from == m.count_from && b[0].region == m.region)
+            {
+                Some(b) => b.push(m),
+                None => batches.push(vec![m]),
+            }
+        }
+        for b in &batches {
+            for (g, key, n) in store::counts_together(c, b, scope, depth, &w).await? {
+                *out.entry(g)
+                    .or_default()
+                    .entry(key.to_string())
+                    .or_default() += n;
             }
         }
         for r in self.due_rows(c, today).await?.iter() {
