@@ -567,6 +567,16 @@ async fn a_case_traces_contacts_and_the_team_brings_them_into_the_loop() {
             && states.contains(&(pcc, "handed_over".into()))
     );
     assert!(states.contains(&(pe, "candidate".into())), "{states:?}");
+    // The list of cases counts candidates and those brought in.
+    let (_, cases) = app.get(&command, "/api/v1/trace-cases").await;
+    assert_eq!(
+        (
+            cases[0]["candidates"].as_i64(),
+            cases[0]["confirmed"].as_i64()
+        ),
+        (Some(4), Some(2)),
+        "{cases}"
+    );
     // Another town cannot see the case.
     let other = app.login_as("town", "330784002").await;
     assert_eq!(

@@ -101,28 +101,25 @@ pub async fn case_of_person(c: &mut AnyConnection, person_id: i64) -> Result<Opt
 }
 
 /// Cases inside `scope`, newest first, with their candidate counts
-/// (candidates, confirmed).
+/// (candidates, confirmed or handed over), in one query.
 pub async fn cases_in(c: &mut AnyConnection, scope: &str) -> Result<Vec<(CaseRow, i64, i64)>> {
-    let rows = sqlx::query(&format!(
-        "{CASE_SELECT} WHERE p.region LIKE $1 ORDER BY k.id DESC LIMIT 200"
-    ))
+    sqlx::query(
+        "SELECT k.id, k.person_id, p.name, p.region, k.origin, k.window_from, k.window_to,
+                k.note, k.created_by, k.created_at, COUNT(t.person_id),
+                COALESCE(SUM(CASE WHEN t.state IN ('confirmed', 'handed_over') THEN 1 ELSE 0 END), 0)
+         FROM trace_cases k JOIN persons p ON p.id = k.person_id
+         LEFT JOIN trace_candidates t ON t.case_id = k.id
+         WHERE p.region LIKE $1
+         GROUP BY k.id, k.person_id, p.name, p.region, k.origin, k.window_from, k.window_to,
+                  k.note, k.created_by, k.created_at
+         ORDER BY k.id DESC LIMIT 200",
+    )
     .bind(format!("{scope}%"))
-    .fetch_all(&mut *c)
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let k = case_row(&r)?;
-        let counts = sqlx::query(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN state = 'confirmed' OR state = 'handed_over' THEN 1 ELSE 0 END), 0)
-             FROM trace_candidates WHERE case_id = $1",
-        )
-        .bind(k.id)
-        .fetch_one(&mut *c)
-        .await?;
-        let (n, confirmed): (i64, i64) = (counts.try_get(0)?, counts.try_get(1)?);
-        out.push((k, n, confirmed));
-    }
-    Ok(out)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| Ok((case_row(r)?, r.try_get(10)?, r.try_get(11)?)))
+    .collect()
 }
 
 pub struct NewCandidate<'a> {
