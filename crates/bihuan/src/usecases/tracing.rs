@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use bihuan_domain::Date;
 use bihuan_domain::contacts::{self, Bonds, Contact, Evidence, Link};
-use bihuan_domain::identity::{DocumentNumber, DocumentType, mask_name};
+use bihuan_domain::identity::mask_name;
 use bihuan_domain::policy::{Reason, assign};
 use bihuan_domain::regions::Divisions;
 use bihuan_domain::validation::{self, FieldError, FieldErrors};
@@ -163,21 +163,13 @@ impl Services {
         let note = e.take(validation::text_optional("note", &input.note, 500));
         let doc = match (input.person_id, &input.id_number) {
             (Some(_), None) => None,
-            (None, Some(n)) => {
-                let kind = DocumentType::parse(input.id_type.as_deref().unwrap_or("resident"));
-                match kind {
-                    Some(k) => e.take(DocumentNumber::parse(k, n, "id_number", today)),
-                    None => {
-                        e.push(FieldError::new(
-                            "id_type",
-                            "id_type",
-                            "证件类型无效",
-                            "unknown document type",
-                        ));
-                        None
-                    }
-                }
-            }
+            (None, Some(n)) => super::venues::parse_document(
+                &mut e,
+                "",
+                input.id_type.as_deref().unwrap_or(""),
+                n,
+                today,
+            ),
             _ => {
                 e.push(FieldError::new(
                     "person_id",

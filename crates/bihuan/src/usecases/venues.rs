@@ -586,7 +586,9 @@ impl Services {
     }
 }
 
-fn parse_document(
+/// A document from a type (blank: 居民身份证) and a number; errors under
+/// `{prefix}id_type` / `{prefix}id_number`.
+pub(crate) fn parse_document(
     e: &mut FieldErrors,
     prefix: &str,
     id_type: &str,
