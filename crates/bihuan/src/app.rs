@@ -52,7 +52,10 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
             Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
             None => Arc::new(LogNotifier),
         },
-        dashboard: crate::usecases::dashboard::DashboardState::new(settings.daily_report_hour),
+        dashboard: crate::usecases::dashboard::DashboardState::new(
+            settings.daily_report_hour,
+            settings.dashboard_refresh_seconds,
+        ),
     };
     let loaded = services.ensure_regions(&settings.city_code).await?;
     if loaded > 0 {
@@ -96,6 +99,12 @@ impl Application {
                 Duration::from_secs(self.state.settings.sweep_seconds),
             )
         });
+        let refresher = (self.state.settings.dashboard_refresh_seconds > 0).then(|| {
+            spawn_dashboard_refresher(
+                self.state.services.clone(),
+                Duration::from_secs(self.state.settings.dashboard_refresh_seconds),
+            )
+        });
         let app = web::router(self.state);
         let served = axum::serve(
             self.listener,
@@ -105,8 +114,8 @@ impl Application {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
-        if let Some(s) = sweeps {
-            s.abort();
+        for job in [sweeps, refresher].into_iter().flatten() {
+            job.abort();
         }
         Ok(served?)
     }
@@ -123,6 +132,21 @@ fn spawn_sweeps(services: Services, every: Duration) -> tokio::task::JoinHandle<
             match services.run_jobs().await {
                 Ok(r) => tracing::debug!(?r, "jobs ran"),
                 Err(e) => tracing::warn!(error = %e, "jobs failed"),
+            }
+        }
+    })
+}
+
+/// Keeps the dashboards' figures fresh while anyone watches, so a viewer
+/// reads a snapshot at most one period old instead of recounting the city.
+fn spawn_dashboard_refresher(services: Services, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = services.refresh_dashboards().await {
+                tracing::warn!(error = %e, "dashboard refresh failed");
             }
         }
     })

@@ -20,6 +20,7 @@ use crate::bench::{Scratch, bench_settings, bodies};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::storage::Backend;
+use bihuan_domain::dashboard as rules;
 
 #[derive(Args, Debug)]
 pub struct DashboardArgs {
@@ -35,8 +36,15 @@ pub struct DashboardArgs {
     /// Timed requests per page.
     #[arg(long, default_value_t = 20)]
     pub rounds: usize,
+    /// Pause between a page's requests, so the timing spans several
+    /// refreshes of the figures, as a watching board's polls do.
+    #[arg(long, default_value_t = 400)]
+    pub pause_ms: u64,
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Keep the seeded database and print where it is.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 pub async fn run(args: DashboardArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -45,6 +53,10 @@ pub async fn run(args: DashboardArgs, settings: &Settings) -> anyhow::Result<()>
     let (scratch, url) = Scratch::create(&settings.database_url, &dir).await?;
     let probe = scratch.probe_dir(&dir);
     let out = run_on(&args, &url, &probe).await;
+    if args.keep {
+        println!("  kept: {url}");
+        return out;
+    }
     let removed = scratch.remove().await;
     out?;
     removed
@@ -56,6 +68,8 @@ struct Timing {
     p50: Duration,
     p95: Duration,
     max: Duration,
+    /// The oldest figures served, in seconds.
+    oldest: Option<i64>,
 }
 
 fn ms(d: Duration) -> String {
@@ -67,10 +81,14 @@ async fn time(
     name: &str,
     url: &str,
     auth: &[(&str, String)],
-    rounds: usize,
+    args: &DashboardArgs,
 ) -> anyhow::Result<Timing> {
     let mut v = Vec::new();
-    for _ in 0..rounds.max(1) + 1 {
+    let mut oldest = None;
+    for round in 0..args.rounds.max(1) + 1 {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_millis(args.pause_ms)).await;
+        }
         let mut req = http.get(url);
         for (k, val) in auth {
             req = req.header(*k, val);
@@ -82,6 +100,14 @@ async fn time(
         v.push(started.elapsed());
         anyhow::ensure!(status.is_success(), "{url}: {status}");
         anyhow::ensure!(!body.is_empty(), "{url}: empty");
+        // How old the figures were when served (JSON answers carry `at`).
+        if let Some(at) = serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|b| b["at"].as_i64())
+        {
+            let age = SystemClock.timestamp() - at;
+            oldest = Some(oldest.map_or(age, |o: i64| o.max(age)));
+        }
     }
     let first = v.remove(0);
     v.sort();
@@ -92,6 +118,7 @@ async fn time(
         p50: pick(0.5),
         p95: pick(0.95),
         max: *v.last().expect("a round"),
+        oldest,
     })
 }
 
@@ -277,6 +304,29 @@ async fn measure(
         &[json!(today.to_string()), json!(midnight + 3600)],
     )
     .await?;
+    // 29 past days of daily snapshots, as a month-old installation has:
+    // today's figures per village, scaled down day by day.
+    services
+        .make_daily_report(&command_actor)
+        .await
+        .map_err(|e| anyhow::anyhow!("the first daily report: {e}"))?;
+    for back in 1..rules::TREND_DAYS {
+        exec(
+            db,
+            "INSERT INTO daily_figures (on_date, region, figure, value)
+             SELECT $1, region, figure, value * $2 / 30 FROM daily_figures WHERE on_date = $3",
+            &[
+                json!((today - chrono::Days::new(back as u64)).to_string()),
+                json!(30 - back),
+                json!(today.to_string()),
+            ],
+        )
+        .await?;
+    }
+    let history: i64 = sqlx::query("SELECT COUNT(*) FROM daily_figures")
+        .fetch_one(db)
+        .await?
+        .get(0);
     exec(db, "ANALYZE", &[]).await?;
     if backend == "sqlite" {
         // As a running server's WAL would be after the bulk load.
@@ -345,8 +395,22 @@ async fn measure(
             bearer(t),
         ),
     ] {
-        timings.push(time(&http, name, &format!("{base}{path}"), &auth, args.rounds).await?);
+        timings.push(time(&http, name, &format!("{base}{path}"), &auth, args).await?);
     }
+    // The baseline, in the same run: every figure counted directly, which
+    // is what each request cost before the snapshot (and what a refresh
+    // costs now).
+    let mut direct = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        services
+            .figures_direct()
+            .await
+            .map_err(|e| anyhow::anyhow!("counting the figures: {e}"))?;
+        direct.push(started.elapsed());
+    }
+    direct.sort();
+    let baseline = direct[direct.len() / 2];
     let (_, city_view): (u16, Value) = {
         let r = http
             .get(format!("{base}/api/v1/dashboard/{city}"))
@@ -371,6 +435,10 @@ async fn measure(
         seeded.as_secs_f64()
     );
     println!(
+        "  trend history: {history} daily figure rows over {} days",
+        rules::TREND_DAYS
+    );
+    println!(
         "  city figures: under control {}, positives {}, open tasks {}, overdue {}, tests due {}, arrivals 14 d {}",
         total["under_control"],
         total["positives"],
@@ -380,17 +448,30 @@ async fn measure(
         total["arrivals_14d"]
     );
     println!(
-        "  {:<30} {:>10} {:>10} {:>10} {:>10}",
-        "request", "first", "p50", "p95", "max"
+        "  {:<30} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "request", "first", "p50", "p95", "max", "oldest data"
     );
     for t in &timings {
         println!(
-            "  {:<30} {:>10} {:>10} {:>10} {:>10}",
+            "  {:<30} {:>10} {:>10} {:>10} {:>10} {:>12}",
             t.name,
             ms(t.first),
             ms(t.p50),
             ms(t.p95),
-            ms(t.max)
+            ms(t.max),
+            t.oldest.map_or("-".to_string(), |s| format!("{s} s"))
+        );
+    }
+    println!(
+        "  baseline: every figure counted directly, p50 of 5: {} (what a refresh costs, every {} s while watched)",
+        ms(baseline),
+        bench_settings("", Path::new(".")).dashboard_refresh_seconds
+    );
+    for t in &timings {
+        println!(
+            "  ratio {:<30} p50 / baseline = {:.3}",
+            t.name,
+            t.p50.as_secs_f64() / baseline.as_secs_f64()
         );
     }
     println!("  daily report #{id} made in {}", ms(report));

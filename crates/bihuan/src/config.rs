@@ -30,6 +30,9 @@ pub struct Settings {
     /// The local hour (Asia/Shanghai, 0–23) at which the daily report (日报)
     /// is made, once per day.
     pub daily_report_hour: u32,
+    /// How often the dashboards' figures are recomputed while anyone
+    /// watches, in seconds; 0 computes them on every request.
+    pub dashboard_refresh_seconds: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Settings {
             .field("sweep_seconds", &self.sweep_seconds)
             .field("notify_webhook_url", &self.notify_webhook_url)
             .field("daily_report_hour", &self.daily_report_hour)
+            .field("dashboard_refresh_seconds", &self.dashboard_refresh_seconds)
             .finish()
     }
 }
@@ -81,6 +85,7 @@ impl Default for Settings {
             sweep_seconds: 60,
             notify_webhook_url: None,
             daily_report_hour: 22,
+            dashboard_refresh_seconds: 3,
         }
     }
 }

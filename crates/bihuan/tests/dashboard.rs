@@ -5,11 +5,12 @@
 
 mod support;
 
+use bihuan::clock::Clock;
 use calamine::{Data, Reader, Xlsx};
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn};
+use support::{TestApp, declaration, resident_id, spawn, spawn_with};
 
 const TOWN_A: &str = "330784001";
 const TOWN_B: &str = "330784002";
@@ -481,4 +482,72 @@ async fn the_command_makes_a_report_on_demand() {
         app.post(&town, "/api/v1/daily-reports", json!({})).await.0,
         403
     );
+}
+
+#[tokio::test]
+async fn the_boards_show_a_snapshot_at_most_two_refresh_periods_old() {
+    let app = spawn_with(|s| s.dashboard_refresh_seconds = 60).await;
+    let command = seed(&app).await;
+    let arrivals = |d: &Value| fig(&d["total"], "arrivals_today");
+    let board = "/api/v1/dashboard/330784";
+    let (_, d) = app.get(&command, board).await;
+    let taken = d["at"].as_i64().unwrap();
+    assert_eq!(taken, app.clock.now().timestamp());
+    assert_eq!(arrivals(&d), 6);
+
+    // A new arrival: the boards keep the snapshot, the list is live.
+    let (s, _) = app
+        .declare(arrival(
+            7,
+            VILLAGE_A,
+            json!({"county": "110105"}),
+            "2022-01-27",
+        ))
+        .await;
+    assert_eq!(s, 201);
+    app.clock.advance(Duration::seconds(30));
+    let (_, d) = app.get(&command, board).await;
+    assert_eq!((arrivals(&d), d["at"].as_i64().unwrap()), (6, taken));
+    let (_, l) = app
+        .get(&command, "/api/v1/dashboard/330784/lists/arrivals_today")
+        .await;
+    assert_eq!(l["total"], 7);
+
+    // The refresher's tick recounts while someone watches.
+    assert!(app.services.refresh_dashboards().await.unwrap());
+    let (_, d) = app.get(&command, &format!("{board}/live")).await;
+    assert_eq!(arrivals(&d), 7);
+    assert_eq!(d["at"].as_i64().unwrap(), taken + 30);
+
+    // Without the refresher, a request past two periods recounts itself.
+    let (s, _) = app
+        .declare(arrival(
+            8,
+            VILLAGE_B,
+            json!({"county": "110105"}),
+            "2022-01-27",
+        ))
+        .await;
+    assert_eq!(s, 201);
+    app.clock.advance(Duration::seconds(121));
+    let command = app.login_as("command", "330784").await;
+    let (_, d) = app.get(&command, board).await;
+    assert_eq!(arrivals(&d), 8);
+    assert_eq!(fig(tile(&d, TOWN_B), "arrivals_today"), 4);
+
+    // A new day never shows yesterday's "today", however young the snapshot.
+    at(&app, day(0), 23);
+    app.clock
+        .advance(Duration::minutes(59) + Duration::seconds(50));
+    let command = app.login_as("command", "330784").await;
+    let (_, d) = app.get(&command, board).await;
+    assert_eq!(arrivals(&d), 8);
+    app.clock.advance(Duration::seconds(20));
+    let (_, d) = app.get(&command, board).await;
+    assert_eq!(arrivals(&d), 0, "a new day");
+    assert_eq!(fig(&d["total"], "arrivals_14d"), 8);
+
+    // Nobody watching: the refresher rests.
+    app.clock.advance(Duration::seconds(121));
+    assert!(!app.services.refresh_dashboards().await.unwrap());
 }

@@ -11,6 +11,8 @@
 //!
 //! A share with nothing to divide by is on track.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// How far behind: green, amber, red.
@@ -131,9 +133,76 @@ pub fn tile_lag(f: &TileFigures) -> Lag {
     .unwrap_or(Lag::OnTrack)
 }
 
+/// Region code → figure → value.
+pub type Figures = BTreeMap<String, BTreeMap<String, i64>>;
+
+/// Sums figures kept by whole region codes into the tiles of `scope`'s
+/// board: each code under `scope` cut to `depth` characters. A code no
+/// longer than `scope` lands on `scope` itself (its 本级直属 work).
+pub fn roll_up(by_code: &Figures, scope: &str, depth: usize) -> Figures {
+    let mut out = Figures::new();
+    for (code, figures) in by_code.range(scope.to_string()..) {
+        if !code.starts_with(scope) {
+            break;
+        }
+        let tile = out
+            .entry(code[..depth.min(code.len())].to_string())
+            .or_default();
+        for (k, v) in figures {
+            *tile.entry(k.clone()).or_default() += v;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn figures(rows: &[(&str, &str, i64)]) -> Figures {
+        let mut f = Figures::new();
+        for (code, k, v) in rows {
+            *f.entry(code.to_string())
+                .or_default()
+                .entry(k.to_string())
+                .or_default() += v;
+        }
+        f
+    }
+
+    #[test]
+    fn roll_up_sums_codes_into_the_tiles_of_a_scope() {
+        let by_code = figures(&[
+            ("330784", "tasks_open", 1),
+            ("330784001", "tasks_open", 2),
+            ("330784001001", "tasks_open", 3),
+            ("330784001001001", "tasks_open", 4),
+            ("330784001002001", "positives", 5),
+            ("330784002001001", "tasks_open", 6),
+            ("330785001001001", "tasks_open", 7),
+        ]);
+        assert_eq!(
+            roll_up(&by_code, "330784", 9),
+            figures(&[
+                ("330784", "tasks_open", 1),
+                ("330784001", "tasks_open", 9),
+                ("330784001", "positives", 5),
+                ("330784002", "tasks_open", 6),
+            ])
+        );
+        assert_eq!(
+            roll_up(&by_code, "330784001", 12),
+            figures(&[
+                ("330784001", "tasks_open", 2),
+                ("330784001001", "tasks_open", 7),
+                ("330784001002", "positives", 5),
+            ])
+        );
+        // Everything, by village: what the daily snapshot keeps.
+        let all = roll_up(&by_code, "", 12);
+        assert_eq!(all["330785001001"]["tasks_open"], 7);
+        assert_eq!(all["330784"]["tasks_open"], 1);
+    }
 
     #[test]
     fn shares_cross_their_bands_at_the_threshold() {

@@ -627,6 +627,18 @@ pub async fn api_token(
 
 /// Claims one run of `job` for `period`. Exactly one caller, on any replica,
 /// gets true; the claim commits with the job's work or not at all.
+/// Whether `job` has been claimed for `period` already.
+pub async fn job_claimed(c: &mut AnyConnection, job: &str, period: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT 1 FROM job_runs WHERE job = $1 AND period = $2")
+            .bind(job)
+            .bind(period)
+            .fetch_optional(c)
+            .await?
+            .is_some(),
+    )
+}
+
 pub async fn claim_job(c: &mut AnyConnection, job: &str, period: &str, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO job_runs (job, period, started_at) VALUES ($1, $2, $3)

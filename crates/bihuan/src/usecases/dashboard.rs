@@ -1,13 +1,17 @@
 //! 指挥部看板 and 日报: read models over the loop's tables.
 //!
-//! - Figures are set-based counts per sub-region (`storage::dashboard`), one
+//! - Figures are set-based counts per region code (`storage::dashboard`), one
 //!   GROUP BY per figure; today's tests come from the monitoring rules
 //!   (`monitoring::test_state` over each running plan's test days), cached
 //!   per process until the day or what they depend on changes.
+//! - Boards read a snapshot of those counts for every region, rolled up to
+//!   their tiles; it is recounted every `refresh_seconds` while anyone
+//!   watches, and by a request that finds it over two periods old.
 //! - Each number has its list: the same WHERE, listed (tests: the same
 //!   cached rows, filtered), so a number equals the length of its list.
 //! - Trend charts read `daily_figures`, the snapshot the daily report writes
-//!   per village each day, with today's live figures as the last point.
+//!   per village each day (summed per board once a day), with today's
+//!   figures as the last point.
 //! - The daily report (job at `daily_report_hour`, claimed once per day, or on
 //!   demand) snapshots the figures, compares each town with yesterday's
 //!   snapshot, lists overdue tasks per town, and is kept as JSON; its xlsx and
@@ -15,6 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use bihuan_domain::Date;
 use bihuan_domain::access::Role;
@@ -34,22 +39,63 @@ use crate::storage::dashboard::{self as store, ListRow, Window};
 use crate::storage::monitoring::claim_job;
 use crate::storage::repo::{self, RegionRow};
 
-/// Settings and the per-process cache of today's test obligations.
+/// Settings and the per-process caches: today's test obligations, the
+/// figures of every region (the dashboards' snapshot) and past days' trends.
 #[derive(Clone)]
 pub struct DashboardState {
     /// The local hour (Asia/Shanghai) at which the daily report is made.
     pub daily_report_hour: u32,
+    /// How often the figures are recomputed while someone watches; 0 means
+    /// on every request.
+    pub refresh_seconds: u64,
     due: Arc<tokio::sync::Mutex<Option<DueCache>>>,
+    current: Arc<std::sync::RwLock<Option<Arc<Snapshot>>>>,
+    /// Held while the figures are computed, so one computation serves all.
+    computing: Arc<tokio::sync::Mutex<()>>,
+    /// When a dashboard was last asked for (clock seconds).
+    watched: Arc<AtomicI64>,
+    history: Arc<std::sync::Mutex<HashMap<String, History>>>,
 }
 
 impl DashboardState {
-    pub fn new(daily_report_hour: u32) -> Self {
+    pub fn new(daily_report_hour: u32, refresh_seconds: u64) -> Self {
         DashboardState {
             daily_report_hour,
+            refresh_seconds,
             due: Default::default(),
+            current: Default::default(),
+            computing: Default::default(),
+            watched: Arc::new(AtomicI64::new(i64::MIN)),
+            history: Default::default(),
         }
     }
+
+    /// The snapshot, if a request at `now` on `today` may show it: at most
+    /// twice the refresh period old, so a late refresh never shows older.
+    fn usable(&self, today: Date, now: i64) -> Option<Arc<Snapshot>> {
+        let s = self.current.read().expect("snapshot lock").clone()?;
+        let max_age = 2 * self.refresh_seconds as i64;
+        (s.day == today && s.at <= now && now - s.at <= max_age && self.refresh_seconds > 0)
+            .then_some(s)
+    }
 }
+
+/// Every figure of every region, as of `at`: keyed by the region code the
+/// rows carry (grids, and the towns and villages that own work directly).
+pub struct Snapshot {
+    pub day: Date,
+    pub at: i64,
+    pub figures: Figures,
+}
+
+/// A board's past days, which do not change once the day is over.
+struct History {
+    today: Date,
+    by_day: Arc<BTreeMap<String, BTreeMap<String, i64>>>,
+}
+
+/// How long after the last view the figures are still kept fresh.
+const WATCH_SECONDS: i64 = 120;
 
 struct DueCache {
     day: Date,
@@ -86,8 +132,7 @@ pub fn known_metric(key: &str) -> bool {
     TEST_METRICS.contains(&key) || store::metric(key).is_some()
 }
 
-/// group → figure → value.
-pub type Figures = BTreeMap<String, BTreeMap<String, i64>>;
+pub use rules::Figures;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tile {
@@ -370,15 +415,14 @@ impl Services {
         Ok(rows)
     }
 
-    /// Every figure per sub-region of `scope`, the region codes cut to `depth`.
-    async fn figures_in(
+    /// Every figure of every region, by the region code its rows carry.
+    async fn compute_figures(
         &self,
         c: &mut AnyConnection,
-        scope: &str,
-        depth: usize,
         today: Date,
         now: i64,
     ) -> Result<Figures> {
+        const WHOLE: usize = 15;
         let w = window(today, now);
         let mut out = Figures::new();
         // Metrics with a breakdown one by one; the others batched by FROM,
@@ -386,7 +430,7 @@ impl Services {
         let mut batches: Vec<Vec<&store::Metric>> = Vec::new();
         for m in store::METRICS {
             if m.category.is_some() {
-                for (g, cat, n) in store::counts(c, m, scope, depth, &w).await? {
+                for (g, cat, n) in store::counts(c, m, "", WHOLE, &w).await? {
                     let e = out.entry(g).or_default();
                     *e.entry(m.key.to_string()).or_default() += n;
                     *e.entry(format!("{}:{cat}", m.key)).or_default() += n;
@@ -402,7 +446,7 @@ impl Services {
             }
         }
         for b in &batches {
-            for (g, key, n) in store::counts_together(c, b, scope, depth, &w).await? {
+            for (g, key, n) in store::counts_together(c, b, "", WHOLE, &w).await? {
                 *out.entry(g)
                     .or_default()
                     .entry(key.to_string())
@@ -410,13 +454,9 @@ impl Services {
             }
         }
         for r in self.due_rows(c, today).await?.iter() {
-            if !r.grid.starts_with(scope) {
-                continue;
-            }
-            let g = &r.grid[..depth.min(r.grid.len())];
             for key in TEST_METRICS {
                 if test_metric(key, r) {
-                    *out.entry(g.to_string())
+                    *out.entry(r.grid.clone())
                         .or_default()
                         .entry(key.to_string())
                         .or_default() += 1;
@@ -426,15 +466,75 @@ impl Services {
         Ok(out)
     }
 
+    /// The figures the boards show at `now`: the snapshot while it is fresh
+    /// (the refresher keeps it so while anyone watches), else computed here,
+    /// once for everyone waiting.
+    async fn figures(&self, c: &mut AnyConnection, today: Date, now: i64) -> Result<Arc<Snapshot>> {
+        let st = &self.dashboard;
+        st.watched.store(now, Ordering::Relaxed);
+        if let Some(s) = st.usable(today, now) {
+            return Ok(s);
+        }
+        let _one = st.computing.lock().await;
+        if let Some(s) = st.usable(today, now) {
+            return Ok(s);
+        }
+        self.refresh_figures(c, today, now).await
+    }
+
+    async fn refresh_figures(
+        &self,
+        c: &mut AnyConnection,
+        today: Date,
+        now: i64,
+    ) -> Result<Arc<Snapshot>> {
+        let figures = self.compute_figures(c, today, now).await?;
+        let s = Arc::new(Snapshot {
+            day: today,
+            at: now,
+            figures,
+        });
+        *self.dashboard.current.write().expect("snapshot lock") = Some(s.clone());
+        Ok(s)
+    }
+
+    /// The refresher's tick: recomputes the figures if a dashboard was
+    /// watched lately and no computation is running. True when it did.
+    pub async fn refresh_dashboards(&self) -> Result<bool> {
+        let now = self.clock.timestamp();
+        let watched = self.dashboard.watched.load(Ordering::Relaxed);
+        if now.saturating_sub(watched) > WATCH_SECONDS {
+            return Ok(false);
+        }
+        let Ok(_one) = self.dashboard.computing.try_lock() else {
+            return Ok(false);
+        };
+        let mut c = self.db.pool().acquire().await?;
+        self.refresh_figures(&mut c, self.clock.today(), now)
+            .await?;
+        Ok(true)
+    }
+
+    /// The figures computed now, bypassing the snapshot (the bench's
+    /// baseline: what every request would cost without it).
+    pub async fn figures_direct(&self) -> Result<usize> {
+        let mut c = self.db.pool().acquire().await?;
+        let f = self
+            .compute_figures(&mut c, self.clock.today(), self.clock.timestamp())
+            .await?;
+        Ok(f.len())
+    }
+
+    /// The tiles of `region`'s board, its total, and when the figures are from.
     async fn tiles(
         &self,
         c: &mut AnyConnection,
         region: &RegionRow,
         today: Date,
         now: i64,
-    ) -> Result<(Vec<Tile>, Tile, Vec<RegionRow>)> {
-        let depth = depth_of(&region.code);
-        let figures = self.figures_in(c, &region.code, depth, today, now).await?;
+    ) -> Result<(Vec<Tile>, Tile, i64)> {
+        let snapshot = self.figures(c, today, now).await?;
+        let figures = rules::roll_up(&snapshot.figures, &region.code, depth_of(&region.code));
         let children = repo::children(c, &region.code).await?;
         let mut tiles: Vec<Tile> = children
             .iter()
@@ -462,7 +562,51 @@ impl Services {
             tiles.push(Tile::new(&region.code, &region.name, true, direct));
         }
         let total = Tile::new(&region.code, &region.name, false, all);
-        Ok((tiles, total, children))
+        Ok((tiles, total, snapshot.at))
+    }
+
+    /// `scope`'s figures on each past day of the trend, summed from the
+    /// daily snapshots; kept per board until the day changes, since a day's
+    /// snapshot is made on that day.
+    async fn history(
+        &self,
+        c: &mut AnyConnection,
+        scope: &str,
+        today: Date,
+    ) -> Result<Arc<BTreeMap<String, BTreeMap<String, i64>>>> {
+        if let Some(h) = self
+            .dashboard
+            .history
+            .lock()
+            .expect("history lock")
+            .get(scope)
+            && h.today == today
+        {
+            return Ok(h.by_day.clone());
+        }
+        let first = today - chrono::Days::new(rules::TREND_DAYS as u64 - 1);
+        let yesterday = today.pred_opt().expect("a day before");
+        let mut by_day: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        for (d, _, k, v) in store::figures_since(
+            c,
+            scope,
+            scope.len(),
+            &first.to_string(),
+            &yesterday.to_string(),
+        )
+        .await?
+        {
+            *by_day.entry(d).or_default().entry(k).or_default() += v;
+        }
+        let by_day = Arc::new(by_day);
+        self.dashboard.history.lock().expect("history lock").insert(
+            scope.to_string(),
+            History {
+                today,
+                by_day: by_day.clone(),
+            },
+        );
+        Ok(by_day)
     }
 
     /// A dashboard of a city, town or village inside the actor's region.
@@ -471,14 +615,14 @@ impl Services {
         let today = self.clock.today();
         let mut c = self.db.pool().acquire().await?;
         let region = self.board_region(&mut c, actor, code, 12).await?;
-        let (tiles, total, _) = self.tiles(&mut c, &region, today, now).await?;
+        let (tiles, total, at) = self.tiles(&mut c, &region, today, now).await?;
         let mut trail = Vec::new();
-        let mut at = actor.scope().to_string();
-        while at.len() < region.code.len() {
-            if let Some(r) = repo::region(&mut c, &at).await? {
+        let mut up = actor.scope().to_string();
+        while up.len() < region.code.len() {
+            if let Some(r) = repo::region(&mut c, &up).await? {
                 trail.push(r);
             }
-            at = region.code[..at.len() + 3].to_string();
+            up = region.code[..up.len() + 3].to_string();
         }
         // Categories that occur, in the policy's order.
         let categories = self
@@ -493,19 +637,7 @@ impl Services {
             })
             .collect();
         let first = today - chrono::Days::new(rules::TREND_DAYS as u64 - 1);
-        let yesterday = today.pred_opt().expect("a day before");
-        let mut by_day: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for (d, _, k, v) in store::figures_since(
-            &mut c,
-            &region.code,
-            region.code.len(),
-            &first.to_string(),
-            &yesterday.to_string(),
-        )
-        .await?
-        {
-            *by_day.entry(d).or_default().entry(k).or_default() += v;
-        }
+        let history = self.history(&mut c, &region.code, today).await?;
         let trend = first
             .iter_days()
             .take(rules::TREND_DAYS as usize)
@@ -514,7 +646,7 @@ impl Services {
                 figures: if d == today {
                     Some(total.figures.clone())
                 } else {
-                    by_day.remove(&d.to_string())
+                    history.get(&d.to_string()).cloned()
                 },
             })
             .collect();
@@ -526,7 +658,7 @@ impl Services {
             categories,
             trend,
             today,
-            at: now,
+            at,
         })
     }
 
@@ -536,12 +668,8 @@ impl Services {
         let today = self.clock.today();
         let mut c = self.db.pool().acquire().await?;
         let region = self.board_region(&mut c, actor, code, 12).await?;
-        let (tiles, total, _) = self.tiles(&mut c, &region, today, now).await?;
-        Ok(Live {
-            at: now,
-            tiles,
-            total,
-        })
+        let (tiles, total, at) = self.tiles(&mut c, &region, today, now).await?;
+        Ok(Live { at, tiles, total })
     }
 
     /// The list behind one number: `metric` (optionally one category) in
@@ -717,22 +845,24 @@ impl Services {
     // ---------------------------------------------------------------------
     // 日报
 
-    /// Makes the day's report in the open transaction: snapshots every
-    /// figure per village, compares each town with yesterday's snapshot.
-    async fn make_report(
+    /// Reads everything the day's report holds, outside any write (on
+    /// SQLite the writer would wait for it): the figures per village, each
+    /// town against yesterday's snapshot, the overdue tasks, the unanswered
+    /// instructions. Returns the body and the snapshot rows to keep.
+    async fn prepare_report(
         &self,
-        c: &mut AnyConnection,
         today: Date,
         now: i64,
         origin: &str,
-        actor: &str,
-    ) -> Result<i64> {
-        let figures = self.figures_in(c, "", 12, today, now).await?;
-        let rows: Vec<(String, String, i64)> = figures
-            .iter()
-            .flat_map(|(g, f)| f.iter().map(move |(k, v)| (g.clone(), k.clone(), *v)))
+    ) -> Result<(ReportBody, Vec<(String, String, i64)>)> {
+        let mut conn = self.db.pool().acquire().await?;
+        let c = &mut *conn;
+        let by_code = self.compute_figures(c, today, now).await?;
+        let rows: Vec<(String, String, i64)> = rules::roll_up(&by_code, "", 12)
+            .into_iter()
+            .flat_map(|(g, f)| f.into_iter().map(move |(k, v)| (g.clone(), k, v)))
             .collect();
-        store::put_figures(c, &today.to_string(), &rows).await?;
+        let by_town = rules::roll_up(&by_code, "", 9);
         let yesterday = today.pred_opt().expect("a day before").to_string();
         let mut before: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         for (_, g, k, v) in store::figures_since(c, "", 9, &yesterday, &yesterday).await? {
@@ -748,15 +878,7 @@ impl Services {
             yesterday: had_yesterday.then(BTreeMap::new),
         };
         for t in &towns {
-            let mut mine: BTreeMap<String, i64> = BTreeMap::new();
-            for (g, f) in figures.range(t.code.clone()..) {
-                if !g.starts_with(&t.code) {
-                    break;
-                }
-                for (k, v) in f {
-                    *mine.entry(k.clone()).or_default() += v;
-                }
-            }
+            let mine = by_town.get(&t.code).cloned().unwrap_or_default();
             let y = had_yesterday.then(|| before.remove(&t.code).unwrap_or_default());
             for (k, v) in &mine {
                 *total.today.entry(k.clone()).or_default() += v;
@@ -804,7 +926,19 @@ impl Services {
                 })
                 .collect(),
         };
-        let text = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok((body, rows))
+    }
+
+    /// Keeps a prepared report and its snapshot, in the open transaction.
+    async fn store_report(
+        c: &mut AnyConnection,
+        body: &ReportBody,
+        rows: &[(String, String, i64)],
+        actor: &str,
+    ) -> Result<i64> {
+        let (today, now, origin) = (body.date, body.generated_at, body.origin.as_str());
+        store::put_figures(c, &today.to_string(), rows).await?;
+        let text = serde_json::to_string(body).map_err(|e| Error::Internal(e.to_string()))?;
         let id = store::insert_report(c, &today.to_string(), origin, actor, now, &text).await?;
         repo::insert_event(
             c,
@@ -829,15 +963,23 @@ impl Services {
             return Ok(None);
         }
         let today = local.date_naive();
-        let svc = self.clone();
+        let ts = now.timestamp();
+        let period = today.to_string();
+        {
+            let mut c = self.db.pool().acquire().await?;
+            if crate::storage::monitoring::job_claimed(&mut c, "daily_report", &period).await? {
+                return Ok(None);
+            }
+        }
+        let (body, rows) = self.prepare_report(today, ts, "job").await?;
         self.db
             .write(move |c| {
                 Box::pin(async move {
-                    let ts = now.timestamp();
-                    if !claim_job(c, "daily_report", &today.to_string(), ts).await? {
+                    // Another replica may have made it meanwhile.
+                    if !claim_job(c, "daily_report", &period, ts).await? {
                         return Ok(None);
                     }
-                    Ok(Some(svc.make_report(c, today, ts, "job", "system").await?))
+                    Ok(Some(Self::store_report(c, &body, &rows, "system").await?))
                 })
             })
             .await
@@ -848,14 +990,12 @@ impl Services {
         if actor.role != Role::Command {
             return Err(Error::Forbidden);
         }
-        let today = self.clock.today();
-        let (svc, who) = (self.clone(), actor.username.clone());
+        let (today, now) = (self.clock.today(), self.clock.timestamp());
+        let (body, rows) = self.prepare_report(today, now, "manual").await?;
+        let who = actor.username.clone();
         self.db
             .write(move |c| {
-                Box::pin(async move {
-                    let now = svc.clock.timestamp();
-                    svc.make_report(c, today, now, "manual", &who).await
-                })
+                Box::pin(async move { Self::store_report(c, &body, &rows, &who).await })
             })
             .await
     }

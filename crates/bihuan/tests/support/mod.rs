@@ -60,6 +60,9 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
         key_file: dir.join("key"),
         public_rate_limit: 0,
         sweep_seconds: 0,
+        // Figures counted on every request; tests/dashboard.rs turns the
+        // snapshot on where it is the subject.
+        dashboard_refresh_seconds: 0,
         ..Settings::default()
     }
 }
