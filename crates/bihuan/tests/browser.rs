@@ -1101,3 +1101,118 @@ async fn the_command_watches_the_city_and_a_town_dashboard() {
         panic!("{e}");
     }
 }
+
+async fn answer_an_instruction_like_a_grid_worker(
+    c: &Client,
+    app: &TestApp,
+    dir: &Path,
+    id: i64,
+) -> Result<()> {
+    // A photo from the phone's camera, as a file the picker hands over.
+    let png: Vec<u8> = [0x89u8, b'P', b'N', b'G', 13, 10, 26, 10]
+        .into_iter()
+        .chain(b"a photo of the lane".iter().copied())
+        .collect();
+    let photo = dir.join("现场.png");
+    std::fs::write(&photo, &png)?;
+
+    c.goto(&app.url("/instructions")).await?;
+    assert_eq!(c.current_url().await?.path(), "/login");
+    type_into(c, "#username", "wang").await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    let link = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//a[contains(., '重点人员排查')]"))
+        .await?;
+    assert!(fits_the_phone(c).await?, "the inbox fits the phone");
+    link.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("ack"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("acked"))
+        .await?;
+    type_into(c, "#answer-body", "已排查12户，无异常").await?;
+    c.find(Locator::Id("photo"))
+        .await?
+        .send_keys(&photo.display().to_string())
+        .await?;
+    assert!(fits_the_phone(c).await?, "the answer form fits the phone");
+    screenshot(c, dir, "instruction.png").await?;
+    c.find(Locator::Css("#answer button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ul[@class='answers']/li[contains(., '已排查12户')]",
+        ))
+        .await
+        .map_err(|e| format!("the answer should be listed: {e}"))?;
+
+    // The sender sees it counted, and the photo is the one that was picked.
+    let town = app.login_as("town", "330784001").await;
+    let (_, v) = app.get(&town, &format!("/api/v1/instructions/{id}")).await;
+    assert_eq!(
+        (
+            v["total"]["recipients"].as_i64(),
+            v["total"]["acknowledged"].as_i64(),
+            v["total"]["answered"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{v}"
+    );
+    let answer = &v["answers"][0];
+    assert_eq!(answer["has_photo"], true, "{v}");
+    let stored = app
+        .http
+        .get(app.url(&format!(
+            "/api/v1/instructions/{id}/answers/{}/photo",
+            answer["id"]
+        )))
+        .bearer_auth(&town)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    assert_eq!(stored.as_ref(), png.as_slice());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grid_worker_acknowledges_and_answers_an_instruction_on_a_phone() {
+    let (driver, port) = start_driver().await;
+    let app = support::spawn().await;
+    for (name, grid) in [("wang", "330784001001001"), ("li", "330784001002001")] {
+        app.services
+            .add_user(parse_new_user(name, "grid_worker", grid, "correct horse battery").unwrap())
+            .await
+            .unwrap();
+    }
+    let town = app.login_as("town", "330784001").await;
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/instructions",
+            json!({"title": "今晚重点人员排查", "body": "请逐户排查14天内来返人员。",
+                   "due_at": "2022-01-28T21:00:00+08:00", "regions": ["330784001"],
+                   "roles": ["grid_worker"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let client = connect(port, &driver.dir.join("profile")).await;
+    let outcome = answer_an_instruction_like_a_grid_worker(&client, &app, &driver.dir, id).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
