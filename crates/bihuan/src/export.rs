@@ -10,25 +10,38 @@ use crate::error::{Error, Result};
 /// so explicitly and carries none.
 #[derive(Debug, Clone, Copy)]
 pub enum Mark<'a> {
-    By { who: &'a str, at: i64 },
+    By {
+        who: &'a str,
+        at: i64,
+    },
+    /// A page printed on paper: the same line, naming the printer.
+    Printed {
+        who: &'a str,
+        at: i64,
+    },
     MachineFeed,
 }
 
 impl Mark<'_> {
     pub fn line(&self) -> Option<String> {
+        let when = |at: i64| {
+            chrono::DateTime::from_timestamp(at, 0)
+                .map(|t| {
+                    crate::clock::shanghai(t)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default()
+        };
         match self {
-            Mark::By { who, at } => {
-                let when = chrono::DateTime::from_timestamp(*at, 0)
-                    .map(|t| {
-                        crate::clock::shanghai(t)
-                            .format("%Y-%m-%d %H:%M")
-                            .to_string()
-                    })
-                    .unwrap_or_default();
-                Some(format!(
-                    "导出人：{who}　导出时间：{when}　仅限疫情防控工作使用"
-                ))
-            }
+            Mark::By { who, at } => Some(format!(
+                "导出人：{who}　导出时间：{}　仅限疫情防控工作使用",
+                when(*at)
+            )),
+            Mark::Printed { who, at } => Some(format!(
+                "打印人：{who}　打印时间：{}　仅限疫情防控工作使用",
+                when(*at)
+            )),
             Mark::MachineFeed => None,
         }
     }

@@ -40,6 +40,7 @@ async fn an_instruction_reaches_every_grid_worker_of_a_town_and_escalates_when_u
         .await;
     assert_eq!(s, 201, "{d}");
     assert_eq!(d["phone_masked"], "137****0001");
+    assert_eq!(d["phone"], "13700000001", "staff call whoever is on duty");
 
     // Bad input: every field named, nothing stored.
     let (s, e) = app
@@ -205,6 +206,13 @@ async fn an_instruction_reaches_every_grid_worker_of_a_town_and_escalates_when_u
         .map(|m| m["region"].as_str().unwrap())
         .collect();
     assert_eq!(missing, ["330784001005001"]);
+    let unanswered: Vec<&str> = v["unanswered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["region"].as_str().unwrap())
+        .collect();
+    assert_eq!(unanswered, ["330784001002001"], "acknowledged, no 反馈 yet");
     assert_eq!(v["answers"].as_array().unwrap().len(), 2);
     assert_eq!(
         v["answers"][0]["body"], "已排查12户，无异常",
@@ -334,7 +342,7 @@ async fn an_unread_instruction_escalates_to_whoever_is_on_duty() {
     app.services.run_jobs().await.unwrap();
     let village = app.login_as("village", "330784001001").await;
     let (_, esc) = app.get(&village, "/api/v1/instructions/escalated").await;
-    assert_eq!(esc[0]["duty"], "王值班 137****0001", "{esc}");
+    assert_eq!(esc[0]["duty"], "王值班 13700000001", "{esc}");
     let _ = worker;
 }
 
@@ -401,7 +409,7 @@ async fn escalated_tasks_name_whoever_is_on_duty_and_uncovered_regions_are_flagg
     assert!(!row.is_empty(), "the task escalated");
     let (to, duty): (String, Option<String>) = (row[0].get(0), row[0].get(1));
     assert_eq!(to, "330784001001");
-    assert_eq!(duty.as_deref(), Some("次日白班 137****0002"));
+    assert_eq!(duty.as_deref(), Some("次日白班 13700000002"));
     let (_, tasks) = app
         .get(
             &app.login_as("village", "330784001001").await,
@@ -412,6 +420,30 @@ async fn escalated_tasks_name_whoever_is_on_duty_and_uncovered_regions_are_flagg
         tasks.to_string().contains("次日白班"),
         "the escalation shows who is on duty: {tasks}"
     );
+
+    // Still not done, it goes on to the town, where nobody is on duty that
+    // day: the village's duty officer must not stay named on it.
+    let mut at = String::new();
+    for _ in 0..72 {
+        app.advance_hours(1);
+        app.services.run_jobs().await.unwrap();
+        let r = sqlx::query(
+            "SELECT escalated_to, escalated_duty FROM tasks WHERE escalated_to IS NOT NULL",
+        )
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap();
+        at = r.get(0);
+        if at == TOWN {
+            assert_eq!(
+                r.get::<Option<String>, _>(1),
+                None,
+                "nobody on duty at the town"
+            );
+            break;
+        }
+    }
+    assert_eq!(at, TOWN, "the task went on to the town");
 }
 
 #[tokio::test]

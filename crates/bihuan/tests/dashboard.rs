@@ -418,6 +418,15 @@ async fn every_number_equals_its_list_and_the_daily_report_compares_days() {
         1,
         "a header, for instructions"
     );
+    // Each town's overdue tasks stand together, as the report lists them per town.
+    let mut towns_seen: Vec<String> = Vec::new();
+    for r in overdue.iter().skip(1) {
+        let t = text(&r[0]);
+        if towns_seen.last() != Some(&t) {
+            assert!(!towns_seen.contains(&t), "{t} appears in two blocks");
+            towns_seen.push(t);
+        }
+    }
 
     // The printable page and the list of past reports, as pages.
     let cookie = format!("bihuan_session={command}");
@@ -436,8 +445,19 @@ async fn every_number_equals_its_list_and_the_daily_report_compares_days() {
             assert!(html.contains(&format!("/reports/{first}")));
         } else {
             assert!(html.contains(&town_b_name));
+            assert!(
+                html.contains("id=\"watermark\"") && html.contains("打印人："),
+                "the printout names who printed it"
+            );
         }
     }
+    let printed: i64 =
+        sqlx::query("SELECT COUNT(*) FROM events WHERE kind = 'daily_report_printed'")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(printed, 1, "printing is audited");
     // The dashboard pages render for the city and a town.
     for path in [
         "/dashboard/330784".to_string(),

@@ -14,6 +14,11 @@ pub struct DutyRow {
     pub shift: String,
     pub name: String,
     pub phone_masked: String,
+    /// The work phone in full, opened by the use case from `phone_enc`:
+    /// the roster exists so that staff can call whoever is on duty.
+    pub phone: String,
+    #[serde(skip)]
+    pub phone_enc: String,
 }
 
 pub struct NewDuty<'a> {
@@ -54,13 +59,15 @@ fn duty_row(r: &sqlx::any::AnyRow) -> Result<DutyRow> {
         shift: r.try_get(3)?,
         name: r.try_get(4)?,
         phone_masked: r.try_get(5)?,
+        phone: String::new(),
+        phone_enc: r.try_get(6)?,
     })
 }
 
 /// Roster entries inside `scope` from `from` (a date) on.
 pub async fn duties_in(c: &mut AnyConnection, scope: &str, from: &str) -> Result<Vec<DutyRow>> {
     sqlx::query(
-        "SELECT id, region, on_date, shift, name, phone_masked FROM duty_roster
+        "SELECT id, region, on_date, shift, name, phone_masked, phone_enc FROM duty_roster
          WHERE region LIKE $1 AND on_date >= $2 ORDER BY on_date, region, shift, name LIMIT 1000",
     )
     .bind(format!("{scope}%"))
@@ -80,7 +87,7 @@ pub async fn duty_of(
     shift: &str,
 ) -> Result<Vec<DutyRow>> {
     sqlx::query(
-        "SELECT id, region, on_date, shift, name, phone_masked FROM duty_roster
+        "SELECT id, region, on_date, shift, name, phone_masked, phone_enc FROM duty_roster
          WHERE region = $1 AND on_date = $2 AND shift = $3 ORDER BY id",
     )
     .bind(region)
@@ -91,6 +98,17 @@ pub async fn duty_of(
     .iter()
     .map(duty_row)
     .collect()
+}
+
+/// The instructions that correct `id`, oldest first.
+pub async fn corrections_of(c: &mut AnyConnection, id: i64) -> Result<Vec<i64>> {
+    sqlx::query("SELECT id FROM instructions WHERE corrects = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(c)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get(0)?))
+        .collect()
 }
 
 /// Regions (codes) at or under `scope` with someone on the roster on `date`.
@@ -506,6 +524,7 @@ pub async fn overdue_receipts(c: &mut AnyConnection, now: i64) -> Result<Vec<(i6
         "SELECT r.instruction_id, r.user_id, r.region FROM instruction_recipients r
          JOIN instructions i ON i.id = r.instruction_id
          WHERE r.acked_at IS NULL AND r.escalated_at IS NULL AND i.due_at < $1
+           AND NOT EXISTS (SELECT 1 FROM instructions j WHERE j.corrects = i.id)
          ORDER BY r.instruction_id, r.user_id LIMIT 5000",
     )
     .bind(now)
@@ -664,19 +683,23 @@ pub async fn search_events(
         .collect()
 }
 
-/// Receipts without an answer on instructions whose deadline passed before
-/// `now`: (recipient region, instruction title, username, due_at).
-pub async fn unanswered_before(
+/// Receipts without an answer on instructions whose deadline passed in
+/// `[from, now)` and that no correction has replaced: (recipient region,
+/// instruction title, username, due_at).
+pub async fn unanswered_between(
     c: &mut AnyConnection,
+    from: i64,
     now: i64,
 ) -> Result<Vec<(String, String, String, i64)>> {
     sqlx::query(
         "SELECT r.region, i.title, r.username, i.due_at FROM instruction_recipients r
          JOIN instructions i ON i.id = r.instruction_id
-         WHERE r.answered_at IS NULL AND i.due_at < $1
-         ORDER BY r.region, i.id, r.username LIMIT 10000",
+         WHERE r.answered_at IS NULL AND i.due_at >= $2 AND i.due_at < $1
+           AND NOT EXISTS (SELECT 1 FROM instructions j WHERE j.corrects = i.id)
+         ORDER BY r.region, i.id, r.username",
     )
     .bind(now)
+    .bind(from)
     .fetch_all(c)
     .await?
     .iter()

@@ -32,6 +32,10 @@ const SQLITE: &[(i64, &str)] = &[
         13,
         include_str!("../../migrations/sqlite/0013_dashboard.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/sqlite/0014_instruction_corrections.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -73,6 +77,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         13,
         include_str!("../../migrations/postgres/0013_dashboard.sql"),
+    ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_instruction_corrections.sql"),
     ),
 ];
 

@@ -690,6 +690,7 @@ pub async fn update_task(
     let done = sqlx::query(
         "UPDATE tasks SET state = $1, region = $2, escalated_to = $3,
              escalated_at = CASE WHEN $3 IS NULL THEN NULL ELSE escalated_at END,
+             escalated_duty = CASE WHEN $3 IS NULL THEN NULL ELSE escalated_duty END,
              due_at = $4, outcome = $5, note = $6, updated_at = $7
          WHERE id = $8 AND state = $9",
     )
@@ -776,7 +777,10 @@ pub async fn escalate_overdue(c: &mut AnyConnection, now: i64) -> Result<u64> {
     .execute(&mut *c)
     .await?;
     let done = sqlx::query(&format!(
-        "UPDATE tasks SET escalated_to = {TARGET}, escalated_at = $1, updated_at = $1 WHERE {DUE}"
+        // Whoever was on duty one level down is not on duty here; the
+        // escalation sweep names the new level's.
+        "UPDATE tasks SET escalated_to = {TARGET}, escalated_at = $1, escalated_duty = NULL,
+                          updated_at = $1 WHERE {DUE}"
     ))
     .bind(now)
     .execute(c)
@@ -1084,7 +1088,8 @@ pub async fn move_open_tasks(
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE tasks SET region = $1, escalated_to = NULL, escalated_at = NULL, updated_at = $2
+        "UPDATE tasks SET region = $1, escalated_to = NULL, escalated_at = NULL,
+             escalated_duty = NULL, updated_at = $2
          WHERE person_id = $3 AND state <> 'closed'",
     )
     .bind(grid)

@@ -87,6 +87,8 @@ pub struct InstructionView {
     pub rates: Vec<RegionRates>,
     pub total: Option<RegionRates>,
     pub missing: Vec<store::RecipientRow>,
+    /// Acknowledged, but no answer yet: whom to chase for the 反馈.
+    pub unanswered: Vec<store::RecipientRow>,
     pub answers: Vec<store::AnswerRow>,
     pub corrected_by: Vec<i64>,
 }
@@ -244,8 +246,7 @@ impl Services {
                     }
                     repo::insert_event(c, now, &who, None, None, "duty_added", &json!({"region": region.as_str(), "on_date": date, "shift": shift.as_str(), "name": name}))
                         .await?;
-                    store::duty_of(c, region.as_str(), &date, shift.as_str())
-                        .await?
+                    svc.open_duties(store::duty_of(c, region.as_str(), &date, shift.as_str()).await?)
                         .into_iter()
                         .find(|d| d.name == name)
                         .ok_or(Error::NotFound)
@@ -262,7 +263,18 @@ impl Services {
             .pred_opt()
             .unwrap_or(self.clock.today())
             .to_string();
-        store::duties_in(&mut c, actor.scope(), &from).await
+        Ok(self.open_duties(store::duties_in(&mut c, actor.scope(), &from).await?))
+    }
+
+    /// Fills in each entry's phone from its encrypted copy.
+    fn open_duties(&self, mut rows: Vec<store::DutyRow>) -> Vec<store::DutyRow> {
+        for d in &mut rows {
+            d.phone = self
+                .vault
+                .decrypt(&d.phone_enc)
+                .unwrap_or_else(|| d.phone_masked.clone());
+        }
+        rows
     }
 
     /// Regions one level below `actor`'s (and their own) with nobody on the
@@ -294,11 +306,12 @@ impl Services {
     async fn on_duty(&self, c: &mut AnyConnection, region: &str) -> Result<Option<String>> {
         let local = crate::clock::shanghai(self.clock.now());
         for (date, shift) in duty::on_duty_at(local.date_naive(), local.hour()) {
-            let found = store::duty_of(c, region, &date.to_string(), shift.as_str()).await?;
+            let found = self
+                .open_duties(store::duty_of(c, region, &date.to_string(), shift.as_str()).await?);
             if !found.is_empty() {
                 let names: Vec<String> = found
                     .iter()
-                    .map(|d| format!("{} {}", d.name, d.phone_masked))
+                    .map(|d| format!("{} {}", d.name, d.phone))
                     .collect();
                 return Ok(Some(names.join("、")));
             }
@@ -514,7 +527,8 @@ impl Services {
         if !oversees {
             answers.retain(|a| a.user_id == actor.user_id);
         }
-        let (mut rates, mut total, mut missing) = (Vec::new(), None, Vec::new());
+        let (mut rates, mut total) = (Vec::new(), None);
+        let (mut missing, mut unanswered) = (Vec::new(), Vec::new());
         if oversees {
             let mut by: std::collections::BTreeMap<String, Rates> = Default::default();
             let mut all = Rates::default();
@@ -527,8 +541,10 @@ impl Services {
                     .or_default()
                     .add(receipt);
                 all.add(receipt);
-                if r.acked_at.is_none() && r.answered_at.is_none() {
-                    missing.push(r.clone());
+                match (r.acked_at, r.answered_at) {
+                    (None, None) => missing.push(r.clone()),
+                    (Some(_), None) => unanswered.push(r.clone()),
+                    _ => {}
                 }
             }
             for (region, r) in by {
@@ -552,12 +568,7 @@ impl Services {
                 rates: all,
             });
         }
-        let corrected_by = store::sent_in(&mut c, "")
-            .await?
-            .into_iter()
-            .filter(|x| x.corrects == Some(id))
-            .map(|x| x.id)
-            .collect();
+        let corrected_by = store::corrections_of(&mut c, id).await?;
         Ok(InstructionView {
             attachments: store::attachments(&mut c, id).await?,
             instruction: i,
@@ -565,6 +576,7 @@ impl Services {
             rates,
             total,
             missing,
+            unanswered,
             answers,
             corrected_by,
         })

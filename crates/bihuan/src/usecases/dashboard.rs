@@ -897,19 +897,23 @@ impl Services {
         }
         let m = store::metric("tasks_overdue").expect("a metric");
         let names = region_names(c, "").await?;
-        let overdue_tasks = store::list(c, m, "", None, &window(today, now), i64::MAX)
-            .await?
-            .into_iter()
-            .map(|r| OverdueTask {
-                town: r.region[..r.region.len().min(9)].to_string(),
-                task_id: r.id,
-                kind: r.what,
-                region_name: names.get(&r.region).cloned().unwrap_or_default(),
-                region: r.region,
-                person: mask_name(&r.name),
-                due_at: r.at,
-            })
-            .collect();
+        let mut overdue_tasks: Vec<OverdueTask> =
+            store::list(c, m, "", None, &window(today, now), i64::MAX)
+                .await?
+                .into_iter()
+                .map(|r| OverdueTask {
+                    town: r.region[..r.region.len().min(9)].to_string(),
+                    task_id: r.id,
+                    kind: r.what,
+                    region_name: names.get(&r.region).cloned().unwrap_or_default(),
+                    region: r.region,
+                    person: mask_name(&r.name),
+                    due_at: r.at,
+                })
+                .collect();
+        // Per town (the page and the sheet group by it), oldest first.
+        overdue_tasks
+            .sort_by(|a, b| (&a.town, a.due_at, a.task_id).cmp(&(&b.town, b.due_at, b.task_id)));
         let body = ReportBody {
             date: today,
             generated_at: now,
@@ -917,14 +921,20 @@ impl Services {
             towns: report_towns,
             total,
             overdue_tasks,
-            unanswered_instructions: crate::storage::command::unanswered_before(c, now)
-                .await?
-                .into_iter()
-                .map(|(region, title, username, due_at)| {
-                    json!({"town": &region[..region.len().min(9)], "region": region,
+            // Deadlines that passed within the 闭环率 window: older misses
+            // were reported on their own days.
+            unanswered_instructions: crate::storage::command::unanswered_between(
+                c,
+                window(today, now).closure_from,
+                now,
+            )
+            .await?
+            .into_iter()
+            .map(|(region, title, username, due_at)| {
+                json!({"town": &region[..region.len().min(9)], "region": region,
                            "title": title, "username": username, "due_at": due_at})
-                })
-                .collect(),
+            })
+            .collect(),
         };
         Ok((body, rows))
     }
@@ -1030,6 +1040,34 @@ impl Services {
             body: serde_json::from_str(&r.body)
                 .map_err(|e| Error::Internal(format!("stored report: {e}")))?,
         })
+    }
+
+    /// A kept report for its printable page: audited like an export, with
+    /// the watermark line the printout carries.
+    pub async fn daily_report_for_print(&self, actor: &Actor, id: i64) -> Result<(Report, String)> {
+        let r = self.daily_report(actor, id).await?;
+        let (who, now) = (actor.username.clone(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    repo::insert_event(
+                        c,
+                        now,
+                        &who,
+                        None,
+                        None,
+                        "daily_report_printed",
+                        &json!({"id": id}),
+                    )
+                    .await
+                })
+            })
+            .await?;
+        let mark = crate::export::Mark::Printed {
+            who: &actor.username,
+            at: now,
+        };
+        Ok((r, mark.line().unwrap_or_default()))
     }
 
     /// A kept report as .xlsx: 日报 (per town, with the change since

@@ -268,6 +268,7 @@ struct InstructionPage {
     total: Option<RateLine>,
     rates: Vec<RateLine>,
     missing: Vec<(String, String, Option<String>)>,
+    unanswered: Vec<(String, String)>,
     answers: Vec<AnswerLine>,
     corrected_by: Vec<(String, i64)>,
     error: Option<String>,
@@ -341,6 +342,11 @@ async fn instruction_page(
                     m.escalated_duty.clone(),
                 )
             })
+            .collect(),
+        unanswered: v
+            .unanswered
+            .iter()
+            .map(|m| (m.username.clone(), l.region_code(&m.region)))
             .collect(),
         answers: v
             .answers
@@ -501,7 +507,7 @@ async fn duty_page(
                     l.region_code(&d.region),
                     shift_label(&d.shift),
                     d.name,
-                    d.phone_masked,
+                    d.phone,
                 )
             })
             .collect(),

@@ -437,6 +437,8 @@ pub struct ReportPage {
     overdue: Vec<OverdueView>,
     /// 未反馈指令: (town, title, recipient, deadline).
     instructions: Vec<[String; 4]>,
+    /// Who printed it and when, on the paper too.
+    watermark: String,
 }
 with_base!(ReportPage);
 
@@ -464,7 +466,11 @@ pub async fn report(
     l: Lang,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let r = s.services.daily_report(&actor, id).await.or_page(l)?;
+    let (r, watermark) = s
+        .services
+        .daily_report_for_print(&actor, id)
+        .await
+        .or_page(l)?;
     let t = l.t();
     let b = &r.body;
     let rows = b
@@ -530,6 +536,7 @@ pub async fn report(
             .collect(),
         rows,
         overdue,
+        watermark,
         instructions: b
             .unanswered_instructions
             .iter()

@@ -414,6 +414,7 @@ strings! {
     in_ack_rate: "签收率", "Acknowledged";
     in_answer_rate: "反馈率", "Answered";
     in_missing: "未签收人员", "Not yet acknowledged";
+    in_unanswered: "已签收未反馈", "Acknowledged, no answer yet";
     in_answers: "反馈记录", "Answers";
     in_correction: "更正", "Correction";
     in_corrected_by: "已被更正：见指令", "Corrected by instruction";
