@@ -259,6 +259,55 @@ async fn an_instruction_reaches_every_grid_worker_of_a_town_and_escalates_when_u
         Value::Null,
         "nobody on duty in that village"
     );
+    // The leader it escalated to opens it and sees their own recipient; the
+    // town under the city's instruction follows its own; others see nothing.
+    let village_5 = app.login_as("village", "330784001005").await;
+    let (s, v) = app
+        .get(&village_5, &format!("/api/v1/instructions/{id}"))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["total"]["recipients"], 1);
+    assert_eq!(v["missing"][0]["region"], "330784001005001");
+    assert_eq!(
+        v["answers"],
+        json!([]),
+        "no answers from outside the village"
+    );
+    let (s, v) = app
+        .get(&town_lead, &format!("/api/v1/instructions/{id}"))
+        .await;
+    assert_eq!((s, v["total"]["recipients"].as_i64()), (200, Some(3)));
+    assert_eq!(v["answers"].as_array().unwrap().len(), 2);
+    let other_town = app.login_as("town", "330784002").await;
+    assert_eq!(
+        app.get(&other_town, &format!("/api/v1/instructions/{id}"))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.get(&other_town_worker, &format!("/api/v1/instructions/{id}"))
+            .await
+            .0,
+        404
+    );
+    let page = app
+        .http
+        .get(app.url("/instructions"))
+        .header("cookie", format!("bihuan_session={village_5}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"escalated\"")
+            && page.contains("id=\"reaching\"")
+            && page.contains(&format!("/instructions/{id}")),
+        "the village finds it on its page: {page}"
+    );
+
     // Running the job again changes nothing.
     app.advance_hours(1);
     app.services.run_jobs().await.unwrap();

@@ -294,6 +294,23 @@ pub async fn sent_in(c: &mut AnyConnection, scope: &str) -> Result<Vec<Instructi
     .collect()
 }
 
+/// Instructions sent from outside `scope` with recipients inside it.
+pub async fn reaching(c: &mut AnyConnection, scope: &str) -> Result<Vec<InstructionRow>> {
+    sqlx::query(&format!(
+        "SELECT {INSTRUCTION_COLUMNS} FROM instructions i
+         WHERE i.sender_region NOT LIKE $1
+           AND EXISTS (SELECT 1 FROM instruction_recipients r
+                       WHERE r.instruction_id = i.id AND r.region LIKE $1)
+         ORDER BY i.id DESC LIMIT 100"
+    ))
+    .bind(format!("{scope}%"))
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(instruction_row)
+    .collect()
+}
+
 /// A user's instructions with their own receipt: (instruction, acked_at, answered_at).
 pub async fn inbox(
     c: &mut AnyConnection,

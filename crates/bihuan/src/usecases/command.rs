@@ -507,7 +507,8 @@ impl Services {
 
     /// One instruction as the viewer may see it: a recipient sees it and
     /// their own receipt and answers; the sender's region and those above
-    /// see the rates per region and who is missing.
+    /// see the rates per region and who is missing, and a leader whose
+    /// region holds recipients sees the same for those.
     pub async fn instruction_view(&self, actor: &Actor, id: i64) -> Result<InstructionView> {
         let mut c = self.db.pool().acquire().await?;
         let i = store::instruction(&mut c, id)
@@ -518,26 +519,41 @@ impl Services {
             .iter()
             .find(|r| r.user_id == actor.user_id)
             .cloned();
-        let oversees = matches!(actor.role, Role::Command | Role::Town)
+        // The sender's region and those above follow every recipient; a
+        // leader below (a town under the city's instruction, a village an
+        // unread receipt escalated to) follows the recipients in their region.
+        let follows_all = matches!(actor.role, Role::Command | Role::Town)
             && i.sender_region.starts_with(actor.scope());
-        if mine.is_none() && !oversees {
+        let base = if follows_all {
+            i.sender_region.clone()
+        } else {
+            actor.scope().to_string()
+        };
+        let followed: Vec<&store::RecipientRow> = match actor.role {
+            Role::GridWorker => Vec::new(),
+            _ => recipients
+                .iter()
+                .filter(|r| r.region.starts_with(&base))
+                .collect(),
+        };
+        if mine.is_none() && followed.is_empty() {
             return Err(Error::NotFound);
         }
         let mut answers = store::answers(&mut c, id).await?;
-        if !oversees {
-            answers.retain(|a| a.user_id == actor.user_id);
-        }
+        answers.retain(|a| {
+            a.user_id == actor.user_id || followed.iter().any(|r| r.user_id == a.user_id)
+        });
         let (mut rates, mut total) = (Vec::new(), None);
         let (mut missing, mut unanswered) = (Vec::new(), Vec::new());
-        if oversees {
+        if !followed.is_empty() {
             let mut by: std::collections::BTreeMap<String, Rates> = Default::default();
             let mut all = Rates::default();
-            for r in &recipients {
+            for r in followed {
                 let receipt = Receipt {
                     acknowledged: r.acked_at.is_some(),
                     answered: r.answered_at.is_some(),
                 };
-                by.entry(duty::rollup_region(&i.sender_region, &r.region).to_string())
+                by.entry(duty::rollup_region(&base, &r.region).to_string())
                     .or_default()
                     .add(receipt);
                 all.add(receipt);
@@ -563,7 +579,7 @@ impl Services {
             total = Some(RegionRates {
                 ack_percent: all.ack_percent(),
                 answer_percent: all.answer_percent(),
-                region: i.sender_region.clone(),
+                region: base.clone(),
                 name: String::new(),
                 rates: all,
             });
@@ -702,6 +718,17 @@ impl Services {
     }
 
     /// Unacknowledged instructions escalated to the viewer's region.
+    /// Instructions sent from outside the actor's region that reach
+    /// recipients inside it, newest first (a town under the city's
+    /// instruction, a village whose workers it names).
+    pub async fn instructions_reaching(&self, actor: &Actor) -> Result<Vec<store::InstructionRow>> {
+        if actor.role == Role::GridWorker {
+            return Ok(Vec::new());
+        }
+        let mut c = self.db.pool().acquire().await?;
+        store::reaching(&mut c, actor.scope()).await
+    }
+
     pub async fn instruction_escalations(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {
         let mut c = self.db.pool().acquire().await?;
         Ok(store::escalations_in(&mut c, actor.scope())

@@ -86,6 +86,10 @@ struct InstructionsPage {
     base: Base,
     inbox: Vec<InboxLine>,
     sent: Vec<SentLine>,
+    /// Sent from above to recipients in the viewer's region.
+    reaching: Vec<SentLine>,
+    /// Unread receipts escalated to the viewer's region: (link, title, who, on duty).
+    escalated: Vec<(String, String, String, String)>,
     may_send: bool,
     csrf: String,
     action: String,
@@ -122,6 +126,12 @@ async fn instructions_page(
         s.services.sent_instructions(actor).await.or_page(l)?
     } else {
         vec![]
+    };
+    let reaching = s.services.instructions_reaching(actor).await.or_page(l)?;
+    let escalated = if actor.role == bihuan_domain::access::Role::GridWorker {
+        Vec::new()
+    } else {
+        s.services.instruction_escalations(actor).await.or_page(l)?
     };
     let mut regions = Vec::new();
     if may_send {
@@ -160,6 +170,26 @@ async fn instructions_page(
                 href: l.link(&format!("/instructions/{}", i.id)),
                 title: i.title,
                 due: shanghai_time(i.due_at),
+            })
+            .collect(),
+        reaching: reaching
+            .into_iter()
+            .map(|i| SentLine {
+                href: l.link(&format!("/instructions/{}", i.id)),
+                title: i.title,
+                due: shanghai_time(i.due_at),
+            })
+            .collect(),
+        escalated: escalated
+            .iter()
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                (
+                    l.link(&format!("/instructions/{}", e["instruction"])),
+                    s("title"),
+                    s("username"),
+                    s("duty"),
+                )
             })
             .collect(),
         may_send,

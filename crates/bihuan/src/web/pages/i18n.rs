@@ -415,6 +415,8 @@ strings! {
     in_answer_rate: "反馈率", "Answered";
     in_missing: "未签收人员", "Not yet acknowledged";
     in_unanswered: "已签收未反馈", "Acknowledged, no answer yet";
+    in_reaching: "下达至本辖区的指令", "Instructions reaching your region";
+    in_escalated: "上报至本级的未签收", "Unacknowledged, escalated to you";
     in_answers: "反馈记录", "Answers";
     in_correction: "更正", "Correction";
     in_corrected_by: "已被更正：见指令", "Corrected by instruction";
