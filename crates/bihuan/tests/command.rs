@@ -580,6 +580,15 @@ async fn the_command_searches_the_audit_log() {
             .all(|e| e["actor"] == who.as_str())
     );
     assert!(kinds(&mine).contains(&"login".to_string()));
+    // The city exports the town's list: the export is filed under the town.
+    let r = app
+        .http
+        .get(app.url(&format!("/api/v1/dashboard/{TOWN}/lists/tasks_open/xlsx")))
+        .bearer_auth(&command)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let (_, in_town) = app
         .get(&command, &format!("/api/v1/audit?region={TOWN}"))
         .await;
@@ -593,6 +602,10 @@ async fn the_command_searches_the_audit_log() {
     assert!(
         kinds(&in_town).contains(&"unmasked".to_string()),
         "the person lives in the town"
+    );
+    assert!(
+        kinds(&in_town).contains(&"dashboard_exported".to_string()),
+        "what was exported is the town's: {in_town}"
     );
     let (_, elsewhere) = app.get(&command, "/api/v1/audit?region=330784002").await;
     assert!(!kinds(&elsewhere).contains(&"unmasked".to_string()));

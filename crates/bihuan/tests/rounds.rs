@@ -136,6 +136,19 @@ async fn a_round_counts_coverage_as_people_are_sampled() {
         csv.starts_with("person_id,name,id_number,phone\n") && csv.contains("居民3"),
         "{csv}"
     );
+    let exported: Vec<(String, Option<String>)> =
+        sqlx::query("SELECT kind, region FROM events WHERE kind LIKE 'untested%' ORDER BY id")
+            .fetch_all(app.services.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (sqlx::Row::get(r, 0), sqlx::Row::get(r, 1)))
+            .collect();
+    assert_eq!(
+        exported,
+        [("untested_exported".to_string(), Some(G1.to_string()))],
+        "the file is audited, the JSON view is not an export"
+    );
     assert_eq!(
         app.get(&sampler, &format!("/api/v1/rounds/{id}/untested/{G2}"))
             .await

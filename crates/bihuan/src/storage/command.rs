@@ -627,7 +627,8 @@ pub async fn search_events(
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
     let mut sql = String::from(
-        "SELECT e.id, e.at, e.actor, e.person_id, e.task_id, e.kind, e.detail, COALESCE(p.region, u.region)
+        "SELECT e.id, e.at, e.actor, e.person_id, e.task_id, e.kind, e.detail,
+                COALESCE(e.region, p.region, u.region)
          FROM events e LEFT JOIN persons p ON p.id = e.person_id
          LEFT JOIN users u ON u.username = e.actor WHERE 1 = 1",
     );
@@ -643,7 +644,10 @@ pub async fn search_events(
         next(&mut sql, " AND e.actor = ?");
     }
     if f.region.is_some() {
-        next(&mut sql, " AND COALESCE(p.region, u.region) LIKE ?");
+        next(
+            &mut sql,
+            " AND COALESCE(e.region, p.region, u.region) LIKE ?",
+        );
     }
     if f.kind.is_some() {
         next(&mut sql, " AND e.kind = ?");

@@ -36,6 +36,10 @@ const SQLITE: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/sqlite/0014_instruction_corrections.sql"),
     ),
+    (
+        15,
+        include_str!("../../migrations/sqlite/0015_event_region.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -81,6 +85,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         14,
         include_str!("../../migrations/postgres/0014_instruction_corrections.sql"),
+    ),
+    (
+        15,
+        include_str!("../../migrations/postgres/0015_event_region.sql"),
     ),
 ];
 

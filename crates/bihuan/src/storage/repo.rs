@@ -810,9 +810,15 @@ pub async fn insert_event(
     kind: &str,
     detail: &serde_json::Value,
 ) -> Result<()> {
+    // The region the event is about, when its detail names one: what was
+    // exported, where an instruction went.
+    let region = detail
+        .get("region")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     sqlx::query(
-        "INSERT INTO events (at, actor, person_id, task_id, kind, detail)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO events (at, actor, person_id, task_id, kind, detail, region)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(at)
     .bind(actor)
@@ -820,6 +826,7 @@ pub async fn insert_event(
     .bind(task_id)
     .bind(kind)
     .bind(detail.to_string())
+    .bind(region)
     .execute(c)
     .await?;
     Ok(())

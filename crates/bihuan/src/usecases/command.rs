@@ -342,7 +342,7 @@ impl Services {
                     None,
                     None,
                     "instruction_escalated",
-                    &json!({"instruction": instruction, "user": user, "to": to, "duty": duty}),
+                    &json!({"instruction": instruction, "user": user, "to": to, "region": to, "duty": duty}),
                 )
                 .await?;
             }

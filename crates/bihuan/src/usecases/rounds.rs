@@ -481,6 +481,39 @@ impl Services {
 }
 
 impl Services {
+    /// The 未检 list of a grid as a file leaving the system: audited.
+    pub async fn untested_export(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        grid: &str,
+    ) -> Result<Vec<Untested>> {
+        let rows = self.untested(actor, round_id, grid).await?;
+        let (who, now, n, grid) = (
+            actor.username.clone(),
+            self.clock.timestamp(),
+            rows.len(),
+            grid.to_string(),
+        );
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    repo::insert_event(
+                        c,
+                        now,
+                        &who,
+                        None,
+                        None,
+                        "untested_exported",
+                        &serde_json::json!({"round": round_id, "region": grid, "rows": n}),
+                    )
+                    .await
+                })
+            })
+            .await?;
+        Ok(rows)
+    }
+
     /// At a round's deadline each grid with untested residents gets one task
     /// naming how many and where the list is. Once per round, on any replica.
     pub(crate) async fn round_deadlines(&self, c: &mut AnyConnection, now: i64) -> Result<usize> {

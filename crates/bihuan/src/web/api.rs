@@ -540,8 +540,8 @@ pub async fn untested(
     Path((id, grid)): Path<(i64, String)>,
     Query(q): Query<UntestedQuery>,
 ) -> ApiResult {
-    let rows = s.services.untested(&a, id, &grid).await?;
     if q.format.as_deref() == Some("csv") {
+        let rows = s.services.untested_export(&a, id, &grid).await?;
         let mut t = vec![
             ["person_id", "name", "id_number", "phone"]
                 .map(String::from)
@@ -567,7 +567,7 @@ pub async fn untested(
         )
             .into_response());
     }
-    Ok(Json(rows).into_response())
+    Ok(Json(s.services.untested(&a, id, &grid).await?).into_response())
 }
 
 pub async fn mark_zone(

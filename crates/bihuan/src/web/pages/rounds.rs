@@ -482,7 +482,11 @@ pub async fn untested(
 /// The same list as a CSV file (UTF-8 with a byte-order mark, so Excel and
 /// WPS read the names): the columns of the JSON API's `?format=csv`.
 async fn untested_csv(s: &AppState, actor: &Actor, l: Lang, id: i64, grid: &str) -> PageResult {
-    let rows = s.services.untested(actor, id, grid).await.or_page(l)?;
+    let rows = s
+        .services
+        .untested_export(actor, id, grid)
+        .await
+        .or_page(l)?;
     let mut table = vec![
         ["person_id", "name", "id_number", "phone"]
             .map(String::from)
