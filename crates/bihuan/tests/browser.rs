@@ -1183,6 +1183,93 @@ async fn answer_an_instruction_like_a_grid_worker(
         .bytes()
         .await?;
     assert_eq!(stored.as_ref(), png.as_slice());
+
+    // A camera-sized photo: the page shrinks it before sending, and the
+    // answer arrives with it (the server takes 2 MB at most).
+    c.delete_all_cookies().await?;
+    c.goto(&app.url("/instructions")).await?;
+    type_into(c, "#username", "li").await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//a[contains(., '重点人员排查')]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("photo"))
+        .await?;
+    type_into(c, "#answer-body", "已排查，附现场照片").await?;
+    let picked = c
+        .execute_async(
+            r#"var done = arguments[arguments.length - 1];
+            var w = 2400, h = 1800, c = document.createElement('canvas');
+            c.width = w; c.height = h;
+            var g = c.getContext('2d'), d = g.createImageData(w, h);
+            for (var y = 0; y < h; y++) for (var x = 0; x < w; x++) {
+              var i = (y * w + x) * 4, n = (Math.random() * 24) | 0;
+              d.data[i] = (x * 255 / w + n) | 0; d.data[i + 1] = (y * 255 / h + n) | 0;
+              d.data[i + 2] = 128 + n; d.data[i + 3] = 255;
+            }
+            g.putImageData(d, 0, 0);
+            c.toBlob(function (b) {
+              var input = document.getElementById('photo');
+              var dt = new DataTransfer();
+              dt.items.add(new File([b], 'IMG_0001.JPG', { type: 'image/jpeg' }));
+              input.files = dt.files;
+              input.dispatchEvent(new Event('change', { bubbles: true }));
+              (function wait() {
+                if (input.hasAttribute('data-downscaling')) { setTimeout(wait, 50); return; }
+                var f = input.files[0];
+                done([b.size, f.size, f.type, f.name]);
+              })();
+            }, 'image/jpeg', 1.0);"#,
+            vec![],
+        )
+        .await?;
+    let (before, after) = (
+        picked[0].as_u64().unwrap_or(0),
+        picked[1].as_u64().unwrap_or(0),
+    );
+    assert!(before > 1024 * 1024, "a camera-sized photo: {picked}");
+    assert!(after < 1024 * 1024 && after < before, "shrunk: {picked}");
+    assert_eq!(
+        (picked[2].as_str(), picked[3].as_str()),
+        (Some("image/jpeg"), Some("IMG_0001.jpg"))
+    );
+    c.find(Locator::Css("#answer button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//ul[@class='answers']/li[contains(., '附现场照片')]",
+        ))
+        .await
+        .map_err(|e| format!("the answer with the big photo should be listed: {e}"))?;
+    let (_, v) = app.get(&town, &format!("/api/v1/instructions/{id}")).await;
+    assert_eq!(v["total"]["answered"], 2, "{v}");
+    let second = &v["answers"][1];
+    let stored = app
+        .http
+        .get(app.url(&format!(
+            "/api/v1/instructions/{id}/answers/{}/photo",
+            second["id"]
+        )))
+        .bearer_auth(&town)
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    assert_eq!(
+        stored.len() as u64,
+        after,
+        "the shrunk photo is what arrived"
+    );
+    assert!(stored.starts_with(&[0xff, 0xd8, 0xff]), "a JPEG");
     Ok(())
 }
 

@@ -2738,6 +2738,23 @@ async fn an_instruction_is_sent_acknowledged_and_answered_on_the_pages() {
     )
     .await;
     assert_eq!(r.status(), 303);
+    // A file that is not a photo: refused, and the typed answer stays.
+    let r = post(
+        &worker,
+        &format!("{page}/answers"),
+        multipart_body(
+            &[("csrf", &wcsrf), ("body", "已排查<全部>住户")],
+            &[("photo", "a.exe", b"MZ")],
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("全部") && html.contains("住户</textarea>") && !html.contains("<全部>"),
+        "the answer as typed, escaped: {html}"
+    );
     let png = [0x89u8, b'P', b'N', b'G', 13, 10, 26, 10];
     let r = post(
         &worker,

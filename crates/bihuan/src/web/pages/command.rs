@@ -302,6 +302,8 @@ struct InstructionPage {
     answers: Vec<AnswerLine>,
     corrected_by: Vec<(String, i64)>,
     error: Option<String>,
+    /// The answer as typed, when it came back with an error.
+    draft: String,
 }
 with_base!(InstructionPage);
 
@@ -311,6 +313,7 @@ async fn instruction_page(
     actor: &Actor,
     id: i64,
     error: Option<String>,
+    draft: String,
 ) -> Result<InstructionPage, PageError> {
     let v = s.services.instruction_view(actor, id).await.or_page(l)?;
     let rate = |name: String, r: &crate::usecases::command::RegionRates| RateLine {
@@ -397,6 +400,7 @@ async fn instruction_page(
             .map(|c| (l.link(&format!("/instructions/{c}")), *c))
             .collect(),
         error,
+        draft,
     })
 }
 
@@ -406,7 +410,7 @@ pub async fn instruction(
     PageActor(actor): PageActor,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let page = instruction_page(&s, l, &actor, id, None).await?;
+    let page = instruction_page(&s, l, &actor, id, None, String::new()).await?;
     Ok(no_store(ok(&page)))
 }
 
@@ -435,8 +439,9 @@ pub async fn answer(
 ) -> PageResult {
     let parts = parts_of(&headers, &body);
     check_csrf(&actor, &multipart::text(&parts, "csrf"), l)?;
+    let draft = multipart::text(&parts, "body");
     let input = AnswerInput {
-        body: multipart::text(&parts, "body"),
+        body: draft.clone(),
         photo: parts
             .iter()
             .find(|p| p.name == "photo" && !p.data.is_empty())
@@ -451,7 +456,8 @@ pub async fn answer(
                 .map(|e| l.field_message(e).to_string())
                 .collect::<Vec<_>>()
                 .join("；");
-            let page = instruction_page(&s, l, &actor, id, Some(message)).await?;
+            // The typed 反馈 stays; only the photo has to be picked again.
+            let page = instruction_page(&s, l, &actor, id, Some(message), draft).await?;
             Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
         }
         Err(e) => Err(e).or_page(l),
