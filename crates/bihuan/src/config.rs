@@ -108,13 +108,33 @@ impl Settings {
         if let Ok(url) = std::env::var("DATABASE_URL") {
             fig = fig.merge(("database_url", url));
         }
-        Ok(fig.merge(Serialized::defaults(overrides)).extract()?)
+        let settings: Settings = fig.merge(Serialized::defaults(overrides)).extract()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Values that would make a job silently never run.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.daily_report_hour <= 23,
+            "daily_report_hour must be 0–23 (an hour of the day), not {}",
+            self.daily_report_hour
+        );
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_hour_past_23_is_refused() {
+        let mut s = Settings::default();
+        assert!(s.check().is_ok());
+        s.daily_report_hour = 24;
+        assert!(s.check().unwrap_err().to_string().contains("0–23"));
+    }
 
     #[test]
     fn debug_hides_secrets() {

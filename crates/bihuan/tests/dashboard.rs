@@ -571,3 +571,64 @@ async fn the_boards_show_a_snapshot_at_most_two_refresh_periods_old() {
     app.clock.advance(Duration::seconds(121));
     assert!(!app.services.refresh_dashboards().await.unwrap());
 }
+
+#[tokio::test]
+async fn a_move_in_the_same_second_reaches_the_tests_figures() {
+    let app = spawn().await;
+    let command = seed(&app).await;
+    // The clock stands still: the move below carries the same second as
+    // everything before it, so only a careful cache notices it.
+    let due = |town: &'static str| {
+        let (app, command) = (&app, &command);
+        async move {
+            let (s, l) = app
+                .get(
+                    command,
+                    &format!("/api/v1/dashboard/{town}/lists/tests_due"),
+                )
+                .await;
+            assert_eq!(s, 200, "{l}");
+            l["rows"].as_array().unwrap().clone()
+        }
+    };
+    let in_a = due(TOWN_A).await;
+    let tasks = tasks_of(&app, &command).await;
+    let (person, task) = in_a
+        .iter()
+        .find_map(|r| {
+            tasks
+                .iter()
+                .find(|t| t["person_id"] == r["person_id"] && t["state"] != "closed")
+                .map(|t| (r["person_id"].as_i64().unwrap(), t.clone()))
+        })
+        .expect("someone in town A with a test due today and an open task");
+    let worker = app
+        .login_as("grid_worker", task["region"].as_str().unwrap())
+        .await;
+    if task["state"] == "dispatched" {
+        let (s, r) = app
+            .post(
+                &worker,
+                &format!("/api/v1/tasks/{}/ack", task["id"]),
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+    }
+    let (s, r) = app
+        .post(
+            &worker,
+            &format!("/api/v1/tasks/{}/report", task["id"]),
+            json!({"outcome": "moved", "note": "已搬家", "village": VILLAGE_B, "address": "新址2号"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let moved_to = |rows: &[Value]| {
+        rows.iter()
+            .find(|r| r["person_id"] == person)
+            .map(|r| r["region"].as_str().unwrap().to_string())
+    };
+    assert_eq!(moved_to(&due(TOWN_A).await), None, "no longer in town A");
+    let in_b = moved_to(&due(TOWN_B).await).expect("now due in town B");
+    assert!(in_b.starts_with(VILLAGE_B), "{in_b}");
+}

@@ -331,18 +331,29 @@ pub async fn list(
 // ---------- today's tests (the monitoring rules run over these) ----------
 
 /// What changes today's test obligations: running controls, people moving,
-/// and test results. Equal fingerprints on the same day, equal obligations.
-pub async fn tests_fingerprint(c: &mut AnyConnection) -> Result<(i64, i64, i64, i64)> {
+/// and test results since `from`. (controls, their latest change, people's
+/// latest change, results since `from`, their highest id.)
+pub async fn tests_fingerprint(c: &mut AnyConnection, from: &str) -> Result<[i64; 5]> {
     let k = sqlx::query("SELECT COUNT(*), COALESCE(MAX(updated_at), 0) FROM controls")
         .fetch_one(&mut *c)
         .await?;
     let p = sqlx::query("SELECT COALESCE(MAX(updated_at), 0) FROM persons")
         .fetch_one(&mut *c)
         .await?;
-    let t = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM test_results")
-        .fetch_one(&mut *c)
-        .await?;
-    Ok((k.try_get(0)?, k.try_get(1)?, p.try_get(0)?, t.try_get(0)?))
+    // The count too: on PostgreSQL a lower id can commit after a higher one.
+    let t = sqlx::query(
+        "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM test_results WHERE sampled_on >= $1",
+    )
+    .bind(from)
+    .fetch_one(&mut *c)
+    .await?;
+    Ok([
+        k.try_get(0)?,
+        k.try_get(1)?,
+        p.try_get(0)?,
+        t.try_get(0)?,
+        t.try_get(1)?,
+    ])
 }
 
 pub struct Running {

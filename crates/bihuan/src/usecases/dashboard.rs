@@ -99,9 +99,15 @@ const WATCH_SECONDS: i64 = 120;
 
 struct DueCache {
     day: Date,
-    print: (i64, i64, i64, i64),
+    print: [i64; 5],
+    /// When it was computed (clock seconds).
+    at: i64,
     rows: Arc<Vec<DueRow>>,
 }
+
+/// Changes stamped this close to a computation may have been missed by it
+/// (same second, or another replica's clock a little behind).
+const STAMP_MARGIN: i64 = 2;
 
 /// One running control's test obligations, today's and yesterday's.
 #[derive(Debug, Clone)]
@@ -377,14 +383,19 @@ impl Services {
     /// the monitoring rules; recomputed when the day or its inputs change.
     async fn due_rows(&self, c: &mut AnyConnection, today: Date) -> Result<Arc<Vec<DueRow>>> {
         let mut cache = self.dashboard.due.lock().await;
-        let print = store::tests_fingerprint(c).await?;
+        let yesterday = today.pred_opt().expect("a day before");
+        let print = store::tests_fingerprint(c, &yesterday.to_string()).await?;
+        // Equal fingerprints mean nothing changed, unless a change carries
+        // the same second as the latest one seen: trust only stamps older
+        // than the computation by a margin.
         if let Some(k) = cache.as_ref()
             && k.day == today
             && k.print == print
+            && k.print[1].max(k.print[2]) < k.at - STAMP_MARGIN
         {
             return Ok(k.rows.clone());
         }
-        let yesterday = today.pred_opt().expect("a day before");
+        let at = self.clock.timestamp();
         let running = store::running(c).await?;
         let tests = store::tests_since(c, &yesterday.to_string()).await?;
         let mut rows = Vec::new();
@@ -410,6 +421,7 @@ impl Services {
         *cache = Some(DueCache {
             day: today,
             print,
+            at,
             rows: rows.clone(),
         });
         Ok(rows)
@@ -516,8 +528,12 @@ impl Services {
     }
 
     /// The figures computed now, bypassing the snapshot (the bench's
-    /// baseline: what every request would cost without it).
-    pub async fn figures_direct(&self) -> Result<usize> {
+    /// baseline: what every request would cost without it); `cold` also
+    /// drops the cached test obligations, as a change to them would.
+    pub async fn figures_direct(&self, cold: bool) -> Result<usize> {
+        if cold {
+            *self.dashboard.due.lock().await = None;
+        }
         let mut c = self.db.pool().acquire().await?;
         let f = self
             .compute_figures(&mut c, self.clock.today(), self.clock.timestamp())
