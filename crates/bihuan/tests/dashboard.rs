@@ -632,3 +632,56 @@ async fn a_move_in_the_same_second_reaches_the_tests_figures() {
     let in_b = moved_to(&due(TOWN_B).await).expect("now due in town B");
     assert!(in_b.starts_with(VILLAGE_B), "{in_b}");
 }
+
+#[tokio::test]
+async fn a_changed_plan_is_read_again_and_an_unchanged_one_is_kept() {
+    let app = spawn().await;
+    let command = seed(&app).await;
+    let due = |town: &'static str| {
+        let (app, command) = (&app, &command);
+        async move {
+            let (_, l) = app
+                .get(
+                    command,
+                    &format!("/api/v1/dashboard/{town}/lists/tests_due"),
+                )
+                .await;
+            l["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["person_id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = due(TOWN_A).await;
+    assert!(before.len() >= 2, "{before:?}");
+    let (changed, kept) = (before[0], before[1]);
+    // A minute on, one control's plan changes (today is no longer a test
+    // day), stamped with the time of the change as every write does.
+    app.clock.advance(Duration::seconds(60));
+    let db = app.services.db.pool();
+    let stored: String = sqlx::query("SELECT assessment FROM controls WHERE person_id = $1")
+        .bind(changed)
+        .fetch_one(db)
+        .await
+        .unwrap()
+        .get(0);
+    let mut plan: Value = serde_json::from_str(&stored).unwrap();
+    plan["plan"]["test_days"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["date"] != "2022-01-28");
+    sqlx::query("UPDATE controls SET assessment = $1, updated_at = $2 WHERE person_id = $3")
+        .bind(plan.to_string())
+        .bind(app.clock.now().timestamp())
+        .bind(changed)
+        .execute(db)
+        .await
+        .unwrap();
+    app.clock.advance(Duration::seconds(60));
+    let after = due(TOWN_A).await;
+    assert!(!after.contains(&changed), "the new plan is read: {after:?}");
+    assert!(after.contains(&kept), "{after:?}");
+    assert_eq!(after.len(), before.len() - 1);
+}

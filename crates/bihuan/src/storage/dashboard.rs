@@ -361,13 +361,15 @@ pub struct Running {
     pub grid: String,
     pub name: String,
     pub doc_masked: String,
-    pub assessment: String,
+    /// When the control last changed: its plan is re-read only then.
+    pub updated_at: i64,
 }
 
-/// Everyone whose plan runs (as `monitoring::running_controls` picks them).
+/// Everyone whose plan runs (as `monitoring::running_controls` picks them),
+/// without the plans themselves.
 pub async fn running(c: &mut AnyConnection) -> Result<Vec<Running>> {
     sqlx::query(
-        "SELECT k.person_id, p.region, p.name, p.doc_masked, k.assessment
+        "SELECT k.person_id, p.region, p.name, p.doc_masked, k.updated_at
          FROM controls k JOIN persons p ON p.id = k.person_id
          WHERE k.status IN ('active', 'due_for_release')",
     )
@@ -380,10 +382,30 @@ pub async fn running(c: &mut AnyConnection) -> Result<Vec<Running>> {
             grid: r.try_get(1)?,
             name: r.try_get(2)?,
             doc_masked: r.try_get(3)?,
-            assessment: r.try_get(4)?,
+            updated_at: r.try_get(4)?,
         })
     })
     .collect()
+}
+
+/// The stored assessments (with their plans) of these people's controls.
+pub async fn assessments(c: &mut AnyConnection, people: &[i64]) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::with_capacity(people.len());
+    for chunk in people.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT person_id, assessment FROM controls WHERE person_id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push((r.try_get(0)?, r.try_get(1)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Test records sampled on `from` or later, by person.

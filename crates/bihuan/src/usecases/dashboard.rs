@@ -48,7 +48,7 @@ pub struct DashboardState {
     /// How often the figures are recomputed while someone watches; 0 means
     /// on every request.
     pub refresh_seconds: u64,
-    due: Arc<tokio::sync::Mutex<Option<DueCache>>>,
+    due: Arc<tokio::sync::Mutex<DueState>>,
     current: Arc<std::sync::RwLock<Option<Arc<Snapshot>>>>,
     /// Held while the figures are computed, so one computation serves all.
     computing: Arc<tokio::sync::Mutex<()>>,
@@ -96,6 +96,14 @@ struct History {
 
 /// How long after the last view the figures are still kept fresh.
 const WATCH_SECONDS: i64 = 120;
+
+#[derive(Default)]
+struct DueState {
+    last: Option<DueCache>,
+    /// Each running control's test days, parsed once per change of it:
+    /// person → (the control's updated_at, its test days).
+    plans: HashMap<i64, (i64, Arc<[Date]>)>,
+}
 
 struct DueCache {
     day: Date,
@@ -382,13 +390,13 @@ impl Services {
     /// Today's and yesterday's test obligations of every running plan, by
     /// the monitoring rules; recomputed when the day or its inputs change.
     async fn due_rows(&self, c: &mut AnyConnection, today: Date) -> Result<Arc<Vec<DueRow>>> {
-        let mut cache = self.dashboard.due.lock().await;
+        let mut state = self.dashboard.due.lock().await;
         let yesterday = today.pred_opt().expect("a day before");
         let print = store::tests_fingerprint(c, &yesterday.to_string()).await?;
         // Equal fingerprints mean nothing changed, unless a change carries
         // the same second as the latest one seen: trust only stamps older
         // than the computation by a margin.
-        if let Some(k) = cache.as_ref()
+        if let Some(k) = state.last.as_ref()
             && k.day == today
             && k.print == print
             && k.print[1].max(k.print[2]) < k.at - STAMP_MARGIN
@@ -397,13 +405,38 @@ impl Services {
         }
         let at = self.clock.timestamp();
         let running = store::running(c).await?;
+        // Plans are re-read only for controls changed since they were read
+        // (or too recently to be sure).
+        let stale: Vec<i64> = running
+            .iter()
+            .filter(|k| {
+                k.updated_at >= at - STAMP_MARGIN
+                    || state
+                        .plans
+                        .get(&k.person_id)
+                        .is_none_or(|p| p.0 != k.updated_at)
+            })
+            .map(|k| k.person_id)
+            .collect();
+        let updated: HashMap<i64, i64> = running
+            .iter()
+            .map(|k| (k.person_id, k.updated_at))
+            .collect();
+        for (person, assessment) in store::assessments(c, &stale).await? {
+            let plan: PlanDays = serde_json::from_str(&assessment)
+                .map_err(|e| Error::Internal(format!("stored assessment: {e}")))?;
+            let days: Arc<[Date]> = plan.plan.test_days.iter().map(|t| t.date).collect();
+            let stamp = updated.get(&person).copied().unwrap_or_default();
+            state.plans.insert(person, (stamp, days));
+        }
+        state.plans.retain(|person, _| updated.contains_key(person));
         let tests = store::tests_since(c, &yesterday.to_string()).await?;
         let mut rows = Vec::new();
         for k in running {
-            let plan: PlanDays = serde_json::from_str(&k.assessment)
-                .map_err(|e| Error::Internal(format!("stored assessment: {e}")))?;
-            let on = |d: Date| plan.plan.test_days.iter().any(|t| t.date == d);
-            let (t, y) = (on(today), on(yesterday));
+            let Some((_, days)) = state.plans.get(&k.person_id) else {
+                continue;
+            };
+            let (t, y) = (days.contains(&today), days.contains(&yesterday));
             if !t && !y {
                 continue;
             }
@@ -418,7 +451,7 @@ impl Services {
             });
         }
         let rows = Arc::new(rows);
-        *cache = Some(DueCache {
+        state.last = Some(DueCache {
             day: today,
             print,
             at,
@@ -529,10 +562,11 @@ impl Services {
 
     /// The figures computed now, bypassing the snapshot (the bench's
     /// baseline: what every request would cost without it); `cold` also
-    /// drops the cached test obligations, as a change to them would.
+    /// drops today's cached test obligations, as a new result or a changed
+    /// control would (the parsed plans of unchanged controls stay).
     pub async fn figures_direct(&self, cold: bool) -> Result<usize> {
         if cold {
-            *self.dashboard.due.lock().await = None;
+            self.dashboard.due.lock().await.last = None;
         }
         let mut c = self.db.pool().acquire().await?;
         let f = self
