@@ -320,37 +320,59 @@ document.addEventListener('click', function (e) {
 
 /* A phone camera's photo is several MB; the server takes 2 MB. A file input
  * marked data-downscale="N" swaps a large picture for a JPEG at most N px
- * on its long side before the form is sent. Small files, and pictures the
- * browser cannot draw, are sent as they are. */
+ * on its long side before the form is sent; a form sent meanwhile waits for
+ * it. Small files, pictures the browser cannot draw, and browsers that
+ * cannot replace a file input's files send the file as it is. */
 (function () {
   'use strict';
   var LARGE = 1024 * 1024;
+  function canReplaceFiles() {
+    try { return !!new DataTransfer().files; } catch (e) { return false; }
+  }
   document.addEventListener('change', function (e) {
     var input = e.target;
     if (!input || !input.hasAttribute || !input.hasAttribute('data-downscale')) { return; }
     var file = input.files && input.files[0];
-    if (!file || file.size <= LARGE || !/^image\//.test(file.type) || !window.DataTransfer) { return; }
+    if (!file || file.size <= LARGE || !/^image\//.test(file.type) || !canReplaceFiles()) { return; }
     var side = parseInt(input.getAttribute('data-downscale'), 10) || 1600;
     var img = new Image();
     var url = URL.createObjectURL(file);
     input.setAttribute('data-downscaling', '');
-    function done() { URL.revokeObjectURL(url); input.removeAttribute('data-downscaling'); }
+    function done() {
+      URL.revokeObjectURL(url);
+      input.removeAttribute('data-downscaling');
+      var form = input.form;
+      if (form && form.hasAttribute('data-send-when-ready')) {
+        form.removeAttribute('data-send-when-ready');
+        if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      }
+    }
     img.onerror = done;
     img.onload = function () {
-      var scale = Math.min(1, side / Math.max(img.naturalWidth, img.naturalHeight));
-      var canvas = document.createElement('canvas');
-      canvas.width = Math.round(img.naturalWidth * scale);
-      canvas.height = Math.round(img.naturalHeight * scale);
-      canvas.getContext('2d').drawImage(img, 0, 0, canvas.width, canvas.height);
-      canvas.toBlob(function (blob) {
-        if (blob && blob.size < file.size) {
-          var dt = new DataTransfer();
-          dt.items.add(new File([blob], file.name.replace(/\.[^.]*$/, '') + '.jpg', { type: 'image/jpeg' }));
-          input.files = dt.files;
-        }
-        done();
-      }, 'image/jpeg', 0.82);
+      try {
+        var scale = Math.min(1, side / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement('canvas');
+        canvas.width = Math.round(img.naturalWidth * scale);
+        canvas.height = Math.round(img.naturalHeight * scale);
+        canvas.getContext('2d').drawImage(img, 0, 0, canvas.width, canvas.height);
+        canvas.toBlob(function (blob) {
+          try {
+            if (blob && blob.size < file.size) {
+              var dt = new DataTransfer();
+              dt.items.add(new File([blob], file.name.replace(/\.[^.]*$/, '') + '.jpg', { type: 'image/jpeg' }));
+              input.files = dt.files;
+            }
+          } finally { done(); }
+        }, 'image/jpeg', 0.82);
+      } catch (err) { done(); }
     };
     img.src = url;
   });
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (form && form.querySelector && form.querySelector('[data-downscaling]')) {
+      e.preventDefault();
+      form.setAttribute('data-send-when-ready', '');
+    }
+  }, true);
 }());

@@ -391,7 +391,7 @@ async fn an_unread_instruction_escalates_to_whoever_is_on_duty() {
     app.services.run_jobs().await.unwrap();
     let village = app.login_as("village", "330784001001").await;
     let (_, esc) = app.get(&village, "/api/v1/instructions/escalated").await;
-    assert_eq!(esc[0]["duty"], "王值班 13700000001", "{esc}");
+    assert_eq!(esc[0]["duty"], "王值班 137****0001", "{esc}");
     let _ = worker;
 }
 
@@ -458,7 +458,7 @@ async fn escalated_tasks_name_whoever_is_on_duty_and_uncovered_regions_are_flagg
     assert!(!row.is_empty(), "the task escalated");
     let (to, duty): (String, Option<String>) = (row[0].get(0), row[0].get(1));
     assert_eq!(to, "330784001001");
-    assert_eq!(duty.as_deref(), Some("次日白班 13700000002"));
+    assert_eq!(duty.as_deref(), Some("次日白班 137****0002"));
     let (_, tasks) = app
         .get(
             &app.login_as("village", "330784001001").await,

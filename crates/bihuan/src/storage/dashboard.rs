@@ -469,6 +469,17 @@ pub async fn put_figures(
     Ok(())
 }
 
+/// The newest day before `day` with a snapshot.
+pub async fn latest_figures_before(c: &mut AnyConnection, day: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query("SELECT MAX(on_date) FROM daily_figures WHERE on_date < $1")
+            .bind(day)
+            .fetch_one(c)
+            .await?
+            .try_get(0)?,
+    )
+}
+
 /// (date, group, figure, sum) from `from` on, within `scope`, the region cut
 /// to `depth` characters.
 pub async fn figures_since(

@@ -625,8 +625,6 @@ pub async fn api_token(
         .transpose()
 }
 
-/// Claims one run of `job` for `period`. Exactly one caller, on any replica,
-/// gets true; the claim commits with the job's work or not at all.
 /// Whether `job` has been claimed for `period` already.
 pub async fn job_claimed(c: &mut AnyConnection, job: &str, period: &str) -> Result<bool> {
     Ok(
@@ -639,6 +637,8 @@ pub async fn job_claimed(c: &mut AnyConnection, job: &str, period: &str) -> Resu
     )
 }
 
+/// Claims one run of `job` for `period`. Exactly one caller, on any replica,
+/// gets true; the claim commits with the job's work or not at all.
 pub async fn claim_job(c: &mut AnyConnection, job: &str, period: &str, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO job_runs (job, period, started_at) VALUES ($1, $2, $3)

@@ -306,12 +306,13 @@ impl Services {
     async fn on_duty(&self, c: &mut AnyConnection, region: &str) -> Result<Option<String>> {
         let local = crate::clock::shanghai(self.clock.now());
         for (date, shift) in duty::on_duty_at(local.date_naive(), local.hour()) {
-            let found = self
-                .open_duties(store::duty_of(c, region, &date.to_string(), shift.as_str()).await?);
+            // Kept on the task and in the event log, so masked: the roster
+            // has the number in full for whoever needs to call.
+            let found = store::duty_of(c, region, &date.to_string(), shift.as_str()).await?;
             if !found.is_empty() {
                 let names: Vec<String> = found
                     .iter()
-                    .map(|d| format!("{} {}", d.name, d.phone))
+                    .map(|d| format!("{} {}", d.name, d.phone_masked))
                     .collect();
                 return Ok(Some(names.join("、")));
             }
@@ -717,7 +718,6 @@ impl Services {
             .ok_or(Error::NotFound)
     }
 
-    /// Unacknowledged instructions escalated to the viewer's region.
     /// Instructions sent from outside the actor's region that reach
     /// recipients inside it, newest first (a town under the city's
     /// instruction, a village whose workers it names).
@@ -729,6 +729,7 @@ impl Services {
         store::reaching(&mut c, actor.scope()).await
     }
 
+    /// Unacknowledged instructions escalated to the viewer's region.
     pub async fn instruction_escalations(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {
         let mut c = self.db.pool().acquire().await?;
         Ok(store::escalations_in(&mut c, actor.scope())

@@ -8,7 +8,8 @@
 //!   their tiles; it is recounted every `refresh_seconds` while anyone
 //!   watches, and by a request that finds it over two periods old.
 //! - Each number has its list: the same WHERE, listed (tests: the same
-//!   cached rows, filtered), so a number equals the length of its list.
+//!   cached rows, filtered), so a number equals the length of its list at
+//!   the moment it was counted (its board says when: `at`).
 //! - Trend charts read `daily_figures`, the snapshot the daily report writes
 //!   per village each day (summed per board once a day), with today's
 //!   figures as the last point.
@@ -19,7 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use bihuan_domain::Date;
 use bihuan_domain::access::Role;
@@ -52,8 +53,13 @@ pub struct DashboardState {
     current: Arc<std::sync::RwLock<Option<Arc<Snapshot>>>>,
     /// Held while the figures are computed, so one computation serves all.
     computing: Arc<tokio::sync::Mutex<()>>,
+    /// Bumped each time a snapshot is installed: a request that waited for
+    /// a count takes the one that finished meanwhile.
+    generation: Arc<AtomicU64>,
     /// When a dashboard was last asked for (clock seconds).
     watched: Arc<AtomicI64>,
+    /// Plans parsed from stored assessments, in all (the bench reports it).
+    plans_parsed: Arc<AtomicU64>,
     history: Arc<std::sync::Mutex<HashMap<String, History>>>,
 }
 
@@ -65,18 +71,32 @@ impl DashboardState {
             due: Default::default(),
             current: Default::default(),
             computing: Default::default(),
+            generation: Default::default(),
             watched: Arc::new(AtomicI64::new(i64::MIN)),
+            plans_parsed: Default::default(),
             history: Default::default(),
         }
     }
 
-    /// The snapshot, if a request at `now` on `today` may show it: at most
-    /// twice the refresh period old, so a late refresh never shows older.
+    /// The snapshot, if a request at `now` on `today` may show it: of
+    /// today, and at most twice the refresh period old (a refresher running
+    /// late is covered; a stopped one is not).
     fn usable(&self, today: Date, now: i64) -> Option<Arc<Snapshot>> {
         let s = self.current.read().expect("snapshot lock").clone()?;
         let max_age = 2 * self.refresh_seconds as i64;
-        (s.day == today && s.at <= now && now - s.at <= max_age && self.refresh_seconds > 0)
-            .then_some(s)
+        (self.refresh_seconds > 0 && s.day == today && now - s.at <= max_age).then_some(s)
+    }
+
+    /// Installs `s` unless a newer snapshot is there already.
+    fn install(&self, s: &Arc<Snapshot>) {
+        let mut current = self.current.write().expect("snapshot lock");
+        if current
+            .as_ref()
+            .is_none_or(|c| (c.day, c.at) <= (s.day, s.at))
+        {
+            *current = Some(s.clone());
+            self.generation.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -91,6 +111,8 @@ pub struct Snapshot {
 /// A board's past days, which do not change once the day is over.
 struct History {
     today: Date,
+    /// The newest past day with a snapshot when this was read.
+    latest: Option<String>,
     by_day: Arc<BTreeMap<String, BTreeMap<String, i64>>>,
 }
 
@@ -116,6 +138,10 @@ struct DueCache {
 /// Changes stamped this close to a computation may have been missed by it
 /// (same second, or another replica's clock a little behind).
 const STAMP_MARGIN: i64 = 2;
+
+/// However quiet the fingerprint, the obligations are recounted this often:
+/// a transaction that commits long after its stamp cannot hide for longer.
+const DUE_MAX_AGE: i64 = 60;
 
 /// One running control's test obligations, today's and yesterday's.
 #[derive(Debug, Clone)]
@@ -373,18 +399,13 @@ impl Services {
     }
 
     /// The region, if it is a city, town or village inside the actor's scope.
-    async fn board_region(
-        &self,
-        c: &mut AnyConnection,
-        actor: &Actor,
-        code: &str,
-        max_len: usize,
-    ) -> Result<RegionRow> {
+    async fn board_region(&self, actor: &Actor, code: &str, max_len: usize) -> Result<RegionRow> {
         self.may_view(actor)?;
         if !code.starts_with(actor.scope()) || code.len() > max_len {
             return Err(Error::NotFound);
         }
-        repo::region(c, code).await?.ok_or(Error::NotFound)
+        let mut c = self.db.pool().acquire().await?;
+        repo::region(&mut c, code).await?.ok_or(Error::NotFound)
     }
 
     /// Today's and yesterday's test obligations of every running plan, by
@@ -396,14 +417,15 @@ impl Services {
         // Equal fingerprints mean nothing changed, unless a change carries
         // the same second as the latest one seen: trust only stamps older
         // than the computation by a margin.
+        let at = self.clock.timestamp();
         if let Some(k) = state.last.as_ref()
             && k.day == today
             && k.print == print
             && k.print[1].max(k.print[2]) < k.at - STAMP_MARGIN
+            && at - k.at < DUE_MAX_AGE
         {
             return Ok(k.rows.clone());
         }
-        let at = self.clock.timestamp();
         let running = store::running(c).await?;
         // Plans are re-read only for controls changed since they were read
         // (or too recently to be sure).
@@ -425,8 +447,15 @@ impl Services {
         for (person, assessment) in store::assessments(c, &stale).await? {
             let plan: PlanDays = serde_json::from_str(&assessment)
                 .map_err(|e| Error::Internal(format!("stored assessment: {e}")))?;
+            self.dashboard.plans_parsed.fetch_add(1, Ordering::Relaxed);
             let days: Arc<[Date]> = plan.plan.test_days.iter().map(|t| t.date).collect();
-            let stamp = updated.get(&person).copied().unwrap_or_default();
+            // A plan stamped within the margin may change again in the same
+            // second: keep it under a stamp no row has, so it is read again.
+            let stamp = updated
+                .get(&person)
+                .copied()
+                .filter(|s| *s < at - STAMP_MARGIN)
+                .unwrap_or(i64::MIN);
             state.plans.insert(person, (stamp, days));
         }
         state.plans.retain(|person, _| updated.contains_key(person));
@@ -512,19 +541,31 @@ impl Services {
     }
 
     /// The figures the boards show at `now`: the snapshot while it is fresh
-    /// (the refresher keeps it so while anyone watches), else computed here,
-    /// once for everyone waiting.
-    async fn figures(&self, c: &mut AnyConnection, today: Date, now: i64) -> Result<Arc<Snapshot>> {
+    /// (the refresher keeps it so while anyone watches), else counted here,
+    /// once for everyone waiting. No connection is held while waiting: the
+    /// one counting needs one.
+    async fn figures(&self, today: Date, now: i64) -> Result<Arc<Snapshot>> {
         let st = &self.dashboard;
         st.watched.store(now, Ordering::Relaxed);
         if let Some(s) = st.usable(today, now) {
             return Ok(s);
         }
+        let seen = st.generation.load(Ordering::Relaxed);
         let _one = st.computing.lock().await;
         if let Some(s) = st.usable(today, now) {
             return Ok(s);
         }
-        self.refresh_figures(c, today, now).await
+        // A count that finished while this request waited is as new as one
+        // it would start now, give or take the wait.
+        if st.refresh_seconds > 0
+            && st.generation.load(Ordering::Relaxed) != seen
+            && let Some(s) = st.current.read().expect("snapshot lock").clone()
+            && s.day == today
+        {
+            return Ok(s);
+        }
+        let mut c = self.db.pool().acquire().await?;
+        self.refresh_figures(&mut c, today, now).await
     }
 
     async fn refresh_figures(
@@ -539,7 +580,7 @@ impl Services {
             at: now,
             figures,
         });
-        *self.dashboard.current.write().expect("snapshot lock") = Some(s.clone());
+        self.dashboard.install(&s);
         Ok(s)
     }
 
@@ -560,6 +601,11 @@ impl Services {
         Ok(true)
     }
 
+    /// Plans parsed from stored assessments since start.
+    pub fn dashboard_plans_parsed(&self) -> u64 {
+        self.dashboard.plans_parsed.load(Ordering::Relaxed)
+    }
+
     /// The figures computed now, bypassing the snapshot (the bench's
     /// baseline: what every request would cost without it); `cold` also
     /// drops today's cached test obligations, as a new result or a changed
@@ -575,15 +621,13 @@ impl Services {
         Ok(f.len())
     }
 
-    /// The tiles of `region`'s board, its total, and when the figures are from.
+    /// The tiles of `region`'s board and its total, from `snapshot`.
     async fn tiles(
         &self,
         c: &mut AnyConnection,
         region: &RegionRow,
-        today: Date,
-        now: i64,
-    ) -> Result<(Vec<Tile>, Tile, i64)> {
-        let snapshot = self.figures(c, today, now).await?;
+        snapshot: &Snapshot,
+    ) -> Result<(Vec<Tile>, Tile)> {
         let figures = rules::roll_up(&snapshot.figures, &region.code, depth_of(&region.code));
         let children = repo::children(c, &region.code).await?;
         let mut tiles: Vec<Tile> = children
@@ -612,7 +656,7 @@ impl Services {
             tiles.push(Tile::new(&region.code, &region.name, true, direct));
         }
         let total = Tile::new(&region.code, &region.name, false, all);
-        Ok((tiles, total, snapshot.at))
+        Ok((tiles, total))
     }
 
     /// `scope`'s figures on each past day of the trend, summed from the
@@ -624,6 +668,8 @@ impl Services {
         scope: &str,
         today: Date,
     ) -> Result<Arc<BTreeMap<String, BTreeMap<String, i64>>>> {
+        // A report prepared just before midnight may land just after it.
+        let latest = store::latest_figures_before(c, &today.to_string()).await?;
         if let Some(h) = self
             .dashboard
             .history
@@ -631,6 +677,7 @@ impl Services {
             .expect("history lock")
             .get(scope)
             && h.today == today
+            && h.latest == latest
         {
             return Ok(h.by_day.clone());
         }
@@ -653,6 +700,7 @@ impl Services {
             scope.to_string(),
             History {
                 today,
+                latest,
                 by_day: by_day.clone(),
             },
         );
@@ -663,9 +711,11 @@ impl Services {
     pub async fn dashboard(&self, actor: &Actor, code: &str) -> Result<Dashboard> {
         let now = self.clock.timestamp();
         let today = self.clock.today();
+        let region = self.board_region(actor, code, 12).await?;
+        let snapshot = self.figures(today, now).await?;
         let mut c = self.db.pool().acquire().await?;
-        let region = self.board_region(&mut c, actor, code, 12).await?;
-        let (tiles, total, at) = self.tiles(&mut c, &region, today, now).await?;
+        let (tiles, total) = self.tiles(&mut c, &region, &snapshot).await?;
+        let at = snapshot.at;
         let mut trail = Vec::new();
         let mut up = actor.scope().to_string();
         while up.len() < region.code.len() {
@@ -716,10 +766,15 @@ impl Services {
     pub async fn dashboard_live(&self, actor: &Actor, code: &str) -> Result<Live> {
         let now = self.clock.timestamp();
         let today = self.clock.today();
+        let region = self.board_region(actor, code, 12).await?;
+        let snapshot = self.figures(today, now).await?;
         let mut c = self.db.pool().acquire().await?;
-        let region = self.board_region(&mut c, actor, code, 12).await?;
-        let (tiles, total, at) = self.tiles(&mut c, &region, today, now).await?;
-        Ok(Live { at, tiles, total })
+        let (tiles, total) = self.tiles(&mut c, &region, &snapshot).await?;
+        Ok(Live {
+            at: snapshot.at,
+            tiles,
+            total,
+        })
     }
 
     /// The list behind one number: `metric` (optionally one category) in
@@ -736,8 +791,8 @@ impl Services {
     ) -> Result<ListView> {
         let now = self.clock.timestamp();
         let today = self.clock.today();
+        let region = self.board_region(actor, code, 15).await?;
         let mut c = self.db.pool().acquire().await?;
-        let region = self.board_region(&mut c, actor, code, 15).await?;
         let keep = |r: &str| !direct || r.len() == code.len();
         let (kind, mut rows): (&'static str, Vec<ListItem>) = if TEST_METRICS.contains(&metric) {
             if category.is_some() {
