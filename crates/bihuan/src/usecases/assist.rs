@@ -1115,23 +1115,12 @@ impl Services {
                 b
             }
         };
-        let (who, now, n) = (actor.username.clone(), self.clock.timestamp(), rows.len());
-        self.db
-            .write(move |c| {
-                Box::pin(async move {
-                    repo::insert_event(
-                        c,
-                        now,
-                        &who,
-                        None,
-                        None,
-                        "assist_list_exported",
-                        &json!({"id": id, "rows": n}),
-                    )
-                    .await
-                })
-            })
-            .await?;
+        self.audit_export(
+            actor,
+            "assist_list_exported",
+            json!({"id": id, "rows": rows.len()}),
+        )
+        .await?;
         let stem = list
             .filename
             .rsplit_once('.')

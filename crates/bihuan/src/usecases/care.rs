@@ -562,26 +562,12 @@ impl Services {
                 super::tasks::rfc3339(r.at),
             ]);
         }
-        let (who, now, n) = (actor.username.clone(), self.clock.timestamp(), rows.len());
-        self.db
-            .write(move |c| {
-                Box::pin(async move {
-                    repo::insert_event(
-                        c,
-                        now,
-                        &who,
-                        None,
-                        None,
-                        "handovers_exported",
-                        &json!({"rows": n}),
-                    )
-                    .await
-                })
-            })
+        let at = self
+            .audit_export(actor, "handovers_exported", json!({"rows": rows.len()}))
             .await?;
         let mark = crate::export::Mark::By {
             who: &actor.username,
-            at: self.clock.timestamp(),
+            at,
         };
         crate::export::xlsx("协查移交", &table, mark)
     }

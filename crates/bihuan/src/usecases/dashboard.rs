@@ -930,19 +930,14 @@ impl Services {
                 r.at.map(super::tasks::rfc3339).unwrap_or_default(),
             ]);
         }
-        let (who, now, n) = (actor.username.clone(), self.clock.timestamp(), v.rows.len());
-        let detail = json!({"region": code, "metric": metric, "category": category, "direct": direct, "rows": n});
-        self.db
-            .write(move |c| {
-                Box::pin(async move {
-                    repo::insert_event(c, now, &who, None, None, "dashboard_exported", &detail)
-                        .await
-                })
-            })
+        let detail = json!({"region": code, "metric": metric, "category": category,
+                            "direct": direct, "rows": v.rows.len()});
+        let at = self
+            .audit_export(actor, "dashboard_exported", detail)
             .await?;
         let mark = crate::export::Mark::By {
             who: &actor.username,
-            at: self.clock.timestamp(),
+            at,
         };
         crate::export::xlsx("看板清单", &table, mark)
     }
@@ -1151,22 +1146,8 @@ impl Services {
     /// the watermark line the printout carries.
     pub async fn daily_report_for_print(&self, actor: &Actor, id: i64) -> Result<(Report, String)> {
         let r = self.daily_report(actor, id).await?;
-        let (who, now) = (actor.username.clone(), self.clock.timestamp());
-        self.db
-            .write(move |c| {
-                Box::pin(async move {
-                    repo::insert_event(
-                        c,
-                        now,
-                        &who,
-                        None,
-                        None,
-                        "daily_report_printed",
-                        &json!({"id": id}),
-                    )
-                    .await
-                })
-            })
+        let now = self
+            .audit_export(actor, "daily_report_printed", json!({"id": id}))
             .await?;
         let mark = crate::export::Mark::Printed {
             who: &actor.username,
@@ -1256,26 +1237,12 @@ impl Services {
                 )),
             ]);
         }
-        let (who, now) = (actor.username.clone(), self.clock.timestamp());
-        self.db
-            .write(move |c| {
-                Box::pin(async move {
-                    repo::insert_event(
-                        c,
-                        now,
-                        &who,
-                        None,
-                        None,
-                        "daily_report_exported",
-                        &json!({"id": id}),
-                    )
-                    .await
-                })
-            })
+        let at = self
+            .audit_export(actor, "daily_report_exported", json!({"id": id}))
             .await?;
         let mark = crate::export::Mark::By {
             who: &actor.username,
-            at: self.clock.timestamp(),
+            at,
         };
         crate::export::workbook(
             &[

@@ -62,3 +62,26 @@ impl Actor {
         self.region.as_str()
     }
 }
+
+impl Services {
+    /// Records that `actor` took data out of the system (a file, a
+    /// printout) as a `kind` event, in its own transaction. Returns when,
+    /// for the watermark.
+    pub(crate) async fn audit_export(
+        &self,
+        actor: &Actor,
+        kind: &'static str,
+        detail: serde_json::Value,
+    ) -> crate::error::Result<i64> {
+        let (who, now) = (actor.username.clone(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    crate::storage::repo::insert_event(c, now, &who, None, None, kind, &detail)
+                        .await
+                })
+            })
+            .await?;
+        Ok(now)
+    }
+}

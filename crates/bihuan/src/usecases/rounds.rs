@@ -489,28 +489,12 @@ impl Services {
         grid: &str,
     ) -> Result<Vec<Untested>> {
         let rows = self.untested(actor, round_id, grid).await?;
-        let (who, now, n, grid) = (
-            actor.username.clone(),
-            self.clock.timestamp(),
-            rows.len(),
-            grid.to_string(),
-        );
-        self.db
-            .write(move |c| {
-                Box::pin(async move {
-                    repo::insert_event(
-                        c,
-                        now,
-                        &who,
-                        None,
-                        None,
-                        "untested_exported",
-                        &serde_json::json!({"round": round_id, "region": grid, "rows": n}),
-                    )
-                    .await
-                })
-            })
-            .await?;
+        self.audit_export(
+            actor,
+            "untested_exported",
+            json!({"round": round_id, "region": grid, "rows": rows.len()}),
+        )
+        .await?;
         Ok(rows)
     }
 
