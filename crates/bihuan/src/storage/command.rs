@@ -282,26 +282,26 @@ pub async fn instruction(c: &mut AnyConnection, id: i64) -> Result<Option<Instru
 
 /// Instructions sent from inside `scope`, newest first.
 pub async fn sent_in(c: &mut AnyConnection, scope: &str) -> Result<Vec<InstructionRow>> {
-    sqlx::query(&format!(
-        "SELECT {INSTRUCTION_COLUMNS} FROM instructions i WHERE i.sender_region LIKE $1
-         ORDER BY i.id DESC LIMIT 200"
-    ))
-    .bind(format!("{scope}%"))
-    .fetch_all(c)
-    .await?
-    .iter()
-    .map(instruction_row)
-    .collect()
+    instructions_where(c, "i.sender_region LIKE $1", scope, 200).await
 }
 
 /// Instructions sent from outside `scope` with recipients inside it.
 pub async fn reaching(c: &mut AnyConnection, scope: &str) -> Result<Vec<InstructionRow>> {
+    let filter = "i.sender_region NOT LIKE $1 AND EXISTS (SELECT 1 FROM instruction_recipients r
+                  WHERE r.instruction_id = i.id AND r.region LIKE $1)";
+    instructions_where(c, filter, scope, 100).await
+}
+
+/// Instructions matching `filter` ($1 is `scope%`), newest first.
+async fn instructions_where(
+    c: &mut AnyConnection,
+    filter: &str,
+    scope: &str,
+    limit: i64,
+) -> Result<Vec<InstructionRow>> {
     sqlx::query(&format!(
-        "SELECT {INSTRUCTION_COLUMNS} FROM instructions i
-         WHERE i.sender_region NOT LIKE $1
-           AND EXISTS (SELECT 1 FROM instruction_recipients r
-                       WHERE r.instruction_id = i.id AND r.region LIKE $1)
-         ORDER BY i.id DESC LIMIT 100"
+        "SELECT {INSTRUCTION_COLUMNS} FROM instructions i WHERE {filter}
+         ORDER BY i.id DESC LIMIT {limit}"
     ))
     .bind(format!("{scope}%"))
     .fetch_all(c)

@@ -71,6 +71,16 @@ pub struct SentLine {
     pub due: String,
 }
 
+impl SentLine {
+    fn of(l: Lang, i: crate::storage::command::InstructionRow) -> SentLine {
+        SentLine {
+            href: l.link(&format!("/instructions/{}", i.id)),
+            title: i.title,
+            due: shanghai_time(i.due_at),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct ComposeForm {
     pub title: String,
@@ -164,22 +174,8 @@ async fn instructions_page(
                 done: i.answered_at.is_some(),
             })
             .collect(),
-        sent: sent
-            .into_iter()
-            .map(|i| SentLine {
-                href: l.link(&format!("/instructions/{}", i.id)),
-                title: i.title,
-                due: shanghai_time(i.due_at),
-            })
-            .collect(),
-        reaching: reaching
-            .into_iter()
-            .map(|i| SentLine {
-                href: l.link(&format!("/instructions/{}", i.id)),
-                title: i.title,
-                due: shanghai_time(i.due_at),
-            })
-            .collect(),
+        sent: sent.into_iter().map(|i| SentLine::of(l, i)).collect(),
+        reaching: reaching.into_iter().map(|i| SentLine::of(l, i)).collect(),
         escalated: escalated
             .iter()
             .map(|e| {
