@@ -572,26 +572,22 @@ async fn the_boards_show_a_snapshot_at_most_two_refresh_periods_old() {
     assert!(!app.services.refresh_dashboards().await.unwrap());
 }
 
+/// The rows of `town`'s 今日应检 list.
+async fn tests_due(app: &TestApp, token: &str, town: &str) -> Vec<Value> {
+    let (s, l) = app
+        .get(token, &format!("/api/v1/dashboard/{town}/lists/tests_due"))
+        .await;
+    assert_eq!(s, 200, "{l}");
+    l["rows"].as_array().unwrap().clone()
+}
+
 #[tokio::test]
 async fn a_move_in_the_same_second_reaches_the_tests_figures() {
     let app = spawn().await;
     let command = seed(&app).await;
     // The clock stands still: the move below carries the same second as
     // everything before it, so only a careful cache notices it.
-    let due = |town: &'static str| {
-        let (app, command) = (&app, &command);
-        async move {
-            let (s, l) = app
-                .get(
-                    command,
-                    &format!("/api/v1/dashboard/{town}/lists/tests_due"),
-                )
-                .await;
-            assert_eq!(s, 200, "{l}");
-            l["rows"].as_array().unwrap().clone()
-        }
-    };
-    let in_a = due(TOWN_A).await;
+    let in_a = tests_due(&app, &command, TOWN_A).await;
     let tasks = tasks_of(&app, &command).await;
     let (person, task) = in_a
         .iter()
@@ -628,8 +624,12 @@ async fn a_move_in_the_same_second_reaches_the_tests_figures() {
             .find(|r| r["person_id"] == person)
             .map(|r| r["region"].as_str().unwrap().to_string())
     };
-    assert_eq!(moved_to(&due(TOWN_A).await), None, "no longer in town A");
-    let in_b = moved_to(&due(TOWN_B).await).expect("now due in town B");
+    assert_eq!(
+        moved_to(&tests_due(&app, &command, TOWN_A).await),
+        None,
+        "no longer in town A"
+    );
+    let in_b = moved_to(&tests_due(&app, &command, TOWN_B).await).expect("now due in town B");
     assert!(in_b.starts_with(VILLAGE_B), "{in_b}");
 }
 
@@ -637,30 +637,18 @@ async fn a_move_in_the_same_second_reaches_the_tests_figures() {
 async fn a_changed_plan_is_read_again_and_an_unchanged_one_is_kept() {
     let app = spawn().await;
     let command = seed(&app).await;
-    let due = |town: &'static str| {
-        let (app, command) = (&app, &command);
-        async move {
-            let (_, l) = app
-                .get(
-                    command,
-                    &format!("/api/v1/dashboard/{town}/lists/tests_due"),
-                )
-                .await;
-            l["rows"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["person_id"].as_i64().unwrap())
-                .collect::<Vec<_>>()
-        }
+    let ids = |rows: Vec<Value>| -> Vec<i64> {
+        rows.iter()
+            .map(|r| r["person_id"].as_i64().unwrap())
+            .collect()
     };
-    let before = due(TOWN_A).await;
+    let before = ids(tests_due(&app, &command, TOWN_A).await);
     assert!(before.len() >= 2, "{before:?}");
     let (changed, kept) = (before[0], before[1]);
     // Plans read in the second they were written are read again once
     // (they might have changed within it); after that they are kept.
     app.clock.advance(Duration::seconds(60));
-    assert_eq!(due(TOWN_A).await, before);
+    assert_eq!(ids(tests_due(&app, &command, TOWN_A).await), before);
     // A minute on, one control's plan changes (today is no longer a test
     // day), stamped with the time of the change as every write does.
     app.clock.advance(Duration::seconds(60));
@@ -685,7 +673,7 @@ async fn a_changed_plan_is_read_again_and_an_unchanged_one_is_kept() {
         .unwrap();
     app.clock.advance(Duration::seconds(60));
     let parsed = app.services.dashboard_plans_parsed();
-    let after = due(TOWN_A).await;
+    let after = ids(tests_due(&app, &command, TOWN_A).await);
     assert_eq!(
         app.services.dashboard_plans_parsed() - parsed,
         1,
