@@ -301,20 +301,7 @@ pub async fn handovers_xlsx(State(s): State<AppState>, ApiActor(a): ApiActor) ->
 }
 
 pub(crate) fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
-    (
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::web::download(crate::web::XLSX, name, None, bytes)
 }
 
 #[derive(Deserialize)]

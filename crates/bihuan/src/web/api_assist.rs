@@ -123,25 +123,11 @@ pub async fn route(
 /// The answered list as a download, in the format it came in.
 pub fn download(e: Exported) -> Response {
     let content_type = match e.format {
-        Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Format::Xlsx => crate::web::XLSX,
         Format::Csv => "text/csv; charset=utf-8",
     };
-    let ascii = format!("assist-answer.{}", e.format.as_str());
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-                    super::pages::percent_encode(&e.filename)
-                ),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        e.bytes,
-    )
-        .into_response()
+    let name = format!("assist-answer.{}", e.format.as_str());
+    crate::web::download(content_type, &name, Some(&e.filename), e.bytes)
 }
 
 pub async fn export(

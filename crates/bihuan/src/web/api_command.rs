@@ -1,7 +1,7 @@
 //! JSON under /api/v1 for the 指挥部: duty roster and instructions.
 
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -108,38 +108,13 @@ async fn answer(
     Ok((StatusCode::CREATED, Json(json!({"id": answer}))).into_response())
 }
 
-fn file_response(
-    content_type: String,
-    name: Option<&str>,
-    data: Vec<u8>,
-) -> axum::response::Response {
-    let mut r = (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "private, no-store".to_string()),
-        ],
-        data,
-    )
-        .into_response();
-    if let Some(name) = name {
-        let v = format!(
-            "attachment; filename=\"file\"; filename*=UTF-8''{}",
-            crate::web::pages::percent_encode(name)
-        );
-        if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
-            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-        }
-    }
-    r
-}
-
 async fn attachment(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Path((id, file)): Path<(i64, i64)>,
 ) -> ApiResult {
     let (name, ct, data) = s.services.instruction_attachment(&a, id, file).await?;
-    Ok(file_response(ct, Some(&name), data))
+    Ok(crate::web::download(&ct, "file", Some(&name), data))
 }
 
 async fn photo(
@@ -148,5 +123,5 @@ async fn photo(
     Path((id, answer)): Path<(i64, i64)>,
 ) -> ApiResult {
     let (ct, data) = s.services.answer_photo(&a, id, answer).await?;
-    Ok(file_response(ct, None, data))
+    Ok(crate::web::download(&ct, "photo", None, data))
 }

@@ -146,3 +146,35 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state)
 }
+
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A file to save, never cached. `name` is the plain ASCII file name;
+/// `title`, when the file has one, its real (UTF-8) name, which browsers
+/// prefer.
+pub(crate) fn download(
+    content_type: &str,
+    name: &str,
+    title: Option<&str>,
+    body: Vec<u8>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let disposition = match title {
+        Some(t) => format!(
+            "attachment; filename=\"{name}\"; filename*=UTF-8''{}",
+            pages::percent_encode(t)
+        ),
+        None => format!("attachment; filename=\"{name}\""),
+    };
+    let value = |v: &str| {
+        HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, value(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}

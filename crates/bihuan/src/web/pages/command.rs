@@ -5,8 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 
 use super::forms::{FormErrors, Pairs, shanghai_input};
@@ -460,35 +459,18 @@ pub async fn answer(
     }
 }
 
-fn file(content_type: &str, data: Vec<u8>) -> Response {
-    let mut r = (StatusCode::OK, data).into_response();
-    let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment"),
-    );
-    r
-}
-
 pub async fn attachment(
     State(s): State<AppState>,
     l: Lang,
     PageActor(actor): PageActor,
     Path((id, f)): Path<(i64, i64)>,
 ) -> PageResult {
-    let (_, ct, data) = s
+    let (name, ct, data) = s
         .services
         .instruction_attachment(&actor, id, f)
         .await
         .or_page(l)?;
-    Ok(file(&ct, data))
+    Ok(crate::web::download(&ct, "file", Some(&name), data))
 }
 
 pub async fn photo(
@@ -498,7 +480,7 @@ pub async fn photo(
     Path((id, a)): Path<(i64, i64)>,
 ) -> PageResult {
     let (ct, data) = s.services.answer_photo(&actor, id, a).await.or_page(l)?;
-    Ok(file(&ct, data))
+    Ok(crate::web::download(&ct, "photo", None, data))
 }
 
 // ---------------------------------------------------------------------------

@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use bihuan_domain::regions::{RegionCode, RegionLevel};
 use bihuan_domain::validation::FieldError;
 use serde::Deserialize;
@@ -506,18 +505,12 @@ async fn untested_csv(s: &AppState, actor: &Actor, l: Lang, id: i64, grid: &str)
         at: s.services.clock.timestamp(),
     };
     body.extend(crate::export::csv(&table, mark).or_page(l)?);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"untested-{id}-{grid}.csv\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+    Ok(crate::web::download(
+        "text/csv; charset=utf-8",
+        &format!("untested-{id}-{grid}.csv"),
+        None,
         body,
-    )
-        .into_response())
+    ))
 }
 
 // ---------------------------------------------------------------------------

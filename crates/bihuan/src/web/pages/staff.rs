@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bihuan_domain::access::Role;
 use bihuan_domain::monitoring::TestState;
 use bihuan_domain::policy::{HealthCode, Symptom, area_name};
@@ -1119,24 +1119,6 @@ pub async fn command(State(s): State<AppState>, actor: PageActor, l: Lang) -> Pa
     Ok(ok(&page))
 }
 
-fn xlsx_file(bytes: Vec<u8>, name: &str) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
 /// GET /exports/health-codes.xlsx: the 赋码 feed as the command downloads it
 /// (the same columns as `/api/v1/health-codes?format=xlsx`, which takes a
 /// bearer token only).
@@ -1166,13 +1148,13 @@ pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: L
         at: s.services.clock.timestamp(),
     };
     let bytes = crate::export::xlsx("赋码", &table, mark).or_page(l)?;
-    Ok(xlsx_file(bytes, "health-codes.xlsx"))
+    Ok(crate::web::api::xlsx_response(bytes, "health-codes.xlsx"))
 }
 
 /// GET /exports/handovers.xlsx: the 协查 hand-over list.
 pub async fn handovers_xlsx(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
     let bytes = s.services.handovers_xlsx(&actor).await.or_page(l)?;
-    Ok(xlsx_file(bytes, "handovers.xlsx"))
+    Ok(crate::web::api::xlsx_response(bytes, "handovers.xlsx"))
 }
 
 // ---------------------------------------------------------------------------
