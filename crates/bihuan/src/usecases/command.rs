@@ -730,14 +730,33 @@ impl Services {
     }
 
     /// Unacknowledged instructions escalated to the viewer's region.
-    pub async fn instruction_escalations(&self, actor: &Actor) -> Result<Vec<serde_json::Value>> {
+    pub async fn instruction_escalations(&self, actor: &Actor) -> Result<Vec<EscalatedReceipt>> {
         let mut c = self.db.pool().acquire().await?;
         Ok(store::escalations_in(&mut c, actor.scope())
             .await?
             .into_iter()
-            .map(|(id, title, user, to, duty)| json!({"instruction": id, "title": title, "username": user, "escalated_to": to, "duty": duty}))
+            .map(
+                |(instruction, title, username, escalated_to, duty)| EscalatedReceipt {
+                    instruction,
+                    title,
+                    username,
+                    escalated_to,
+                    duty,
+                },
+            )
             .collect())
     }
+}
+
+/// An unacknowledged receipt that went up to a leader.
+#[derive(Debug, Clone, Serialize)]
+pub struct EscalatedReceipt {
+    pub instruction: i64,
+    pub title: String,
+    pub username: String,
+    pub escalated_to: String,
+    /// Who was on duty there, masked phone included.
+    pub duty: Option<String>,
 }
 
 /// The audit search as typed: every field optional.

@@ -176,14 +176,13 @@ async fn instructions_page(
         sent: sent.into_iter().map(|i| SentLine::of(l, i)).collect(),
         reaching: reaching.into_iter().map(|i| SentLine::of(l, i)).collect(),
         escalated: escalated
-            .iter()
+            .into_iter()
             .map(|e| {
-                let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
                 (
-                    l.link(&format!("/instructions/{}", e["instruction"])),
-                    s("title"),
-                    s("username"),
-                    s("duty"),
+                    l.link(&format!("/instructions/{}", e.instruction)),
+                    e.title,
+                    e.username,
+                    e.duty.unwrap_or_default(),
                 )
             })
             .collect(),
