@@ -79,13 +79,25 @@ pub fn xlsx(sheet_name: &str, rows: &[Vec<String>], mark: Mark<'_>) -> Result<Ve
     wb.save_to_buffer().map_err(fail)
 }
 
-/// The same rows as CSV.
+/// A cell as a spreadsheet may safely open it: text starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return would be read as a formula (CSV
+/// injection: `=HYPERLINK(…)` from a public form), so it gets a leading `'`
+/// (OWASP's advice), which Excel and WPS show as text.
+pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// The same rows as CSV, every cell [`neutralised`]. Every CSV the server
+/// answers goes through here.
 pub fn csv(rows: &[Vec<String>], mark: Mark<'_>) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
     for row in &marked(rows, mark) {
-        w.write_record(row)
+        w.write_record(row.iter().map(|c| neutralised(c).into_owned()))
             .map_err(|e| Error::Internal(e.to_string()))?;
     }
     w.into_inner().map_err(|e| Error::Internal(e.to_string()))
@@ -160,5 +172,36 @@ mod tests {
         let feed = String::from_utf8(csv(&rows, Mark::MachineFeed).unwrap()).unwrap();
         assert_eq!(feed, "a,b\n1,2\n");
         assert!(!xlsx("s", &rows, by).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_cell_that_would_be_a_formula_is_written_as_text() {
+        let hostile = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ];
+        let rows = vec![
+            vec!["name".to_string()],
+            hostile.iter().map(|s| s.to_string()).collect(),
+            vec!["张=三".into(), "a-b".into(), String::new(), "'x".into()],
+        ];
+        let text = String::from_utf8(csv(&rows, Mark::MachineFeed).unwrap()).unwrap();
+        let mut r = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let read: Vec<Vec<String>> = r
+            .records()
+            .map(|x| x.unwrap().iter().map(String::from).collect())
+            .collect();
+        for (cell, original) in read[1].iter().zip(hostile) {
+            assert_eq!(cell, &format!("'{original}"), "{original:?}");
+        }
+        assert_eq!(read[2], ["张=三", "a-b", "", "'x"], "others as they were");
+        assert_eq!(read[0], ["name"]);
     }
 }
