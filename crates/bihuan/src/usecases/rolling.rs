@@ -115,6 +115,10 @@ impl Services {
         let parsed = rows.iter().map(|r| self.roster_row(r, today)).collect();
         let (good, refused) = split_rows(parsed, actor.scope(), |v: &ValidRow| &v.grid);
         let loaded = good.len();
+        // Every row refused: nothing to load and nothing to record.
+        if loaded == 0 {
+            return Ok(RosterReport { loaded, refused });
+        }
         let (svc, who) = (self.clone(), actor.username.clone());
         self.db
             .write(move |c| {

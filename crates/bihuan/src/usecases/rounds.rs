@@ -200,7 +200,10 @@ impl Services {
         let parsed = rows.iter().map(|r| self.resident_row(r, today)).collect();
         let (good, refused) = split_rows(parsed, actor.scope(), |r: &ResidentRow| &r.grid);
         let loaded = good.len();
-        self.load_roll(good, &actor.username).await?;
+        // Every row refused: nothing to load and nothing to record.
+        if loaded > 0 {
+            self.load_roll(good, &actor.username).await?;
+        }
         Ok(RollReport { loaded, refused })
     }
 
@@ -410,6 +413,7 @@ impl Services {
         let mut c = self.db.pool().acquire().await?;
         let round = store::round(&mut c, round_id)
             .await?
+            .filter(|r| touches(r, actor))
             .ok_or(Error::NotFound)?;
         let names = repo::children(&mut c, region.as_str()).await?;
         let rows: Vec<CoverageRow> = store::coverage(&mut c, round_id, region.as_str(), below)
@@ -466,6 +470,7 @@ impl Services {
         let mut c = self.db.pool().acquire().await?;
         store::round(&mut c, round_id)
             .await?
+            .filter(|r| touches(r, actor))
             .ok_or(Error::NotFound)?;
         Ok(store::untested(&mut c, round_id, grid.as_str())
             .await?
@@ -478,6 +483,17 @@ impl Services {
             })
             .collect())
     }
+}
+
+/// A round is the business of the regions it covers and those above them:
+/// anyone else gets 404, as for any record outside their scope (the rounds
+/// page lists the same ones).
+fn touches(round: &store::RoundRow, actor: &Actor) -> bool {
+    let scope = actor.scope();
+    round
+        .regions
+        .split(',')
+        .any(|code| code.starts_with(scope) || scope.starts_with(code))
 }
 
 impl Services {

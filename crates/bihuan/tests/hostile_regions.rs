@@ -1,0 +1,916 @@
+//! Cross-region ids: town B's objects of every kind, then town A's users
+//! (town, village, grid worker) on every route that takes an id or a region
+//! code, API and pages, GET and POST, with B's ids and with ids that do not
+//! exist, are negative, huge or not numbers at all. Every answer is a 4xx
+//! (never a 5xx, never a 2xx/3xx), no body shows B's data, and nothing in
+//! the database changed.
+//!
+//! The corpus is a table ([`probes`]): add a row for a new route. A row
+//! marked `pending` names the helper whose fix it waits for; those rows are
+//! reported, not asserted, by the main test, and asserted by the ignored
+//! `pending_probes_hold` (run it with `--ignored` after the merge, then
+//! drop the marks).
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde_json::{Value, json};
+use sqlx::Row;
+use support::{TestApp, declaration, resident_id, spawn};
+
+const TOWN_A: &str = "330784001";
+const VILLAGE_A: &str = "330784001001";
+const GRID_A: &str = "330784001001001";
+const TOWN_B: &str = "330784002";
+const VILLAGE_B: &str = "330784002001";
+const GRID_B: &str = "330784002001001";
+/// Every name town B gives its objects carries this, so a body that shows
+/// it leaked B's data.
+const SECRET: &str = "乙秘密";
+
+/// The ids of town B's objects.
+#[derive(Debug, Default)]
+struct B {
+    person: i64,
+    person_doc_masked: String,
+    receipt: String,
+    task: i64,
+    risk_area: i64,
+    round: i64,
+    zone: i64,
+    venue: i64,
+    case: i64,
+    list: i64,
+    row: i64,
+    upload: i64,
+    instruction: i64,
+    attachment: i64,
+    answer: i64,
+    help: i64,
+    tube: String,
+    site: i64,
+    report: i64,
+}
+
+async fn send(app: &TestApp, token: &str, path: &str, ct: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let b = "----bihuanHostileBoundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, data)) = file {
+        body.extend(
+            format!(
+                "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend(data);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{b}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+fn ok(s: u16, v: &Value, what: &str) {
+    assert!((200..300).contains(&s), "{what}: {s} {v}");
+}
+
+/// Town B's objects of every kind, made by its own users (and the city).
+async fn town_b(app: &TestApp) -> B {
+    let mut b = B::default();
+    let command = app.login_as("command", "330784").await;
+    let town = app.login_as("town", TOWN_B).await;
+    let worker = app.login_as("grid_worker", GRID_B).await;
+
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/risk-areas",
+            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
+        )
+        .await;
+    ok(s, &r, "risk area");
+    b.risk_area = r["id"].as_i64().unwrap();
+
+    let mut d = declaration();
+    d["id_number"] = json!(resident_id(777));
+    d["name"] = json!(format!("{SECRET}人"));
+    d["destination"]["village"] = json!(VILLAGE_B);
+    let (s, r) = app.declare(d).await;
+    ok(s, &r, "declaration");
+    b.person = r["person_id"].as_i64().unwrap();
+    b.receipt = r["receipt"].as_str().unwrap().to_string();
+    let (s, p) = app
+        .get(&town, &format!("/api/v1/persons/{}", b.person))
+        .await;
+    ok(s, &p, "person");
+    b.person_doc_masked = p["id_number"].as_str().unwrap().to_string();
+    let (s, tasks) = app.get(&town, "/api/v1/tasks").await;
+    ok(s, &tasks, "tasks");
+    b.task = tasks[0]["id"].as_i64().expect("a task in town B");
+
+    let roll = format!(
+        "网格编码,身份证号,姓名\n{GRID_B},{},{SECRET}人\n",
+        resident_id(777)
+    );
+    let (s, r) = send(
+        app,
+        &town,
+        "/api/v1/residents/import",
+        "text/csv",
+        roll.into(),
+    )
+    .await;
+    ok(s, &r, "roll");
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "乙镇第一轮", "regions": [TOWN_B],
+                   "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-29T04:00:00+08:00"}),
+        )
+        .await;
+    ok(s, &r, "round");
+    b.round = r["id"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/zones",
+            json!({"kind": "controlled", "region": VILLAGE_B, "starts_on": "2022-01-28"}),
+        )
+        .await;
+    ok(s, &r, "zone");
+    b.zone = r["id"].as_i64().unwrap();
+
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/venues",
+            json!({"name": format!("{SECRET}超市"), "kind": "supermarket", "region": VILLAGE_B, "address": "乙路1号"}),
+        )
+        .await;
+    ok(s, &r, "venue");
+    b.venue = r["id"].as_i64().unwrap();
+
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/trace-cases",
+            json!({"person_id": b.person, "start_date": "2022-01-27", "note": format!("{SECRET}流调")}),
+        )
+        .await;
+    ok(s, &r, "trace case");
+    b.case = r["id"].as_i64().unwrap();
+
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/assist-mappings",
+            json!({"name": "乙镇简表", "columns": {"name": "姓名", "id_number": "身份证号"}}),
+        )
+        .await;
+    ok(s, &r, "mapping");
+    let list = format!(
+        "姓名,身份证号\n{SECRET}人,{}\n{SECRET}二,{}\n",
+        resident_id(777),
+        resident_id(778)
+    );
+    let (s, r) = send(
+        app,
+        &town,
+        &format!(
+            "/api/v1/assist-lists?name={0}&mapping={1}&filename=b.csv",
+            "%E4%B9%99%E7%A7%98%E5%AF%86%E5%90%8D%E5%8D%95", // 乙秘密名单
+            "%E4%B9%99%E9%95%87%E7%AE%80%E8%A1%A8"           // 乙镇简表
+        ),
+        "text/csv",
+        list.clone().into(),
+    )
+    .await;
+    ok(s, &r, "assist list");
+    b.list = r["id"].as_i64().unwrap();
+    let (_, l) = app
+        .get(&town, &format!("/api/v1/assist-lists/{}", b.list))
+        .await;
+    b.row = l["rows"][1]["id"].as_i64().expect("a list row");
+    // A staged upload (the page's first step).
+    let csrf = app.services.session(&town).await.unwrap().csrf;
+    let (ct, body) = multipart(&[("csrf", &csrf)], Some(("乙秘密.csv", list.as_bytes())));
+    let r = app
+        .http
+        .post(app.url("/assist"))
+        .header("cookie", format!("bihuan_session={town}"))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    b.upload = to
+        .trim_start_matches("/assist/uploads/")
+        .split(['?', '/'])
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a staged upload: {} {to}", r.status()));
+
+    let png = base64::engine::general_purpose::STANDARD.encode(b"\x89PNG\r\n\x1a\n0000");
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/instructions",
+            json!({"title": format!("{SECRET}指令"), "body": "乙镇排查", "due_at": "2022-01-28T21:00:00+08:00",
+                   "regions": [TOWN_B], "roles": ["grid_worker"],
+                   "attachments": [{"name": "乙秘密.pdf", "content_type": "application/pdf", "data": png}]}),
+        )
+        .await;
+    ok(s, &r, "instruction");
+    b.instruction = r["id"].as_i64().unwrap();
+    let (_, v) = app
+        .get(&town, &format!("/api/v1/instructions/{}", b.instruction))
+        .await;
+    b.attachment = v["attachments"][0][0]
+        .as_i64()
+        .unwrap_or_else(|| panic!("an attachment: {v}"));
+    let (s, r) = app
+        .post(
+            &worker,
+            &format!("/api/v1/instructions/{}/answers", b.instruction),
+            json!({"body": format!("{SECRET}反馈"), "photo": {"name": "p.png", "content_type": "image/png", "data": png}}),
+        )
+        .await;
+    ok(s, &r, "answer");
+    b.answer = r["id"].as_i64().unwrap();
+
+    let (s, r) = app
+        .post(
+            "",
+            &format!("/api/v1/status/{}/help", b.receipt),
+            json!({"kind": "medicine", "note": format!("{SECRET}求助")}),
+        )
+        .await;
+    ok(s, &r, "help");
+    b.help = r["id"].as_i64().unwrap();
+
+    let roster = format!(
+        "单位名称,网格编码,行业,身份证号,姓名,手机号码\n{SECRET}单位,{GRID_B},courier,{},{SECRET}工,13900000011\n",
+        resident_id(779)
+    );
+    let (s, r) = send(
+        app,
+        &town,
+        "/api/v1/rosters/import",
+        "text/csv",
+        roster.into(),
+    )
+    .await;
+    ok(s, &r, "roster");
+
+    b.tube = "YB0000001".into();
+    let (s, r) = app
+        .post(
+            &worker,
+            "/api/v1/tubes",
+            json!({"barcode": b.tube, "pool_size": 5, "category": "mandatory"}),
+        )
+        .await;
+    ok(s, &r, "tube");
+    let (s, r) = app
+        .post(
+            &worker,
+            &format!("/api/v1/tubes/{}/members", b.tube),
+            json!({"id_number": resident_id(777)}),
+        )
+        .await;
+    ok(s, &r, "tube member");
+
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/sites",
+            json!({"name": "乙镇采样点", "region": VILLAGE_B, "address": "乙路2号",
+                   "hours": "08:00-20:00", "kind": "fixed", "serves": ["mandatory"]}),
+        )
+        .await;
+    ok(s, &r, "site");
+    b.site = r["id"].as_i64().unwrap();
+
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/duty",
+            json!({"region": TOWN_B, "on_date": "2022-01-28", "shift": "day", "name": format!("{SECRET}值班"), "phone": "13700000001"}),
+        )
+        .await;
+    ok(s, &r, "duty");
+    let (s, r) = app.post(&command, "/api/v1/daily-reports", json!({})).await;
+    ok(s, &r, "daily report");
+    b.report = r["id"].as_i64().unwrap();
+    b
+}
+
+// ---------------------------------------------------------------------------
+// The table.
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    /// A numeric id: B's, then 0, negative, huge, overflowing, not a number.
+    Id,
+    /// A region code: B's town / village / grid, the city, then junk.
+    Region,
+    /// A receipt or code: junk only (a receipt is a capability; ident owns
+    /// what a receipt page shows).
+    Token,
+}
+
+#[derive(Clone, Debug)]
+enum Body {
+    None,
+    Json(String),
+    /// Form pairs; the probing user's CSRF token is added.
+    Form(Vec<(&'static str, String)>),
+    Csv(String),
+    /// multipart/form-data fields; the CSRF token is added.
+    Multipart(Vec<(&'static str, String)>),
+}
+
+#[derive(Clone, Debug)]
+struct Probe {
+    method: &'static str,
+    /// A page (session cookie, CSRF token in forms) or the API (bearer).
+    page: bool,
+    /// `{id}` is replaced by each variant, in the path and the body.
+    path: String,
+    body: Body,
+    kind: Kind,
+    /// B's value for `{id}`.
+    b: String,
+    /// Whose fix this row waits for, if any.
+    pending: Option<&'static str>,
+    /// Statuses accepted for B's own ids besides 403 / 404 / 422 (a
+    /// spreadsheet import answers 200 with every row refused).
+    also: &'static [u16],
+}
+
+fn row(method: &'static str, page: bool, path: &str, kind: Kind, b: impl ToString) -> Probe {
+    Probe {
+        method,
+        page,
+        path: path.to_string(),
+        body: if method == "GET" {
+            Body::None
+        } else if page {
+            Body::Form(vec![])
+        } else {
+            Body::Json("{}".into())
+        },
+        kind,
+        b: b.to_string(),
+        pending: None,
+        also: &[],
+    }
+}
+
+impl Probe {
+    fn json(mut self, body: &str) -> Self {
+        self.body = Body::Json(body.to_string());
+        self
+    }
+    fn form(mut self, pairs: &[(&'static str, &str)]) -> Self {
+        self.body = Body::Form(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect());
+        self
+    }
+    fn multipart(mut self, pairs: &[(&'static str, &str)]) -> Self {
+        self.body = Body::Multipart(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect());
+        self
+    }
+    fn csv(mut self, text: String) -> Self {
+        self.body = Body::Csv(text);
+        self
+    }
+    fn pending(mut self, who: &'static str) -> Self {
+        self.pending = Some(who);
+        self
+    }
+    fn also(mut self, statuses: &'static [u16]) -> Self {
+        self.also = statuses;
+        self
+    }
+}
+
+const TUBES: &str = "ident (tube scoping)";
+
+fn probes(b: &B) -> Vec<Probe> {
+    use Kind::*;
+    let (p, t, c, l, i) = (b.person, b.task, b.case, b.list, b.instruction);
+    let at = "2022-01-28T09:00:00+08:00";
+    let mut v = vec![
+        // ---- API: persons and tasks
+        row("GET", false, "/api/v1/persons/{id}", Id, p),
+        row("GET", false, "/api/v1/persons/{id}?unmask=true", Id, p),
+        row("POST", false, "/api/v1/persons/{id}/check-ins", Id, p).json(r#"{"temperature": 36.5}"#),
+        row("POST", false, "/api/v1/persons/{id}/release", Id, p),
+        row("POST", false, "/api/v1/persons/{id}/transfer", Id, p)
+            .json(&format!(r#"{{"village": "{VILLAGE_A}", "address": "甲路1号", "reason": "投亲"}}"#)),
+        row("POST", false, "/api/v1/tests", Id, p)
+            .json(&format!(r#"{{"person_id": {{id}}, "sampled_at": "{at}", "result": "negative"}}"#)),
+        row("POST", false, "/api/v1/tasks/{id}/ack", Id, t),
+        row("POST", false, "/api/v1/tasks/{id}/report", Id, t).json(r#"{"outcome": "verified", "note": "x"}"#),
+        row("POST", false, "/api/v1/tasks/{id}/close", Id, t),
+        row("POST", false, "/api/v1/tasks/{id}/reopen", Id, t),
+        row("POST", false, "/api/v1/risk-areas/{id}/lift", Id, b.risk_area),
+        row("PATCH", false, "/api/v1/risk-areas/{id}", Id, b.risk_area).json(r#"{"since": "2022-01-10"}"#),
+        // ---- API: rounds, zones, residents, rosters, sites
+        row("GET", false, "/api/v1/rounds/{id}/coverage", Id, b.round),
+        row("GET", false, &format!("/api/v1/rounds/{}/untested/{{id}}", b.round), Region, GRID_B),
+        row("GET", false, &format!("/api/v1/rounds/{}/untested/{{id}}?format=csv", b.round), Region, GRID_B),
+        row("GET", false, &format!("/api/v1/rounds/{{id}}/untested/{GRID_B}"), Id, b.round),
+        row("POST", false, "/api/v1/zones/{id}/lift", Id, b.zone),
+        row("POST", false, "/api/v1/zones", Region, VILLAGE_B)
+            .json(r#"{"kind": "sealed", "region": "{id}", "starts_on": "2022-01-28"}"#),
+        row("POST", false, "/api/v1/rounds", Region, TOWN_B)
+            .json(&format!(r#"{{"name": "x", "regions": ["{{id}}"], "starts_at": "{at}", "ends_at": "2022-01-29T04:00:00+08:00"}}"#)),
+        row("POST", false, "/api/v1/residents/import", Region, GRID_B)
+            .csv(format!("网格编码,身份证号,姓名\n{{id}},{},甲\n", resident_id(801)))
+            .also(&[200]),
+        row("POST", false, "/api/v1/rosters/import", Region, GRID_B)
+            .csv(format!("单位名称,网格编码,行业,身份证号,姓名\n甲单位,{{id}},courier,{},甲\n", resident_id(802)))
+            .also(&[200]),
+        row("POST", false, "/api/v1/sites", Region, VILLAGE_B).json(
+            r#"{"name": "甲点", "region": "{id}", "address": "x", "hours": "08:00-20:00", "kind": "fixed", "serves": ["mandatory"]}"#,
+        ),
+        row("GET", false, "/api/v1/regions/{id}", Token, "x"),
+        // ---- API: tubes (ident)
+        row("GET", false, "/api/v1/tubes/{id}", Token, &b.tube),
+        row("POST", false, "/api/v1/tubes/{id}/members", Token, &b.tube)
+            .json(&format!(r#"{{"id_number": "{}"}}"#, resident_id(803))),
+        row("POST", false, "/api/v1/tubes/{id}/seal", Token, &b.tube),
+        // ---- API: venues, tracing
+        row("POST", false, "/api/v1/venues/{id}/approve", Id, b.venue),
+        row("POST", false, "/api/v1/venues/{id}/reject", Id, b.venue),
+        row("POST", false, "/api/v1/venues", Region, VILLAGE_B)
+            .json(r#"{"name": "甲店", "kind": "supermarket", "region": "{id}", "address": "x"}"#),
+        row("POST", false, "/api/v1/venue-codes/{id}/visits", Token, "x")
+            .json(&format!(r#"{{"name": "甲", "id_type": "resident", "id_number": "{}", "phone": "13800000000"}}"#, resident_id(804))),
+        row("GET", false, "/api/v1/trace-cases/{id}", Id, c),
+        row("POST", false, "/api/v1/trace-cases/{id}/trace", Id, c),
+        row("POST", false, &format!("/api/v1/trace-cases/{{id}}/contacts/{p}/decision"), Id, c)
+            .json(r#"{"decision": "confirm"}"#),
+        row("POST", false, &format!("/api/v1/trace-cases/{c}/contacts/{{id}}/decision"), Id, p)
+            .json(r#"{"decision": "strike"}"#),
+        row("POST", false, "/api/v1/trace-cases", Id, p)
+            .json(r#"{"person_id": {id}, "start_date": "2022-01-27"}"#),
+        // ---- API: 指挥部
+        row("GET", false, "/api/v1/instructions/{id}", Id, i),
+        row("POST", false, "/api/v1/instructions/{id}/ack", Id, i),
+        row("POST", false, "/api/v1/instructions/{id}/answers", Id, i).json(r#"{"body": "甲反馈"}"#),
+        row("GET", false, &format!("/api/v1/instructions/{{id}}/attachments/{}", b.attachment), Id, i),
+        row("GET", false, &format!("/api/v1/instructions/{i}/attachments/{{id}}"), Id, b.attachment),
+        row("GET", false, &format!("/api/v1/instructions/{{id}}/answers/{}/photo", b.answer), Id, i),
+        row("GET", false, &format!("/api/v1/instructions/{i}/answers/{{id}}/photo"), Id, b.answer),
+        row("POST", false, "/api/v1/instructions", Region, TOWN_B).json(&format!(
+            r#"{{"title": "t", "body": "b", "due_at": "2022-01-28T21:00:00+08:00", "regions": ["{{id}}"], "roles": ["grid_worker"]}}"#
+        )),
+        row("POST", false, "/api/v1/duty", Region, TOWN_B)
+            .json(r#"{"region": "{id}", "on_date": "2022-01-28", "shift": "day", "name": "甲", "phone": "13700000002"}"#),
+        // ---- API: 协查
+        row("GET", false, "/api/v1/assist-lists/{id}", Id, l),
+        row("GET", false, "/api/v1/assist-lists/{id}/export", Id, l),
+        row("POST", false, &format!("/api/v1/assist-lists/{{id}}/rows/{}/route", b.row), Id, l)
+            .json(&format!(r#"{{"grid": "{GRID_A}"}}"#)),
+        row("POST", false, &format!("/api/v1/assist-lists/{l}/rows/{{id}}/route"), Id, b.row)
+            .json(&format!(r#"{{"grid": "{GRID_A}"}}"#)),
+        // ---- API: dashboards, reports
+        row("GET", false, "/api/v1/dashboard/{id}", Region, TOWN_B),
+        row("GET", false, "/api/v1/dashboard/{id}/live", Region, TOWN_B),
+        row("GET", false, "/api/v1/dashboard/{id}/lists/under_control", Region, TOWN_B),
+        row("GET", false, "/api/v1/dashboard/{id}/lists/tasks_open/xlsx", Region, TOWN_B),
+        row("GET", false, &format!("/api/v1/dashboard/{TOWN_A}/lists/{{id}}"), Token, "x"),
+        row("GET", false, "/api/v1/daily-reports/{id}", Id, b.report),
+        row("GET", false, "/api/v1/daily-reports/{id}/xlsx", Id, b.report),
+        // ---- API: receipts. A receipt is the declarant's capability: whoever
+        // holds it may use it (what it shows is ident's). Junk ones only.
+        row("GET", false, "/api/v1/status/{id}/help", Token, "x"),
+        row("POST", false, "/api/v1/status/{id}/check-ins", Token, "x")
+            .json(r#"{"temperature": 36.5}"#),
+        row("POST", false, "/api/v1/status/{id}/help", Token, "x")
+            .json(r#"{"kind": "other"}"#),
+        row("POST", false, &format!("/api/v1/status/x/help/{{id}}/rating"), Id, b.help).json(r#"{"rating": 5}"#),
+        // ---- pages: persons and tasks
+        row("GET", true, "/persons/{id}", Id, p),
+        row("POST", true, "/persons/{id}/check-in", Id, p).form(&[("temperature", "36.5")]),
+        row("POST", true, "/persons/{id}/tests", Id, p).form(&[("result", "negative"), ("sampled_at", "2022-01-28T09:00")]),
+        row("POST", true, "/persons/{id}/release", Id, p),
+        row("POST", true, "/persons/{id}/transfer", Id, p)
+            .form(&[("to", "city"), ("village", VILLAGE_A), ("address", "甲路1号"), ("reason", "投亲")]),
+        row("POST", true, "/tasks/{id}/ack", Id, t),
+        row("POST", true, "/tasks/{id}/report", Id, t).form(&[("outcome", "verified"), ("note", "x")]),
+        row("POST", true, "/tasks/{id}/close", Id, t),
+        row("POST", true, "/tasks/{id}/reopen", Id, t),
+        row("POST", true, "/risk-areas/{id}/lift", Id, b.risk_area),
+        // ---- pages: rounds, zones, sites
+        row("GET", true, "/rounds/{id}", Id, b.round),
+        row("GET", true, &format!("/rounds/{}/untested/{{id}}", b.round), Region, GRID_B),
+        row("GET", true, &format!("/rounds/{}/untested/{{id}}.csv", b.round), Region, GRID_B),
+        row("POST", true, "/zones/{id}/lift", Id, b.zone),
+        row("POST", true, "/zones", Region, VILLAGE_B).form(&[("kind", "sealed"), ("village", "{id}"), ("starts_on", "2022-01-28")]),
+        row("POST", true, "/sites", Region, VILLAGE_B).form(&[
+            ("name", "甲点"),
+            ("region", "{id}"),
+            ("address", "x"),
+            ("hours", "08:00-20:00"),
+            ("kind", "fixed"),
+            ("serves", "mandatory"),
+        ]),
+        row("GET", true, "/sites/{id}/poster", Id, "999999"),
+        // ---- pages: tubes (ident)
+        row("GET", true, "/sample/tubes/{id}", Token, &b.tube),
+        row("POST", true, "/sample/tubes/{id}/members", Token, &b.tube)
+            .form(&[("scan", &resident_id(805)), ("id_type", "resident"), ("name", "甲")]),
+        row("POST", true, "/sample/tubes/{id}/seal", Token, &b.tube),
+        // ---- pages: venues, tracing
+        row("POST", true, "/venues/{id}/approve", Id, b.venue),
+        row("POST", true, "/venues/{id}/reject", Id, b.venue),
+        row("GET", true, "/venues/{id}/poster", Id, b.venue),
+        row("POST", true, "/venues", Region, VILLAGE_B)
+            .form(&[("name", "甲店"), ("kind", "supermarket"), ("region", "{id}"), ("address", "x")]),
+        row("GET", true, "/v/{id}", Token, "x"),
+        row("GET", true, "/tracing/{id}", Id, c),
+        row("POST", true, "/tracing/{id}/trace", Id, c),
+        row("POST", true, &format!("/tracing/{{id}}/contacts/{p}"), Id, c).form(&[("decision", "confirm")]),
+        row("POST", true, &format!("/tracing/{c}/contacts/{{id}}"), Id, p).form(&[("decision", "strike")]),
+        // ---- pages: 指挥部
+        row("GET", true, "/instructions/{id}", Id, i),
+        row("POST", true, "/instructions/{id}/ack", Id, i),
+        row("POST", true, "/instructions/{id}/answers", Id, i).multipart(&[("body", "甲反馈")]),
+        row("GET", true, &format!("/instructions/{{id}}/attachments/{}", b.attachment), Id, i),
+        row("GET", true, &format!("/instructions/{i}/attachments/{{id}}"), Id, b.attachment),
+        row("GET", true, &format!("/instructions/{{id}}/answers/{}/photo", b.answer), Id, i),
+        row("GET", true, &format!("/instructions/{i}/answers/{{id}}/photo"), Id, b.answer),
+        row("POST", true, "/duty", Region, TOWN_B).form(&[
+            ("region", "{id}"),
+            ("on_date", "2022-01-28"),
+            ("shift", "day"),
+            ("name", "甲"),
+            ("phone", "13700000002"),
+        ]),
+        // ---- pages: 协查
+        row("GET", true, "/assist/uploads/{id}", Id, b.upload),
+        row("POST", true, "/assist/uploads/{id}", Id, b.upload)
+            .form(&[("list_name", "甲"), ("mapping_name", "甲表"), ("col_name", "姓名"), ("col_id_number", "身份证号")]),
+        row("GET", true, "/assist/{id}", Id, l),
+        row("GET", true, "/assist/{id}/export", Id, l),
+        row("POST", true, &format!("/assist/{{id}}/rows/{}/route", b.row), Id, l).form(&[("grid", GRID_A)]),
+        row("POST", true, &format!("/assist/{l}/rows/{{id}}/route"), Id, b.row).form(&[("grid", GRID_A)]),
+        // ---- pages: dashboards, reports
+        row("GET", true, "/dashboard/{id}", Region, TOWN_B),
+        row("GET", true, "/dashboard/{id}/list/under_control", Region, TOWN_B),
+        row("GET", true, &format!("/dashboard/{TOWN_A}/list/{{id}}"), Token, "x"),
+        row("GET", true, "/reports/{id}", Id, b.report),
+        // ---- pages: receipts (junk ones only, as above)
+        row("GET", true, "/s/{id}", Token, "x"),
+        row("GET", true, "/s/{id}/release", Token, "x"),
+        row("POST", true, "/s/{id}/check-in", Token, "x")
+            .form(&[("temperature", "36.5")]),
+        row("POST", true, "/s/{id}/help", Token, "x")
+            .form(&[("kind", "other")]),
+        row("POST", true, "/s/x/help/{id}/rate", Id, b.help).form(&[("rating", "5")]),
+    ];
+    for p in &mut v {
+        if p.path.contains("/tubes/") {
+            p.pending = Some(TUBES);
+        }
+    }
+    v
+}
+
+/// Listings without ids: each of A's users may see them, none shows B's data.
+const LISTS: &[(&str, bool)] = &[
+    ("/api/v1/tasks", false),
+    ("/api/v1/overview", false),
+    ("/api/v1/due-tests", false),
+    ("/api/v1/help-requests/waiting", false),
+    ("/api/v1/rolling/overdue", false),
+    ("/api/v1/venues", false),
+    ("/api/v1/trace-cases", false),
+    ("/api/v1/instructions", false),
+    ("/api/v1/instructions/escalated", false),
+    ("/api/v1/assist-lists", false),
+    ("/api/v1/duty", false),
+    ("/api/v1/duty/uncovered", false),
+    ("/api/v1/daily-reports", false),
+    ("/tasks", true),
+    ("/due-tests", true),
+    ("/command", true),
+    ("/venues", true),
+    ("/tracing", true),
+    ("/assist", true),
+    ("/instructions", true),
+    ("/duty", true),
+    ("/rolling", true),
+    ("/zones", true),
+    ("/rounds", true),
+    ("/reports", true),
+    ("/sample", true),
+    ("/dashboard", true),
+];
+
+/// The values each kind of `{id}` takes: (value, is it B's own).
+fn variants(kind: Kind, b: &str) -> Vec<(String, bool)> {
+    let mut v = match kind {
+        Kind::Id => vec![(b.to_string(), true)],
+        Kind::Region => vec![
+            (b.to_string(), true),
+            (TOWN_B.into(), true),
+            (VILLAGE_B.into(), true),
+            (GRID_B.into(), true),
+            ("330784".into(), true),
+            ("33078400".into(), false),
+            ("330784009999999".into(), false),
+            ("110106".into(), false),
+        ],
+        Kind::Token => vec![],
+    };
+    v.dedup();
+    let junk = [
+        "0",
+        "-1",
+        "999999999",
+        "9223372036854775807",
+        "99999999999999999999",
+        "abc",
+        "1.5",
+        "%20",
+        "%E4%B9%99",
+        "%00",
+    ];
+    v.extend(junk.iter().map(|s| (s.to_string(), false)));
+    if kind == Kind::Token && b != "x" {
+        v.push((b.to_string(), true));
+    }
+    v
+}
+
+/// Every table but the session bookkeeping, each as its sorted rows.
+async fn snapshot(app: &TestApp) -> BTreeMap<String, Vec<String>> {
+    let pool = app.services.db.pool();
+    let postgres = std::env::var("BIHUAN_TEST_POSTGRES").is_ok_and(|s| !s.is_empty());
+    let q = if postgres {
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    } else {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    };
+    let tables: Vec<String> = sqlx::query(q)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .filter(|t| !["sessions", "users", "job_runs"].contains(&t.as_str()))
+        .collect();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let rows = sqlx::query(&format!("SELECT * FROM {t}"))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
+                            format!("{v:?}")
+                        } else if let Ok(v) = r.try_get::<Option<String>, _>(i) {
+                            format!("{v:?}")
+                        } else if let Ok(v) = r.try_get::<Option<f64>, _>(i) {
+                            format!("{v:?}")
+                        } else if let Ok(v) = r.try_get::<Option<Vec<u8>>, _>(i) {
+                            format!("{v:?}")
+                        } else if let Ok(v) = r.try_get::<Option<bool>, _>(i) {
+                            format!("{v:?}")
+                        } else {
+                            "?".into()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        lines.sort();
+        out.insert(t, lines);
+    }
+    out
+}
+
+fn changed(a: &BTreeMap<String, Vec<String>>, b: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    a.iter()
+        .filter(|(t, rows)| b.get(*t) != Some(rows))
+        .map(|(t, rows)| {
+            let after = &b[t];
+            let new: Vec<&String> = after.iter().filter(|r| !rows.contains(r)).collect();
+            let gone: Vec<&String> = rows.iter().filter(|r| !after.contains(r)).collect();
+            format!("{t}: +{new:?} -{gone:?}")
+        })
+        .collect()
+}
+
+struct User {
+    label: &'static str,
+    token: String,
+    csrf: String,
+}
+
+async fn users(app: &TestApp) -> Vec<User> {
+    let mut out = vec![];
+    for (label, role, region) in [
+        ("town A", "town", TOWN_A),
+        ("village A", "village", VILLAGE_A),
+        ("grid worker A", "grid_worker", GRID_A),
+    ] {
+        let token = app.login_as(role, region).await;
+        let csrf = app.services.session(&token).await.unwrap().csrf;
+        out.push(User { label, token, csrf });
+    }
+    out
+}
+
+async fn request(app: &TestApp, u: &User, p: &Probe, id: &str) -> (u16, String) {
+    let path = p.path.replace("{id}", id);
+    let method = reqwest::Method::from_bytes(p.method.as_bytes()).unwrap();
+    let mut req = app.http.request(method, app.url(&path));
+    req = if p.page {
+        req.header("cookie", format!("bihuan_session={}", u.token))
+    } else {
+        req.bearer_auth(&u.token)
+    };
+    // In a body, a numeric id goes in as it is; anything else as text.
+    let in_json = if id.parse::<i64>().is_ok() {
+        id.to_string()
+    } else {
+        Value::String(id.to_string()).to_string()
+    };
+    req = match &p.body {
+        Body::None => req,
+        Body::Json(t) => req.header("content-type", "application/json").body(
+            t.replace("\"{id}\"", &Value::String(id.into()).to_string())
+                .replace("{id}", &in_json),
+        ),
+        Body::Form(pairs) => {
+            let mut f: Vec<(&str, String)> = vec![("csrf", u.csrf.clone())];
+            f.extend(pairs.iter().map(|(k, v)| (*k, v.replace("{id}", id))));
+            req.form(&f)
+        }
+        Body::Csv(t) => req
+            .header("content-type", "text/csv")
+            .body(t.replace("{id}", id)),
+        Body::Multipart(pairs) => {
+            let mut f: Vec<(&str, String)> = vec![("csrf", u.csrf.clone())];
+            f.extend(pairs.iter().map(|(k, v)| (*k, v.replace("{id}", id))));
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (ct, body) = multipart(&f, None);
+            req.header("content-type", ct).body(body)
+        }
+    };
+    let r = req.send().await.unwrap();
+    let s = r.status().as_u16();
+    let bytes = r.bytes().await.unwrap();
+    (s, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Runs the probes (pending ones only, or the others) and returns what
+/// went wrong.
+async fn run(pending: bool) -> Vec<String> {
+    let app = spawn().await;
+    let b = town_b(&app).await;
+    assert!(!b.person_doc_masked.is_empty(), "B's masked number");
+    let users = users(&app).await;
+    let leaks = |body: &str| body.contains(SECRET) || body.contains(&b.person_doc_masked);
+    let mut failures = vec![];
+    let mut before = snapshot(&app).await;
+    for p in probes(&b).iter().filter(|p| p.pending.is_some() == pending) {
+        for u in &users {
+            for (id, own) in variants(p.kind, &p.b) {
+                let (s, body) = request(&app, u, p, &id).await;
+                let what = format!(
+                    "{} {} {} as {}",
+                    p.method,
+                    p.path.replace("{id}", &id),
+                    if own { "(B's)" } else { "(junk)" },
+                    u.label
+                );
+                let fine = matches!(s, 403 | 404 | 422)
+                    || (!own && matches!(s, 400 | 405))
+                    || p.also.contains(&s);
+                if !fine {
+                    failures.push(format!(
+                        "{what}: status {s}: {}",
+                        &body[..body.len().min(300)]
+                    ));
+                }
+                if leaks(&body) {
+                    failures.push(format!("{what}: {s} shows B's data"));
+                }
+                let after = snapshot(&app).await;
+                let diff = changed(&before, &after);
+                if !diff.is_empty() {
+                    failures.push(format!("{what}: {s} changed {diff:?}"));
+                }
+                before = after;
+            }
+        }
+    }
+    if !pending {
+        for (path, page) in LISTS {
+            let p = row("GET", *page, path, Kind::Token, "");
+            for u in &users {
+                let (s, body) = request(&app, u, &p, "").await;
+                if s >= 500 {
+                    failures.push(format!("GET {path} as {}: status {s}", u.label));
+                }
+                if leaks(&body) {
+                    failures.push(format!("GET {path} as {}: {s} shows B's data", u.label));
+                }
+            }
+        }
+        let after = snapshot(&app).await;
+        let diff = changed(&before, &after);
+        if !diff.is_empty() {
+            failures.push(format!("the listings changed {diff:?}"));
+        }
+    }
+    failures
+}
+
+#[tokio::test]
+async fn town_a_cannot_reach_town_b_through_any_id() {
+    let failures = run(false).await;
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The rows that wait for another helper's fix (see `pending` in the
+/// table): run with `--ignored` after merging, then drop their marks.
+#[tokio::test]
+#[ignore]
+async fn pending_probes_hold() {
+    let failures = run(true).await;
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+#[ignore]
+async fn control_print() {
+    let app = spawn().await;
+    let b = town_b(&app).await;
+    let mut us = vec![];
+    for (label, role, region) in [
+        ("town B", "town", TOWN_B),
+        ("grid worker B", "grid_worker", GRID_B),
+        ("command", "command", "330784"),
+    ] {
+        let token = app.login_as(role, region).await;
+        let csrf = app.services.session(&token).await.unwrap().csrf;
+        us.push(User { label, token, csrf });
+    }
+    for p in probes(&b) {
+        let mut line = format!("{} {}", p.method, p.path);
+        for u in &us {
+            let (s, _) = request(&app, u, &p, &p.b).await;
+            line.push_str(&format!(" {}={s}", u.label));
+        }
+        println!("{line}");
+    }
+}
