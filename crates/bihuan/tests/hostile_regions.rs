@@ -49,6 +49,7 @@ struct B {
     attachment: i64,
     answer: i64,
     help: i64,
+    help_task: i64,
     tube: String,
     site: i64,
     report: i64,
@@ -274,6 +275,40 @@ async fn town_b(app: &TestApp) -> B {
         .await;
     ok(s, &r, "help");
     b.help = r["id"].as_i64().unwrap();
+    let (_, tasks) = app.get(&town, "/api/v1/tasks").await;
+    b.help_task = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "help")
+        .and_then(|t| t["id"].as_i64())
+        .unwrap_or_else(|| panic!("a help task: {tasks}"));
+
+    // A second person, handed over out of the city (协查 hand-over export).
+    let mut d = declaration();
+    d["id_number"] = json!(resident_id(776));
+    d["name"] = json!(format!("{SECRET}二"));
+    d["destination"]["village"] = json!(VILLAGE_B);
+    let (s, r) = app.declare(d).await;
+    ok(s, &r, "second declaration");
+    let (s, r) = app
+        .post(
+            &town,
+            &format!("/api/v1/persons/{}/transfer", r["person_id"]),
+            json!({"county": "110106", "township": "110106003", "address": "乙秘密去处", "reason": "返京"}),
+        )
+        .await;
+    ok(s, &r, "hand-over");
+    // The leak check reads workbooks: B's own export shows B's hand-over.
+    let r = app
+        .http
+        .get(app.url("/api/v1/handovers.xlsx"))
+        .bearer_auth(app.login_as("village", VILLAGE_B).await)
+        .send()
+        .await
+        .unwrap();
+    let text = text_of(&r.bytes().await.unwrap());
+    assert!(text.contains("乙秘密去处"), "{text}");
 
     let roster = format!(
         "单位名称,网格编码,行业,身份证号,姓名,手机号码\n{SECRET}单位,{GRID_B},courier,{},{SECRET}工,13900000011\n",
@@ -441,6 +476,9 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", false, "/api/v1/tasks/{id}/report", Id, t).json(r#"{"outcome": "verified", "note": "x"}"#),
         row("POST", false, "/api/v1/tasks/{id}/close", Id, t),
         row("POST", false, "/api/v1/tasks/{id}/reopen", Id, t),
+        row("POST", false, "/api/v1/tasks/{id}/ack", Id, b.help_task),
+        row("POST", false, "/api/v1/tasks/{id}/report", Id, b.help_task)
+            .json(r#"{"outcome": "delivered", "note": "x"}"#),
         row("POST", false, "/api/v1/risk-areas/{id}/lift", Id, b.risk_area),
         row("PATCH", false, "/api/v1/risk-areas/{id}", Id, b.risk_area).json(r#"{"since": "2022-01-10"}"#),
         // ---- API: rounds, zones, residents, rosters, sites
@@ -530,6 +568,7 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/tasks/{id}/report", Id, t).form(&[("outcome", "verified"), ("note", "x")]),
         row("POST", true, "/tasks/{id}/close", Id, t),
         row("POST", true, "/tasks/{id}/reopen", Id, t),
+        row("POST", true, "/tasks/{id}/ack", Id, b.help_task),
         row("POST", true, "/risk-areas/{id}/lift", Id, b.risk_area),
         // ---- pages: rounds, zones, sites
         row("GET", true, "/rounds/{id}", Id, b.round),
@@ -622,6 +661,12 @@ const LISTS: &[(&str, bool)] = &[
     ("/api/v1/duty", false),
     ("/api/v1/duty/uncovered", false),
     ("/api/v1/daily-reports", false),
+    ("/api/v1/handovers.xlsx", false),
+    ("/api/v1/health-codes", false),
+    ("/api/v1/health-codes?format=csv", false),
+    ("/api/v1/health-codes?format=xlsx", false),
+    ("/exports/handovers.xlsx", true),
+    ("/exports/health-codes.xlsx", true),
     ("/tasks", true),
     ("/due-tests", true),
     ("/command", true),
@@ -679,7 +724,7 @@ async fn snapshot(app: &TestApp) -> BTreeMap<String, Vec<String>> {
     let pool = app.services.db.pool();
     let postgres = std::env::var("BIHUAN_TEST_POSTGRES").is_ok_and(|s| !s.is_empty());
     let q = if postgres {
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        "SELECT CAST(tablename AS TEXT) FROM pg_tables WHERE schemaname = current_schema()"
     } else {
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     };
@@ -798,7 +843,29 @@ async fn request(app: &TestApp, u: &User, p: &Probe, id: &str) -> (u16, String) 
     let r = req.send().await.unwrap();
     let s = r.status().as_u16();
     let bytes = r.bytes().await.unwrap();
-    (s, String::from_utf8_lossy(&bytes).into_owned())
+    (s, text_of(&bytes))
+}
+
+/// A body as text; a workbook as the text of all its cells.
+fn text_of(bytes: &[u8]) -> String {
+    use calamine::Reader;
+    if !bytes.starts_with(b"PK") {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut wb: calamine::Xlsx<_> =
+        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a workbook");
+    let mut out = String::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for row in range.rows() {
+            for c in row {
+                out.push_str(&c.to_string());
+                out.push('\t');
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Runs the probes (pending ones only, or the others) and returns what
@@ -856,7 +923,10 @@ async fn run(pending: bool) -> Vec<String> {
                 }
             }
         }
-        let after = snapshot(&app).await;
+        // Exports write their audit event, and nothing else.
+        let (mut before, mut after) = (before, snapshot(&app).await);
+        before.remove("events");
+        after.remove("events");
         let diff = changed(&before, &after);
         if !diff.is_empty() {
             failures.push(format!("the listings changed {diff:?}"));
