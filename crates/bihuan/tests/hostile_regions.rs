@@ -39,6 +39,8 @@ struct B {
     task: i64,
     risk_area: i64,
     round: i64,
+    /// A round over both towns.
+    round_ab: i64,
     zone: i64,
     venue: i64,
     case: i64,
@@ -153,6 +155,16 @@ async fn town_b(app: &TestApp) -> B {
         .await;
     ok(s, &r, "round");
     b.round = r["id"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "两镇第一轮", "regions": [TOWN_A, TOWN_B],
+                   "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-29T04:00:00+08:00"}),
+        )
+        .await;
+    ok(s, &r, "round over both towns");
+    b.round_ab = r["id"].as_i64().unwrap();
     let (s, r) = app
         .post(
             &command,
@@ -486,6 +498,9 @@ fn probes(b: &B) -> Vec<Probe> {
         row("GET", false, &format!("/api/v1/rounds/{}/untested/{{id}}", b.round), Region, GRID_B),
         row("GET", false, &format!("/api/v1/rounds/{}/untested/{{id}}?format=csv", b.round), Region, GRID_B),
         row("GET", false, &format!("/api/v1/rounds/{{id}}/untested/{GRID_B}"), Id, b.round),
+        row("GET", false, &format!("/api/v1/rounds/{}/coverage?region={{id}}", b.round_ab), Region, TOWN_B),
+        row("GET", false, &format!("/api/v1/rounds/{}/untested/{{id}}", b.round_ab), Region, GRID_B),
+        row("GET", false, "/api/v1/tasks?region={id}", Region, TOWN_B).also(&[200]),
         row("POST", false, "/api/v1/zones/{id}/lift", Id, b.zone),
         row("POST", false, "/api/v1/zones", Region, VILLAGE_B)
             .json(r#"{"kind": "sealed", "region": "{id}", "starts_on": "2022-01-28"}"#),
@@ -559,6 +574,8 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", false, &format!("/api/v1/status/x/help/{{id}}/rating"), Id, b.help).json(r#"{"rating": 5}"#),
         // ---- pages: persons and tasks
         row("GET", true, "/persons/{id}", Id, p),
+        row("GET", true, "/persons/{id}?unmask=1", Id, p),
+        row("GET", true, "/due-tests?tested={id}", Id, p).also(&[200]),
         row("POST", true, "/persons/{id}/check-in", Id, p).form(&[("temperature", "36.5")]),
         row("POST", true, "/persons/{id}/tests", Id, p).form(&[("result", "negative"), ("sampled_at", "2022-01-28T09:00")]),
         row("POST", true, "/persons/{id}/release", Id, p),
@@ -574,6 +591,8 @@ fn probes(b: &B) -> Vec<Probe> {
         row("GET", true, "/rounds/{id}", Id, b.round),
         row("GET", true, &format!("/rounds/{}/untested/{{id}}", b.round), Region, GRID_B),
         row("GET", true, &format!("/rounds/{}/untested/{{id}}.csv", b.round), Region, GRID_B),
+        row("GET", true, &format!("/rounds/{}?region={{id}}", b.round_ab), Region, TOWN_B),
+        row("GET", true, &format!("/rounds/{}/untested/{{id}}", b.round_ab), Region, GRID_B),
         row("POST", true, "/zones/{id}/lift", Id, b.zone),
         row("POST", true, "/zones", Region, VILLAGE_B).form(&[("kind", "sealed"), ("village", "{id}"), ("starts_on", "2022-01-28")]),
         row("POST", true, "/sites", Region, VILLAGE_B).form(&[
@@ -881,6 +900,9 @@ async fn run(pending: bool) -> Vec<String> {
     for p in probes(&b).iter().filter(|p| p.pending.is_some() == pending) {
         for u in &users {
             for (id, own) in variants(p.kind, &p.b) {
+                if id == "%20" && p.path.contains("={id}") {
+                    continue; // a blank query filter means the viewer's own
+                }
                 let (s, body) = request(&app, u, p, &id).await;
                 let what = format!(
                     "{} {} {} as {}",
@@ -960,9 +982,13 @@ async fn pending_probes_hold() {
     );
 }
 
+/// A diagnostic, not a check: the same rows with B's own ids as B's town,
+/// B's grid worker and the command, statuses printed. A row whose every
+/// answer is 403 / 422 never reaches its handler (wrong body or CSRF), so
+/// it proves nothing. `cargo test --test hostile_regions owners -- --ignored --nocapture`
 #[tokio::test]
 #[ignore]
-async fn control_print() {
+async fn owners_statuses() {
     let app = spawn().await;
     let b = town_b(&app).await;
     let mut us = vec![];
