@@ -474,7 +474,7 @@ fn probes(b: &B) -> Vec<Probe> {
     use Kind::*;
     let (p, t, c, l, i) = (b.person, b.task, b.case, b.list, b.instruction);
     let at = "2022-01-28T09:00:00+08:00";
-    let mut v = vec![
+    let v = vec![
         // ---- API: persons and tasks
         row("GET", false, "/api/v1/persons/{id}", Id, p),
         row("GET", false, "/api/v1/persons/{id}?unmask=true", Id, p),
@@ -544,9 +544,9 @@ fn probes(b: &B) -> Vec<Probe> {
         row("GET", false, &format!("/api/v1/instructions/{i}/attachments/{{id}}"), Id, b.attachment),
         row("GET", false, &format!("/api/v1/instructions/{{id}}/answers/{}/photo", b.answer), Id, i),
         row("GET", false, &format!("/api/v1/instructions/{i}/answers/{{id}}/photo"), Id, b.answer),
-        row("POST", false, "/api/v1/instructions", Region, TOWN_B).json(&format!(
-            r#"{{"title": "t", "body": "b", "due_at": "2022-01-28T21:00:00+08:00", "regions": ["{{id}}"], "roles": ["grid_worker"]}}"#
-        )),
+        row("POST", false, "/api/v1/instructions", Region, TOWN_B).json(
+            r#"{"title": "t", "body": "b", "due_at": "2022-01-28T21:00:00+08:00", "regions": ["{id}"], "roles": ["grid_worker"]}"#,
+        ),
         row("POST", false, "/api/v1/duty", Region, TOWN_B)
             .json(r#"{"region": "{id}", "on_date": "2022-01-28", "shift": "day", "name": "甲", "phone": "13700000002"}"#),
         // ---- API: 协查
@@ -571,7 +571,7 @@ fn probes(b: &B) -> Vec<Probe> {
             .json(r#"{"temperature": 36.5}"#),
         row("POST", false, "/api/v1/status/{id}/help", Token, "x")
             .json(r#"{"kind": "other"}"#),
-        row("POST", false, &format!("/api/v1/status/x/help/{{id}}/rating"), Id, b.help).json(r#"{"rating": 5}"#),
+        row("POST", false, "/api/v1/status/x/help/{id}/rating", Id, b.help).json(r#"{"rating": 5}"#),
         // ---- pages: persons and tasks
         row("GET", true, "/persons/{id}", Id, p),
         row("GET", true, "/persons/{id}?unmask=1", Id, p),
@@ -657,12 +657,16 @@ fn probes(b: &B) -> Vec<Probe> {
             .form(&[("kind", "other")]),
         row("POST", true, "/s/x/help/{id}/rate", Id, b.help).form(&[("rating", "5")]),
     ];
-    for p in &mut v {
-        if p.path.contains("/tubes/") {
-            p.pending = Some(TUBES);
-        }
-    }
-    v
+    // Tube scoping is ident's fix: every tube row waits for it.
+    v.into_iter()
+        .map(|p| {
+            if p.path.contains("/tubes/") {
+                p.pending(TUBES)
+            } else {
+                p
+            }
+        })
+        .collect()
 }
 
 /// Listings without ids: each of A's users may see them, none shows B's data.
