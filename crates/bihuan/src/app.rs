@@ -105,12 +105,14 @@ impl Application {
                 Duration::from_secs(self.state.settings.dashboard_refresh_seconds),
             )
         });
+        let limits = ConnectionLimits {
+            max_connections: self.state.settings.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(
+                self.state.settings.header_read_timeout_seconds.max(1),
+            ),
+        };
         let app = web::router(self.state);
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        let served = serve(self.listener, app, limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
@@ -118,6 +120,68 @@ impl Application {
             job.abort();
         }
         Ok(served?)
+    }
+}
+
+/// What one client may hold of the server: a connection must send its
+/// request head within `header_read_timeout` (also between requests on a
+/// kept-alive connection), and at most `max_connections` are served at once;
+/// more wait in the listen backlog, so idle sockets cannot use up the
+/// process's descriptors and starve `/healthz`.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
+/// The accept loop: HTTP/1 with a header-read timeout, a cap on open
+/// connections, and each request told its peer address (`ConnectInfo`).
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = open.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => return Ok(()),
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors and the like: wait, then go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended");
+            }
+            drop(permit);
+        });
     }
 }
 

@@ -319,3 +319,77 @@ async fn a_sheet_within_bounds_still_imports() {
     let (_, areas) = app.get(&command, "/api/v1/risk-areas").await;
     assert_eq!(areas.as_array().unwrap().len(), 1, "{areas}");
 }
+
+#[tokio::test]
+async fn idle_sockets_are_closed_and_healthz_still_answers() {
+    let app = spawn_with(|s| {
+        s.header_read_timeout_seconds = 1;
+        s.max_connections = 64;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for i in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        if i % 2 == 1 {
+            // Half send the start of a head and never finish it.
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+        }
+        idle.push(s);
+    }
+    // Past the cap, with every one of them silent: the server still answers.
+    alive(&app).await;
+    // And each idle socket was closed by the server, not kept forever.
+    for mut s in idle {
+        let mut buf = [0u8; 512];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                // A 408 for a half-sent head is fine; then the close.
+                Ok(_) => continue,
+            }
+        }
+    }
+    alive(&app).await;
+}
+
+#[tokio::test]
+async fn every_answer_says_no_referrer_and_personal_ones_are_not_stored() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let cookie = format!("bihuan_session={command}");
+    for (path, signed_in) in [
+        ("/api/v1/tasks", true),
+        ("/tasks", true),
+        ("/declare", false),
+        ("/healthz", false),
+        ("/api/v1/persons/999999", true),
+        ("/no-such-page", false),
+    ] {
+        let mut req = app.http.get(app.url(path));
+        if signed_in {
+            req = req.header("cookie", &cookie);
+        }
+        let r = req.send().await.unwrap();
+        assert!(r.status().as_u16() < 500, "{path}");
+        let h = r.headers();
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+    let r = app
+        .http
+        .get(app.url("/static/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age"),
+        "static assets keep their caching"
+    );
+}
