@@ -13,7 +13,8 @@ use crate::crypto::{self, Vault};
 use crate::notify::{LogNotifier, WebhookNotifier};
 use crate::storage::Db;
 use crate::usecases::Services;
-use crate::web::{self, AppState, ratelimit::RateLimiter};
+use crate::web::ratelimit::{RateLimiter, TrustedProxies};
+use crate::web::{self, AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -73,6 +74,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        TrustedProxies::parse(&settings.trusted_proxies)?;
         let services = services(&settings, clock).await?;
         let listener = TcpListener::bind(&settings.listen).await?;
         let state = AppState {
@@ -111,8 +113,9 @@ impl Application {
                 self.state.settings.header_read_timeout_seconds.max(1),
             ),
         };
+        let trusted = TrustedProxies::parse(&self.state.settings.trusted_proxies)?;
         let app = web::router(self.state);
-        let served = serve(self.listener, app, limits, async {
+        let served = serve(self.listener, app, limits, trusted, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
@@ -135,11 +138,13 @@ pub struct ConnectionLimits {
 }
 
 /// The accept loop: HTTP/1 with a header-read timeout, a cap on open
-/// connections, and each request told its peer address (`ConnectInfo`).
+/// connections, and each request told its client's address (`ConnectInfo`:
+/// the peer, or behind a trusted proxy the client it names).
 async fn serve(
     listener: TcpListener,
     app: axum::Router,
     limits: ConnectionLimits,
+    trusted: TrustedProxies,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -169,10 +174,11 @@ async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let (app, trusted) = (app.clone(), trusted.clone());
         let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+            let client = SocketAddr::new(trusted.client(peer.ip(), req.headers()), peer.port());
             req.extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
+                .insert(axum::extract::ConnectInfo(client));
             app.clone().oneshot(req.map(axum::body::Body::new))
         });
         let conn = http.serve_connection(TokioIo::new(stream), service);

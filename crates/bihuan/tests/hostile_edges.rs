@@ -393,3 +393,85 @@ async fn every_answer_says_no_referrer_and_personal_ones_are_not_stored() {
         "static assets keep their caching"
     );
 }
+
+/// A declaration posted with extra headers: its status.
+async fn declare_with(app: &TestApp, n: u32, headers: &[(&str, &str)]) -> u16 {
+    let mut body = support::declaration();
+    body["id_number"] = serde_json::json!(support::resident_id(n));
+    let mut req = app.http.post(app.url("/api/v1/declarations")).json(&body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn forwarded_headers_from_strangers_do_not_buy_a_new_budget() {
+    let app = spawn_with(|s| s.public_rate_limit = 2).await;
+    // The test client is not a trusted proxy: spoofed hops change nothing.
+    assert_eq!(
+        declare_with(&app, 1, &[("x-forwarded-for", "1.1.1.1")]).await,
+        201
+    );
+    assert_eq!(
+        declare_with(&app, 2, &[("x-forwarded-for", "2.2.2.2")]).await,
+        201
+    );
+    assert_eq!(
+        declare_with(&app, 3, &[("x-forwarded-for", "3.3.3.3")]).await,
+        429
+    );
+    assert_eq!(
+        declare_with(&app, 4, &[("x-real-ip", "4.4.4.4")]).await,
+        429
+    );
+    // Another family keeps its own budget: a login still gets through.
+    let r = app
+        .http
+        .post(app.url("/api/v1/session"))
+        .json(&serde_json::json!({"username": "nobody", "password": "wrong password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status().as_u16(), 429, "login has its own budget");
+    assert!(r.status().as_u16() < 500);
+    let (persons, declarations) = counts(&app).await;
+    assert_eq!(
+        (persons, declarations),
+        (2, 2),
+        "only the allowed ones stored"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget() {
+    let app = spawn_with(|s| {
+        s.public_rate_limit = 1;
+        s.trusted_proxies = vec!["127.0.0.0/8".into(), "::1".into()];
+    })
+    .await;
+    let hop = |c: &'static str| [("x-forwarded-for", c)];
+    assert_eq!(declare_with(&app, 1, &hop("198.51.100.1")).await, 201);
+    assert_eq!(declare_with(&app, 2, &hop("198.51.100.1")).await, 429);
+    assert_eq!(declare_with(&app, 3, &hop("198.51.100.2")).await, 201);
+    // The rightmost untrusted hop counts: a client cannot prepend its way out.
+    assert_eq!(
+        declare_with(&app, 4, &hop("203.0.113.9, 198.51.100.2")).await,
+        429
+    );
+    // X-Real-IP from the proxy when it sends no X-Forwarded-For.
+    assert_eq!(
+        declare_with(&app, 5, &[("x-real-ip", "198.51.100.3")]).await,
+        201
+    );
+    // The proxy itself, naming nobody, is one client too.
+    assert_eq!(declare_with(&app, 6, &[]).await, 201);
+    assert_eq!(declare_with(&app, 7, &[]).await, 429);
+    assert_eq!(counts(&app).await, (4, 4));
+}
+
+async fn counts(app: &TestApp) -> (i64, i64) {
+    let s = stored(app).await;
+    let get = |t: &str| s.iter().find(|(n, _)| *n == t).unwrap().1;
+    (get("persons"), get("declarations"))
+}

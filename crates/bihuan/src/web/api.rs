@@ -39,7 +39,11 @@ pub async fn declare(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<JsonBody<DeclarationInput>, Response>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Declare,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let JsonBody(input) = match body {
@@ -50,7 +54,18 @@ pub async fn declare(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-pub async fn login(State(s): State<AppState>, JsonBody(input): JsonBody<LoginInput>) -> ApiResult {
+pub async fn login(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    JsonBody(input): JsonBody<LoginInput>,
+) -> ApiResult {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Login,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
+        return Ok(too_many());
+    }
     let session = s.services.login(input).await?;
     Ok(Json(json!({"token": session.token})).into_response())
 }
@@ -264,7 +279,11 @@ pub async fn check_in_by_receipt(
     Path(receipt): Path<String>,
     JsonBody(input): JsonBody<CheckInInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Status,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let out = s.services.check_in_by_receipt(&receipt, input).await?;
@@ -392,7 +411,11 @@ pub async fn request_help(
     Path(receipt): Path<String>,
     JsonBody(input): JsonBody<HelpInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Status,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let id = s.services.request_help(&receipt, input).await?;
