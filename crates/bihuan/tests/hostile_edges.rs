@@ -475,3 +475,92 @@ async fn counts(app: &TestApp) -> (i64, i64) {
     let get = |t: &str| s.iter().find(|(n, _)| *n == t).unwrap().1;
     (get("persons"), get("declarations"))
 }
+
+fn area(county: &str) -> String {
+    serde_json::json!({"county": county, "level": "high", "since": "2022-01-20"}).to_string()
+}
+
+/// POST /api/v1/risk-areas with the session cookie and the given headers.
+async fn cookie_write(app: &TestApp, token: &str, county: &str, headers: &[(&str, &str)]) -> u16 {
+    let mut req = app
+        .http
+        .post(app.url("/api/v1/risk-areas"))
+        .header("cookie", format!("bihuan_session={token}"))
+        .body(area(county));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+async fn risk_areas(app: &TestApp) -> i64 {
+    let s = stored(app).await;
+    s.iter().find(|(n, _)| *n == "risk_areas").unwrap().1
+}
+
+#[tokio::test]
+async fn cross_site_api_writes_with_the_cookie_are_refused() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let here = app.base.clone();
+    // What a cross-site <form enctype="text/plain"> or fetch(no-cors) sends.
+    for headers in [
+        vec![("content-type", "text/plain")],
+        vec![("content-type", "text/plain"), ("origin", here.as_str())],
+        vec![("content-type", "application/x-www-form-urlencoded")],
+        vec![("content-type", "application/json")],
+        vec![
+            ("content-type", "application/json"),
+            ("origin", "https://evil.example"),
+        ],
+        vec![("content-type", "application/json"), ("origin", "null")],
+        vec![("content-type", "text/plain"), ("x-csrf-token", "guess")],
+    ] {
+        let s = cookie_write(&app, &command, "110106", &headers).await;
+        assert_eq!(s, 403, "{headers:?}");
+    }
+    assert_eq!(risk_areas(&app).await, 0, "nothing stored");
+    // The same multipart upload with the cookie needs the token too.
+    let r = app
+        .http
+        .post(app.url("/api/v1/assist-lists"))
+        .header("cookie", format!("bihuan_session={command}"))
+        .header("content-type", multipart_type())
+        .header("origin", here.as_str())
+        .body(multipart(&[("file", Some("a.csv"), b"x\n1\n")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Same-origin JSON, the session's CSRF token, or a bearer token: accepted.
+    let json_here = [
+        ("content-type", "application/json"),
+        ("origin", here.as_str()),
+    ];
+    assert_eq!(
+        cookie_write(&app, &command, "110106", &json_here).await,
+        201
+    );
+    let token = csrf(&app, &command).await;
+    let with_token = [
+        ("content-type", "application/json"),
+        ("x-csrf-token", token.as_str()),
+    ];
+    assert_eq!(
+        cookie_write(&app, &command, "110105", &with_token).await,
+        201
+    );
+    let r = app
+        .http
+        .post(app.url("/api/v1/risk-areas"))
+        .bearer_auth(&command)
+        .header("content-type", "text/plain")
+        .body(area("110102"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "bearer clients are unaffected");
+    assert_eq!(risk_areas(&app).await, 3);
+    alive(&app).await;
+}

@@ -121,6 +121,10 @@ pub fn router(state: AppState) -> Router {
         .merge(api_tracing::routes())
         .merge(api_command::routes())
         .merge(api_dashboard::routes());
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        extract::cookie_write_guard,
+    ));
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())
