@@ -564,3 +564,73 @@ async fn cross_site_api_writes_with_the_cookie_are_refused() {
     assert_eq!(risk_areas(&app).await, 3);
     alive(&app).await;
 }
+
+#[tokio::test]
+async fn a_nul_byte_anywhere_is_a_4xx_not_a_500() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let before = stored(&app).await;
+    let mut statuses = Vec::new();
+    // JSON strings: a username, a declaration's name, a nested field.
+    let (s, _) = app
+        .post(
+            "",
+            "/api/v1/session",
+            serde_json::json!({"username": "ad\u{0}min", "password": "correct horse battery"}),
+        )
+        .await;
+    statuses.push(("login json", s));
+    let mut d = support::declaration();
+    d["name"] = serde_json::json!("张\u{0}三");
+    let (s, body) = app.declare(d).await;
+    assert_eq!(body["errors"][0]["field"], "name", "{body}");
+    statuses.push(("declaration", s));
+    let mut d = support::declaration();
+    d["destination"]["address"] = serde_json::json!("园丁路\u{0}1号");
+    statuses.push(("nested", app.declare(d).await.0));
+    // Query strings and paths.
+    for path in [
+        "/api/v1/tasks?region=3307%00",
+        "/api/v1/tasks?state=%00",
+        "/api/v1/persons/1?unmask=%00",
+        "/api/v1/regions/330784%00",
+        "/tasks?region=%00",
+    ] {
+        statuses.push((path, app.get(&command, path).await.0));
+    }
+    for path in ["/s/abc%00def", "/declare?lang=%00"] {
+        let r = app.http.get(app.url(path)).send().await.unwrap();
+        statuses.push((path, r.status().as_u16()));
+    }
+    // A page form.
+    let r = app
+        .http
+        .post(app.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=ad%00min&password=x&next=%2Ftasks")
+        .send()
+        .await
+        .unwrap();
+    statuses.push(("login form", r.status().as_u16()));
+    // A multipart text field.
+    let token = csrf(&app, &command).await;
+    let r = app
+        .http
+        .post(app.url("/assist"))
+        .header("cookie", format!("bihuan_session={command}"))
+        .header("content-type", multipart_type())
+        .body(multipart(&[
+            ("csrf", None, token.as_bytes()),
+            ("name", None, b"a\0b"),
+            ("file", Some("a.csv"), b"x\n1\n"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    statuses.push(("multipart", r.status().as_u16()));
+    for (what, s) in &statuses {
+        assert!((400..500).contains(s), "{what}: {s}");
+    }
+    assert_eq!(stored(&app).await, before, "nothing stored");
+    alive(&app).await;
+}

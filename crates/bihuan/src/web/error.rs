@@ -84,3 +84,12 @@ pub fn shape_error(path: String, detail: String) -> Response {
     )
         .into_response()
 }
+
+/// 400 with the usual bilingual message.
+pub fn bad_request(code: &str, zh: &str, en: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": code, "message": zh, "message_en": en})),
+    )
+        .into_response()
+}

@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .route("/healthz", get(api::healthz))
+        .layer(axum::middleware::from_fn(extract::nul_guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
