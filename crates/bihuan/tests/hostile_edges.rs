@@ -634,3 +634,36 @@ async fn a_nul_byte_anywhere_is_a_4xx_not_a_500() {
     assert_eq!(stored(&app).await, before, "nothing stored");
     alive(&app).await;
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_key_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = std::env::temp_dir().join(support::unique("bihuan-perm-"));
+    let (data, keys) = (root.join("data"), root.join("keys"));
+    let sqlite = std::env::var("BIHUAN_TEST_POSTGRES").map_or(true, |v| v.is_empty());
+    let app = spawn_with(|s| {
+        if sqlite {
+            s.database_url = format!("sqlite://{}/bihuan.db", data.display());
+        }
+        s.secret_key = None;
+        s.key_file = keys.join("bihuan.key");
+    })
+    .await;
+    // Something written, so the WAL exists.
+    assert_eq!(app.declare(support::declaration()).await.0, 201);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&keys), 0o700);
+    assert_eq!(mode(&keys.join("bihuan.key")), 0o600);
+    if sqlite {
+        assert_eq!(mode(&data), 0o700);
+        for f in ["bihuan.db", "bihuan.db-wal", "bihuan.db-shm"] {
+            let p = data.join(f);
+            if f == "bihuan.db" || p.exists() {
+                assert_eq!(mode(&p), 0o600, "{f}");
+            }
+        }
+    }
+    drop(app);
+    let _ = std::fs::remove_dir_all(&root);
+}
