@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::{self, Vault};
-use crate::notify::{LogNotifier, WebhookNotifier};
+use crate::notify::{AbsoluteLinks, LogNotifier, WebhookNotifier};
 use crate::storage::Db;
 use crate::usecases::Services;
 use crate::web::ratelimit::{RateLimiter, TrustedProxies};
@@ -49,10 +49,13 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
         vault: Vault::new(&key),
         clock,
         policy: Arc::new(policy),
-        notifier: match &settings.notify_webhook_url {
-            Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
-            None => Arc::new(LogNotifier),
-        },
+        notifier: Arc::new(AbsoluteLinks::new(
+            &settings.public_base_url,
+            match &settings.notify_webhook_url {
+                Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
+                None => Arc::new(LogNotifier),
+            },
+        )),
         dashboard: crate::usecases::dashboard::DashboardState::new(
             settings.daily_report_hour,
             settings.dashboard_refresh_seconds,
