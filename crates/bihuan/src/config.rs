@@ -138,6 +138,7 @@ impl Settings {
             "daily_report_hour must be 0–23 (an hour of the day), not {}",
             self.daily_report_hour
         );
+        crate::web::ratelimit::TrustedProxies::parse(&self.trusted_proxies)?;
         Ok(())
     }
 }
@@ -152,6 +153,16 @@ mod tests {
         assert!(s.check().is_ok());
         s.daily_report_hour = 24;
         assert!(s.check().unwrap_err().to_string().contains("0–23"));
+        let s = Settings {
+            trusted_proxies: vec!["nginx".into()],
+            ..Settings::default()
+        };
+        assert!(
+            s.check()
+                .unwrap_err()
+                .to_string()
+                .contains("trusted_proxies")
+        );
     }
 
     #[test]

@@ -172,36 +172,6 @@ fn cross_site() -> Response {
         .into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins_are_this_site_or_not() {
-        let base = "https://bihuan.example.gov.cn/";
-        assert!(same_origin("https://bihuan.example.gov.cn", base, None));
-        assert!(same_origin(
-            "http://127.0.0.1:8080",
-            base,
-            Some("127.0.0.1:8080")
-        ));
-        assert!(!same_origin(
-            "https://evil.example",
-            base,
-            Some("bihuan.example.gov.cn")
-        ));
-        assert!(!same_origin("null", base, Some("bihuan.example.gov.cn")));
-        assert!(!same_origin(
-            "https://bihuan.example.gov.cn.evil.example",
-            base,
-            None
-        ));
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("", ""));
-        assert!(!same_secret("abc", "abd"));
-    }
-}
-
 /// A NUL character is never meaningful input, and PostgreSQL refuses it in
 /// text (an error, not a 4xx). It is refused at the edge: in the path or
 /// query (`%00`) with 400, in a url-encoded form body as the body is read
@@ -306,5 +276,35 @@ fn nul_in(v: &serde_json::Value, path: &mut String) -> bool {
             found
         }),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_this_site_or_not() {
+        let base = "https://bihuan.example.gov.cn/";
+        assert!(same_origin("https://bihuan.example.gov.cn", base, None));
+        assert!(same_origin(
+            "http://127.0.0.1:8080",
+            base,
+            Some("127.0.0.1:8080")
+        ));
+        assert!(!same_origin(
+            "https://evil.example",
+            base,
+            Some("bihuan.example.gov.cn")
+        ));
+        assert!(!same_origin("null", base, Some("bihuan.example.gov.cn")));
+        assert!(!same_origin(
+            "https://bihuan.example.gov.cn.evil.example",
+            base,
+            None
+        ));
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("", ""));
+        assert!(!same_secret("abc", "abd"));
     }
 }
