@@ -142,6 +142,8 @@ const API_ROUTES: &[(&str, Shape)] = &[
     ("/api/v1/assist-lists?name=x&mapping=m", Shape::Raw),
     ("/api/v1/assist-lists", Shape::ApiForm),
 ];
+/// Routes whose body is refused unread when the caller may not send it.
+const API_GUARDED: &[&str] = &["/api/v1/instructions"];
 const PAGE_ROUTES: &[(&str, Shape)] = &[
     ("/assist", Shape::PageForm),
     ("/instructions", Shape::Instruction),
@@ -292,6 +294,11 @@ async fn uploads_are_refused_before_their_body_arrives() {
         assert_eq!(answer_before_body(&app, path, "").await, 401, "{path}");
         let bad = "Authorization: Bearer not-a-token\r\n";
         assert_eq!(answer_before_body(&app, path, bad).await, 401, "{path}");
+        let worker = format!("Authorization: Bearer {grid}\r\n");
+        assert_eq!(answer_before_body(&app, path, &worker).await, 403, "{path}");
+    }
+    for path in API_GUARDED {
+        assert_eq!(answer_before_body(&app, path, "").await, 401, "{path}");
         let worker = format!("Authorization: Bearer {grid}\r\n");
         assert_eq!(answer_before_body(&app, path, &worker).await, 403, "{path}");
     }
