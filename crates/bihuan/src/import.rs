@@ -135,6 +135,7 @@ impl Format {
 }
 
 /// The first sheet's cells as text, the header row included.
+#[derive(Debug)]
 pub struct Sheet {
     pub format: Format,
     pub cells: Vec<Vec<String>>,
@@ -442,4 +443,102 @@ pub fn roster_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rolling:
             phone: r.remove("phone").filter(|s| !s.is_empty()),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xlsx(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, c, v) in cells {
+            ws.write_string(*r, *c, *v).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_sheet_is_read_from_its_first_used_cell() {
+        let s = read_sheet(&xlsx(&[(1, 1, "a"), (1, 2, "b"), (3, 1, "1")])).unwrap();
+        assert_eq!(s.format, Format::Xlsx);
+        assert_eq!(
+            s.cells,
+            vec![
+                vec!["a".to_string(), "b".into()],
+                vec![String::new(), String::new()],
+                vec!["1".into(), String::new()],
+            ]
+        );
+    }
+
+    #[test]
+    fn sparse_and_oversized_sheets_are_refused_before_a_grid_exists() {
+        assert!(read_sheet(&xlsx(&[(0, 0, "a"), (1_048_575, 16_383, "b")])).is_err());
+        let far = read_sheet(&xlsx(&[(0, 0, "a"), (0, 16_383, "b")]));
+        assert!(far.unwrap_err().to_string().contains("columns"));
+        let deep = read_sheet(&xlsx(&[(0, 0, "a"), (MAX_SHEET_ROWS as u32, 0, "b")]));
+        assert!(deep.unwrap_err().to_string().contains("rows"));
+        let big = (MAX_SHEET_CELLS / (MAX_SHEET_COLUMNS - 1) + 1) as u32;
+        let area = read_sheet(&xlsx(&[
+            (0, 0, "a"),
+            (big, (MAX_SHEET_COLUMNS - 1) as u16, "b"),
+        ]));
+        assert!(area.unwrap_err().to_string().contains("cells"));
+        assert!(
+            read_sheet(&[0xD0, 0xCF, 0x11, 0xE0, 0, 0]).is_err(),
+            "old .xls"
+        );
+    }
+
+    #[test]
+    fn a_workbook_that_inflates_past_the_cap_is_refused() {
+        use std::io::Write;
+        let plain = xlsx(&[(0, 0, "a")]);
+        assert!(read_sheet(&plain).is_ok());
+        let mut src = zip::ZipArchive::new(Cursor::new(plain)).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..src.len() {
+            out.raw_copy_file(src.by_index(i).unwrap()).unwrap();
+        }
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        out.start_file("xl/media/pad.bin", opts).unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..=MAX_UNZIPPED_BYTES / (1024 * 1024) {
+            out.write_all(&zeros).unwrap();
+        }
+        let bomb = out.finish().unwrap().into_inner();
+        assert!(bomb.len() < 1024 * 1024);
+        let e = read_sheet(&bomb).unwrap_err().to_string();
+        assert!(e.contains("inflates"), "{e}");
+    }
+
+    #[test]
+    fn csv_rows_columns_and_cells_are_bounded() {
+        let wide = format!("a{}\n", ",".repeat(MAX_SHEET_COLUMNS));
+        assert!(
+            read_sheet(wide.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("columns")
+        );
+        let long = format!("a\n{}\n", "x".repeat(MAX_CELL_CHARS + 1));
+        assert!(
+            read_sheet(long.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("cell")
+        );
+        let deep = "a\n".repeat(MAX_SHEET_ROWS + 1);
+        assert!(
+            read_sheet(deep.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("rows")
+        );
+        let ok = read_sheet("\u{feff}a,b\n1,2\n".as_bytes()).unwrap();
+        assert_eq!(ok.format, Format::Csv);
+        assert_eq!(ok.cells.len(), 2);
+    }
 }
