@@ -159,10 +159,13 @@ async fn serve(
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     tokio::pin!(shutdown);
+    // Dropped at shutdown: every connection then finishes its request in
+    // flight and closes.
+    let (stop, stopping) = tokio::sync::watch::channel(());
     loop {
         let permit = tokio::select! {
             p = open.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -174,7 +177,7 @@ async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
         let (app, trusted) = (app.clone(), trusted.clone());
@@ -185,13 +188,28 @@ async fn serve(
             app.clone().oneshot(req.map(axum::body::Body::new))
         });
         let conn = http.serve_connection(TokioIo::new(stream), service);
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, %peer, "connection ended");
             }
             drop(permit);
         });
     }
+    drop(stop);
+    drop(listener);
+    // Requests in flight get the request timeout to finish.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(30), open.acquire_many(all)).await;
+    Ok(())
 }
 
 /// The periodic jobs (deadline escalation, the daily obligations, missed
