@@ -10,10 +10,11 @@ use tokio::net::TcpListener;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::{self, Vault};
-use crate::notify::{LogNotifier, WebhookNotifier};
+use crate::notify::{AbsoluteLinks, LogNotifier, WebhookNotifier};
 use crate::storage::Db;
 use crate::usecases::Services;
-use crate::web::{self, AppState, ratelimit::RateLimiter};
+use crate::web::ratelimit::{RateLimiter, TrustedProxies};
+use crate::web::{self, AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -48,10 +49,13 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
         vault: Vault::new(&key),
         clock,
         policy: Arc::new(policy),
-        notifier: match &settings.notify_webhook_url {
-            Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
-            None => Arc::new(LogNotifier),
-        },
+        notifier: Arc::new(AbsoluteLinks::new(
+            &settings.public_base_url,
+            match &settings.notify_webhook_url {
+                Some(url) => Arc::new(WebhookNotifier::new(url.clone())),
+                None => Arc::new(LogNotifier),
+            },
+        )),
         dashboard: crate::usecases::dashboard::DashboardState::new(
             settings.daily_report_hour,
             settings.dashboard_refresh_seconds,
@@ -73,6 +77,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
+        TrustedProxies::parse(&settings.trusted_proxies)?;
         let services = services(&settings, clock).await?;
         let listener = TcpListener::bind(&settings.listen).await?;
         let state = AppState {
@@ -105,12 +110,15 @@ impl Application {
                 Duration::from_secs(self.state.settings.dashboard_refresh_seconds),
             )
         });
+        let limits = ConnectionLimits {
+            max_connections: self.state.settings.max_connections.max(1),
+            header_read_timeout: Duration::from_secs(
+                self.state.settings.header_read_timeout_seconds.max(1),
+            ),
+        };
+        let trusted = TrustedProxies::parse(&self.state.settings.trusted_proxies)?;
         let app = web::router(self.state);
-        let served = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+        let served = serve(self.listener, app, limits, trusted, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
@@ -119,6 +127,89 @@ impl Application {
         }
         Ok(served?)
     }
+}
+
+/// What one client may hold of the server: a connection must send its
+/// request head within `header_read_timeout` (also between requests on a
+/// kept-alive connection), and at most `max_connections` are served at once;
+/// more wait in the listen backlog, so idle sockets cannot use up the
+/// process's descriptors and starve `/healthz`.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
+/// The accept loop: HTTP/1 with a header-read timeout, a cap on open
+/// connections, and each request told its client's address (`ConnectInfo`:
+/// the peer, or behind a trusted proxy the client it names).
+async fn serve(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    trusted: TrustedProxies,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    // Dropped at shutdown: every connection then finishes its request in
+    // flight and closes.
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    loop {
+        let permit = tokio::select! {
+            p = open.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors and the like: wait, then go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let (app, trusted) = (app.clone(), trusted.clone());
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+            let client = SocketAddr::new(trusted.client(peer.ip(), req.headers()), peer.port());
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(client));
+            app.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
+                tracing::debug!(error = %e, %peer, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(stop);
+    drop(listener);
+    // Requests in flight get the request timeout to finish.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(30), open.acquire_many(all)).await;
+    Ok(())
 }
 
 /// The periodic jobs (deadline escalation, the daily obligations, missed

@@ -33,6 +33,15 @@ pub struct Settings {
     /// How often the dashboards' figures are recomputed while anyone
     /// watches, in seconds; 0 computes them on every request.
     pub dashboard_refresh_seconds: u64,
+    /// Seconds a connection has to send a request's head (also the idle
+    /// time allowed between requests on a kept-alive connection).
+    pub header_read_timeout_seconds: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Reverse proxies (IP addresses or CIDR blocks) whose
+    /// `X-Forwarded-For` / `X-Real-IP` name the client; from anyone else
+    /// those headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -53,6 +62,12 @@ impl std::fmt::Debug for Settings {
             .field("notify_webhook_url", &self.notify_webhook_url)
             .field("daily_report_hour", &self.daily_report_hour)
             .field("dashboard_refresh_seconds", &self.dashboard_refresh_seconds)
+            .field(
+                "header_read_timeout_seconds",
+                &self.header_read_timeout_seconds,
+            )
+            .field("max_connections", &self.max_connections)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -86,6 +101,9 @@ impl Default for Settings {
             notify_webhook_url: None,
             daily_report_hour: 22,
             dashboard_refresh_seconds: 3,
+            header_read_timeout_seconds: 10,
+            max_connections: 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -120,6 +138,7 @@ impl Settings {
             "daily_report_hour must be 0–23 (an hour of the day), not {}",
             self.daily_report_hour
         );
+        crate::web::ratelimit::TrustedProxies::parse(&self.trusted_proxies)?;
         Ok(())
     }
 }
@@ -134,6 +153,16 @@ mod tests {
         assert!(s.check().is_ok());
         s.daily_report_hour = 24;
         assert!(s.check().unwrap_err().to_string().contains("0–23"));
+        let s = Settings {
+            trusted_proxies: vec!["nginx".into()],
+            ..Settings::default()
+        };
+        assert!(
+            s.check()
+                .unwrap_err()
+                .to_string()
+                .contains("trusted_proxies")
+        );
     }
 
     #[test]

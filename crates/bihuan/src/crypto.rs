@@ -111,8 +111,10 @@ pub fn load_or_create_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
         return parse_key(text.trim())
             .ok_or_else(|| anyhow::anyhow!("{} does not hold a 64-hex-digit key", path.display()));
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        private_dir(dir)?;
     }
     let key = random_bytes::<32>();
     let mut opts = std::fs::OpenOptions::new();
@@ -122,6 +124,16 @@ pub fn load_or_create_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
     use std::io::Write;
     opts.open(path)?.write_all(hex(&key).as_bytes())?;
     Ok(key)
+}
+
+/// Creates a directory (and its parents) readable by the owner only (0700);
+/// one that exists is left as it is.
+pub fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
 }
 
 pub fn parse_key(s: &str) -> Option<[u8; 32]> {

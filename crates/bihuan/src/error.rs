@@ -22,6 +22,8 @@ pub enum Error {
     Unauthorized,
     /// Too many attempts; retry later.
     Locked,
+    /// The server is at its limit for this kind of work (503); retry later.
+    Busy,
     Database(sqlx::Error),
     Internal(String),
 }
@@ -60,6 +62,7 @@ impl std::fmt::Display for Error {
             Error::Forbidden => f.write_str("forbidden"),
             Error::Unauthorized => f.write_str("unauthorized"),
             Error::Locked => f.write_str("locked"),
+            Error::Busy => f.write_str("busy"),
             Error::Database(e) => write!(f, "database: {e}"),
             Error::Internal(m) => write!(f, "internal: {m}"),
         }

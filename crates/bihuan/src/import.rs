@@ -1,11 +1,70 @@
 //! Reading the spreadsheets government offices exchange: .xlsx and .csv, with
 //! a header row whose names may be English or Chinese. Bytes in, rows out:
 //! the CLI reads files, the API takes request bodies.
+//!
+//! Every file is read within bounds (the constants below) before anything
+//! is built from it: an .xlsx is a zip whose entries are inflated through a
+//! byte cap (declared sizes may lie), and its cells are streamed, so a sheet
+//! with one cell at A1 and one at XFD1048576 is refused instead of becoming a
+//! rows × columns grid. Requests parse through [`parse_off_thread`]: on the
+//! blocking pool, a few at a time.
 
 use std::collections::HashMap;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
+use std::time::Duration;
 
-use calamine::{Data, Reader, open_workbook_auto_from_rs};
+use calamine::{DataRef, Reader, Xlsx};
+
+use crate::error::Error;
+
+/// Inflated bytes of all an .xlsx's zip entries together.
+pub const MAX_UNZIPPED_BYTES: u64 = 64 * 1024 * 1024;
+/// Entries in an .xlsx's zip.
+pub const MAX_ZIP_ENTRIES: usize = 1_000;
+/// Rows of a sheet (the header row included).
+pub const MAX_SHEET_ROWS: usize = 100_000;
+/// Columns of a sheet.
+pub const MAX_SHEET_COLUMNS: usize = 200;
+/// Cells of the grid a sheet becomes (last used row × last used column).
+pub const MAX_SHEET_CELLS: usize = 2_000_000;
+/// Characters of one cell (Excel's own limit).
+pub const MAX_CELL_CHARS: usize = 32_767;
+/// Files parsed at the same time; more wait up to [`PARSE_WAIT`], then 503.
+pub const PARSE_PERMITS: usize = 2;
+pub const PARSE_WAIT: Duration = Duration::from_secs(10);
+
+static PARSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PARSE_PERMITS);
+
+/// Runs `parse` over an upload's bytes on the blocking pool, at most
+/// [`PARSE_PERMITS`] at a time. The outer error is the server's (busy: 503);
+/// the inner one is the file's, for the caller to word.
+pub async fn parse_off_thread<B, T, F>(bytes: B, parse: F) -> Result<anyhow::Result<T>, Error>
+where
+    B: AsRef<[u8]> + Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(&[u8]) -> anyhow::Result<T> + Send + 'static,
+{
+    let _permit = match tokio::time::timeout(PARSE_WAIT, PARSERS.acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => return Err(Error::Busy),
+    };
+    tokio::task::spawn_blocking(move || parse(bytes.as_ref()))
+        .await
+        .map_err(|e| Error::Internal(format!("parsing a file: {e}")))
+}
+
+/// The same, for the request handlers that turn a file into rows: a file
+/// that cannot be read is a 422 on the `file` field.
+pub async fn rows_off_thread<B, T, F>(bytes: B, parse: F) -> Result<T, Error>
+where
+    B: AsRef<[u8]> + Send + 'static,
+    T: Send + 'static,
+    F: FnOnce(&[u8]) -> anyhow::Result<T> + Send + 'static,
+{
+    parse_off_thread(bytes, parse)
+        .await?
+        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))
+}
 
 /// Rows as maps from the canonical column name to the cell's text.
 pub struct Table {
@@ -76,27 +135,22 @@ impl Format {
 }
 
 /// The first sheet's cells as text, the header row included.
+#[derive(Debug)]
 pub struct Sheet {
     pub format: Format,
     pub cells: Vec<Vec<String>>,
 }
 
-/// A spreadsheet's cells: .xlsx (and .xls/.ods, answered as .xlsx), or
-/// UTF-8 CSV. Anything else (an image, a PDF, a Word file) is an error.
+/// A spreadsheet's cells: .xlsx, or UTF-8 CSV, within the limits above.
+/// Anything else (an old .xls, an image, a PDF, a Word file) is an error.
 pub fn read_sheet(bytes: &[u8]) -> anyhow::Result<Sheet> {
-    let is_workbook = bytes.starts_with(b"PK") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    if is_workbook {
-        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes))?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))??;
-        let cells = range
-            .rows()
-            .map(|row| row.iter().map(cell_text).collect())
-            .collect();
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        anyhow::bail!("an old .xls workbook: save it as .xlsx");
+    }
+    if bytes.starts_with(b"PK") {
         return Ok(Sheet {
             format: Format::Xlsx,
-            cells,
+            cells: read_xlsx(bytes)?,
         });
     }
     let text =
@@ -108,31 +162,122 @@ pub fn read_sheet(bytes: &[u8]) -> anyhow::Result<Sheet> {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
-    let cells = r
-        .records()
-        .map(|rec| Ok(rec?.iter().map(str::to_string).collect()))
-        .collect::<anyhow::Result<_>>()?;
+    let mut cells = Vec::new();
+    for rec in r.records() {
+        let rec = rec?;
+        anyhow::ensure!(
+            cells.len() < MAX_SHEET_ROWS,
+            "more than {MAX_SHEET_ROWS} rows"
+        );
+        anyhow::ensure!(
+            rec.len() <= MAX_SHEET_COLUMNS,
+            "more than {MAX_SHEET_COLUMNS} columns"
+        );
+        let row: Vec<String> = rec.iter().map(str::to_string).collect();
+        for c in &row {
+            check_cell(c)?;
+        }
+        cells.push(row);
+    }
     Ok(Sheet {
         format: Format::Csv,
         cells,
     })
 }
 
+fn check_cell(c: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        c.len() <= MAX_CELL_CHARS * 4 && c.chars().count() <= MAX_CELL_CHARS,
+        "a cell longer than {MAX_CELL_CHARS} characters"
+    );
+    anyhow::ensure!(!c.contains('\0'), "a cell holds a NUL character");
+    Ok(())
+}
+
+/// Inflates every entry of the zip through a cap, counting what actually
+/// comes out (a zip's declared sizes may lie).
+fn check_zip(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))?;
+    anyhow::ensure!(
+        zip.len() <= MAX_ZIP_ENTRIES,
+        "more than {MAX_ZIP_ENTRIES} parts in the workbook"
+    );
+    let mut left = MAX_UNZIPPED_BYTES;
+    for i in 0..zip.len() {
+        let entry = zip.by_index(i)?;
+        let read = std::io::copy(&mut entry.take(left + 1), &mut std::io::sink())?;
+        anyhow::ensure!(
+            read <= left,
+            "the workbook inflates past {} MB",
+            MAX_UNZIPPED_BYTES / 1024 / 1024
+        );
+        left -= read;
+    }
+    Ok(())
+}
+
+/// The first sheet's cells, streamed: each cell's position is checked
+/// before the grid exists, and the grid is only as large as the cells used.
+fn read_xlsx(bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    check_zip(bytes)?;
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes))?;
+    let name = wb
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("the workbook has no sheet"))?;
+    let mut reader = wb.worksheet_cells_reader(&name)?;
+    let mut used: Vec<((usize, usize), String)> = Vec::new();
+    // The grid starts at the first used row and column, as a range would.
+    let (mut first, mut end) = ((usize::MAX, usize::MAX), (0usize, 0usize));
+    while let Some(cell) = reader.next_cell()? {
+        let (r, c) = cell.get_position();
+        let (r, c) = (r as usize, c as usize);
+        anyhow::ensure!(r < MAX_SHEET_ROWS, "more than {MAX_SHEET_ROWS} rows");
+        anyhow::ensure!(
+            c < MAX_SHEET_COLUMNS,
+            "more than {MAX_SHEET_COLUMNS} columns"
+        );
+        let text = cell_text(cell.get_value());
+        if text.is_empty() {
+            continue;
+        }
+        check_cell(&text)?;
+        first = (first.0.min(r), first.1.min(c));
+        end = (end.0.max(r + 1), end.1.max(c + 1));
+        anyhow::ensure!(
+            (end.0 - first.0).saturating_mul(end.1 - first.1) <= MAX_SHEET_CELLS,
+            "more than {MAX_SHEET_CELLS} cells"
+        );
+        used.push(((r, c), text));
+    }
+    if used.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut grid = vec![vec![String::new(); end.1 - first.1]; end.0 - first.0];
+    for ((r, c), text) in used {
+        grid[r - first.0][c - first.1] = text;
+    }
+    Ok(grid)
+}
+
 /// Codes typed into Excel come back as numbers; dates as serial days.
-fn cell_text(c: &Data) -> String {
+fn cell_text(c: &DataRef) -> String {
     match c {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => d
+        DataRef::Empty => String::new(),
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Bool(b) => b.to_string(),
+        DataRef::DateTime(d) => d
             .as_datetime()
             .map(|t| t.date().to_string())
             .unwrap_or_default(),
-        Data::DateTimeIso(s) => s.chars().take(10).collect(),
-        other => other.to_string(),
+        DataRef::DateTimeIso(s) => s.chars().take(10).collect(),
+        DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => e.to_string(),
     }
 }
 
@@ -298,4 +443,102 @@ pub fn roster_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rolling:
             phone: r.remove("phone").filter(|s| !s.is_empty()),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xlsx(cells: &[(u32, u16, &str)]) -> Vec<u8> {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (r, c, v) in cells {
+            ws.write_string(*r, *c, *v).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_sheet_is_read_from_its_first_used_cell() {
+        let s = read_sheet(&xlsx(&[(1, 1, "a"), (1, 2, "b"), (3, 1, "1")])).unwrap();
+        assert_eq!(s.format, Format::Xlsx);
+        assert_eq!(
+            s.cells,
+            vec![
+                vec!["a".to_string(), "b".into()],
+                vec![String::new(), String::new()],
+                vec!["1".into(), String::new()],
+            ]
+        );
+    }
+
+    #[test]
+    fn sparse_and_oversized_sheets_are_refused_before_a_grid_exists() {
+        assert!(read_sheet(&xlsx(&[(0, 0, "a"), (1_048_575, 16_383, "b")])).is_err());
+        let far = read_sheet(&xlsx(&[(0, 0, "a"), (0, 16_383, "b")]));
+        assert!(far.unwrap_err().to_string().contains("columns"));
+        let deep = read_sheet(&xlsx(&[(0, 0, "a"), (MAX_SHEET_ROWS as u32, 0, "b")]));
+        assert!(deep.unwrap_err().to_string().contains("rows"));
+        let big = (MAX_SHEET_CELLS / (MAX_SHEET_COLUMNS - 1) + 1) as u32;
+        let area = read_sheet(&xlsx(&[
+            (0, 0, "a"),
+            (big, (MAX_SHEET_COLUMNS - 1) as u16, "b"),
+        ]));
+        assert!(area.unwrap_err().to_string().contains("cells"));
+        assert!(
+            read_sheet(&[0xD0, 0xCF, 0x11, 0xE0, 0, 0]).is_err(),
+            "old .xls"
+        );
+    }
+
+    #[test]
+    fn a_workbook_that_inflates_past_the_cap_is_refused() {
+        use std::io::Write;
+        let plain = xlsx(&[(0, 0, "a")]);
+        assert!(read_sheet(&plain).is_ok());
+        let mut src = zip::ZipArchive::new(Cursor::new(plain)).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..src.len() {
+            out.raw_copy_file(src.by_index(i).unwrap()).unwrap();
+        }
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        out.start_file("xl/media/pad.bin", opts).unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..=MAX_UNZIPPED_BYTES / (1024 * 1024) {
+            out.write_all(&zeros).unwrap();
+        }
+        let bomb = out.finish().unwrap().into_inner();
+        assert!(bomb.len() < 1024 * 1024);
+        let e = read_sheet(&bomb).unwrap_err().to_string();
+        assert!(e.contains("inflates"), "{e}");
+    }
+
+    #[test]
+    fn csv_rows_columns_and_cells_are_bounded() {
+        let wide = format!("a{}\n", ",".repeat(MAX_SHEET_COLUMNS));
+        assert!(
+            read_sheet(wide.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("columns")
+        );
+        let long = format!("a\n{}\n", "x".repeat(MAX_CELL_CHARS + 1));
+        assert!(
+            read_sheet(long.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("cell")
+        );
+        let deep = "a\n".repeat(MAX_SHEET_ROWS + 1);
+        assert!(
+            read_sheet(deep.as_bytes())
+                .unwrap_err()
+                .to_string()
+                .contains("rows")
+        );
+        let ok = read_sheet("\u{feff}a,b\n1,2\n".as_bytes()).unwrap();
+        assert_eq!(ok.format, Format::Csv);
+        assert_eq!(ok.cells.len(), 2);
+    }
 }

@@ -2,6 +2,7 @@
 //! outbox row in the same transaction); a job hands them to a `Notifier` and
 //! records the outcome, so sending never blocks a request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -21,7 +22,8 @@ pub trait Notifier: Send + Sync {
     fn send<'a>(&'a self, m: &'a Message<'a>) -> BoxFuture<'a, Result<(), String>>;
 }
 
-/// The default: writes each message to the log (phone masked).
+/// The default: notes each message in the log by id, kind and masked
+/// phone. Never the body: it names the person and links to their receipt.
 pub struct LogNotifier;
 
 impl Notifier for LogNotifier {
@@ -30,10 +32,63 @@ impl Notifier for LogNotifier {
             let phone = bihuan_domain::identity::Phone::parse(m.phone, "phone")
                 .map(|p| p.masked())
                 .unwrap_or_default();
-            tracing::info!(id = m.id, kind = m.kind, to = %phone, body = m.body, "message");
+            tracing::info!(
+                id = m.id,
+                kind = m.kind,
+                to = %phone,
+                chars = m.body.chars().count(),
+                "message"
+            );
             Ok(())
         })
     }
+}
+
+/// Sends through `inner` with every link made absolute under
+/// `public_base_url`: messages are stored with the site's paths
+/// (`/s/{receipt}`), and a phone can only open a full address.
+pub struct AbsoluteLinks {
+    base: String,
+    inner: Arc<dyn Notifier>,
+}
+
+impl AbsoluteLinks {
+    pub fn new(public_base_url: &str, inner: Arc<dyn Notifier>) -> Self {
+        AbsoluteLinks {
+            base: public_base_url.trim_end_matches('/').to_string(),
+            inner,
+        }
+    }
+}
+
+impl Notifier for AbsoluteLinks {
+    fn send<'a>(&'a self, m: &'a Message<'a>) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let body = absolute_links(m.body, &self.base);
+            let m = Message {
+                id: m.id,
+                phone: m.phone,
+                kind: m.kind,
+                body: &body,
+            };
+            self.inner.send(&m).await
+        })
+    }
+}
+
+/// Every word of `body` that is a site path (`/…`, not `//…`) gets `base`
+/// in front. The templates put a link as a word of its own.
+pub fn absolute_links(body: &str, base: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 64);
+    let mut word_start = true;
+    for (i, ch) in body.char_indices() {
+        if word_start && ch == '/' && !body[i..].starts_with("//") {
+            out.push_str(base);
+        }
+        out.push(ch);
+        word_start = ch.is_whitespace();
+    }
+    out
 }
 
 /// Posts `{"id","to","kind","body"}` to a URL; any 2xx is delivered.
@@ -103,6 +158,47 @@ pub fn render(kind: &str, fields: &[(&str, &str)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_become_absolute() {
+        let body = render(
+            "check_in_missed",
+            &[("name", "张*"), ("date", "1月29日"), ("link", "/s/ABC")],
+        );
+        let sent = absolute_links(&body, "https://bihuan.example.gov.cn");
+        assert!(
+            sent.contains(" https://bihuan.example.gov.cn/s/ABC "),
+            "{sent}"
+        );
+        assert_eq!(
+            absolute_links("见 //x 与 a/b", "https://h"),
+            "见 //x 与 a/b"
+        );
+        assert_eq!(absolute_links("/s/1", "https://h"), "https://h/s/1");
+    }
+
+    struct Keep(std::sync::Mutex<Vec<String>>);
+
+    impl Notifier for Keep {
+        fn send<'a>(&'a self, m: &'a Message<'a>) -> BoxFuture<'a, Result<(), String>> {
+            self.0.lock().unwrap().push(m.body.to_string());
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sender_sees_absolute_links() {
+        let keep = Arc::new(Keep(Default::default()));
+        let n = AbsoluteLinks::new("https://h/", keep.clone());
+        let m = Message {
+            id: 1,
+            phone: "13800138000",
+            kind: "release",
+            body: "请在 /s/R/release 查看",
+        };
+        n.send(&m).await.unwrap();
+        assert_eq!(keep.0.lock().unwrap()[0], "请在 https://h/s/R/release 查看");
+    }
 
     #[test]
     fn backoff_doubles_and_caps() {

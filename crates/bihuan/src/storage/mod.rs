@@ -163,11 +163,37 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
         .or_else(|| url.strip_prefix("sqlite:"))
         .unwrap_or(url);
     let path = rest.split('?').next().unwrap_or(rest);
-    if path != ":memory:"
-        && let Some(dir) = std::path::Path::new(path).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)?;
+    if path != ":memory:" && !path.is_empty() {
+        let file = std::path::Path::new(path);
+        if let Some(dir) = file.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            crate::crypto::private_dir(dir)?;
+        }
+        private_files(file)?;
     }
     Ok(format!("sqlite://{path}?mode=rwc"))
+}
+
+/// The database holds a city's health records: the file is made readable
+/// by its owner only before SQLite opens it (SQLite gives its -wal and -shm
+/// files the database's mode), and files left by an older start are
+/// narrowed to the same.
+fn private_files(file: &std::path::Path) -> anyhow::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(file)?;
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let p = std::path::Path::new(&name);
+        if p.exists() {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
 }

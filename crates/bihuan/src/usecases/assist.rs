@@ -164,8 +164,10 @@ fn file_error(code: &'static str, zh: String, en: String) -> Error {
     Error::Invalid(vec![FieldError::new("file", code, zh, en)])
 }
 
-fn read_file(bytes: &[u8]) -> Result<Sheet> {
-    let sheet = read_sheet(bytes).map_err(|e| {
+/// Parses on the blocking pool within `import`'s bounds.
+async fn read_file(bytes: &[u8]) -> Result<Sheet> {
+    let sheet = crate::import::parse_off_thread(bytes.to_vec(), read_sheet).await?;
+    let sheet = sheet.map_err(|e| {
         file_error(
             "file_type",
             "无法读取文件：只接受 .xlsx 表格或 UTF-8 编码的 .csv 文件".into(),
@@ -606,7 +608,7 @@ impl Services {
             }
             Err(other) => return Err(other),
         };
-        let sheet = match read_file(bytes) {
+        let sheet = match read_file(bytes).await {
             Ok(s) => Some(s),
             Err(Error::Invalid(x)) => {
                 x.into_iter().for_each(|x| e.push(x));
@@ -640,7 +642,7 @@ impl Services {
         bytes: &[u8],
     ) -> Result<i64> {
         may_handle(actor)?;
-        let sheet = read_file(bytes)?;
+        let sheet = read_file(bytes).await?;
         let filename = clean_filename(filename, sheet.format);
         let headers = serde_json::to_string(&sheet.headers).expect("serialisable");
         let cells = self
@@ -1321,7 +1323,10 @@ mod tests {
             e(sheet_from(Format::Csv, cells(&[&["姓名"], &[&long]]))),
             "cell_too_long"
         );
-        assert_eq!(e(read_file(b"\x89PNG\r\n\x1a\n\0\0\0")), "file_type");
+        let png = tokio::runtime::Runtime::new()
+            .expect("a runtime")
+            .block_on(read_file(b"\x89PNG\r\n\x1a\n\0\0\0"));
+        assert_eq!(e(png), "file_type");
     }
 
     #[test]

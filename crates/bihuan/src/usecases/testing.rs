@@ -344,6 +344,22 @@ impl Services {
         Ok(TubeView::of(&t, pending))
     }
 
+    /// Who sends lab results: the command, or an API token of scope
+    /// `lab_results`. Asked before an upload's body is read.
+    pub async fn lab_source(&self, caller: &LabCaller) -> Result<String> {
+        Ok(match caller {
+            LabCaller::User(a) if a.role.can_manage_risk_areas() => a.username.clone(),
+            LabCaller::User(_) => return Err(Error::Forbidden),
+            LabCaller::Token(token) => {
+                let mut c = self.db.pool().acquire().await?;
+                match monitoring_store::api_token(&mut c, &crypto::sha256_hex(token)).await? {
+                    Some((name, scope)) if scope == "lab_results" => format!("token:{name}"),
+                    _ => return Err(Error::Unauthorized),
+                }
+            }
+        })
+    }
+
     /// Takes a batch of results in one transaction. Bad rows are refused with
     /// their row numbers; good rows apply; a line seen before changes nothing.
     pub async fn ingest_lab_results(
@@ -351,17 +367,7 @@ impl Services {
         caller: LabCaller,
         rows: Vec<LabResultInput>,
     ) -> Result<ResultReport> {
-        let source = match caller {
-            LabCaller::User(a) if a.role.can_manage_risk_areas() => a.username,
-            LabCaller::User(_) => return Err(Error::Forbidden),
-            LabCaller::Token(token) => {
-                let mut c = self.db.pool().acquire().await?;
-                match monitoring_store::api_token(&mut c, &crypto::sha256_hex(&token)).await? {
-                    Some((name, scope)) if scope == "lab_results" => format!("token:{name}"),
-                    _ => return Err(Error::Unauthorized),
-                }
-            }
-        };
+        let source = self.lab_source(&caller).await?;
         if rows.len() > 10_000 {
             return Err(Error::field(
                 "rows",

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bihuan_domain::regions::Divisions;
@@ -38,7 +39,11 @@ pub async fn declare(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<JsonBody<DeclarationInput>, Response>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Declare,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let JsonBody(input) = match body {
@@ -49,7 +54,18 @@ pub async fn declare(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-pub async fn login(State(s): State<AppState>, JsonBody(input): JsonBody<LoginInput>) -> ApiResult {
+pub async fn login(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    JsonBody(input): JsonBody<LoginInput>,
+) -> ApiResult {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Login,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
+        return Ok(too_many());
+    }
     let session = s.services.login(input).await?;
     Ok(Json(json!({"token": session.token})).into_response())
 }
@@ -67,15 +83,30 @@ pub async fn add_risk_area(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// A spreadsheet (.xlsx or CSV) as the request body.
+/// A spreadsheet (.xlsx or CSV) as the request body: the role is checked
+/// before the body is read, and the file parses off the async threads.
 pub async fn import_risk_areas(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    body: axum::body::Bytes,
+    req: Request,
 ) -> ApiResult {
-    let rows = crate::import::risk_area_rows(&body)
-        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    if !actor.role.can_manage_risk_areas() {
+        return Err(Error::Forbidden.into());
+    }
+    let body = match upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let rows = crate::import::rows_off_thread(body, crate::import::risk_area_rows).await?;
     Ok(Json(s.services.import_risk_areas(&actor, rows).await?).into_response())
+}
+
+/// The body of an upload, read only once its sender was authorised; past
+/// the route's limit it answers 413.
+pub(crate) async fn upload_body(req: Request, s: &AppState) -> Result<Bytes, Response> {
+    Bytes::from_request(req, s)
+        .await
+        .map_err(IntoResponse::into_response)
 }
 
 pub async fn lift_risk_area(
@@ -248,7 +279,11 @@ pub async fn check_in_by_receipt(
     Path(receipt): Path<String>,
     JsonBody(input): JsonBody<CheckInInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Status,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let out = s.services.check_in_by_receipt(&receipt, input).await?;
@@ -376,7 +411,11 @@ pub async fn request_help(
     Path(receipt): Path<String>,
     JsonBody(input): JsonBody<HelpInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Status,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let id = s.services.request_help(&receipt, input).await?;
@@ -444,25 +483,35 @@ async fn lab_caller(s: &AppState, headers: &axum::http::HeaderMap) -> Result<Lab
     })
 }
 
-/// A batch of results as JSON.
+/// A batch of results as JSON; the caller is authorised before the body is read.
 pub async fn lab_results(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    JsonBody(rows): JsonBody<Vec<LabResultInput>>,
+    req: Request,
 ) -> ApiResult {
     let caller = lab_caller(&s, &headers).await?;
+    s.services.lab_source(&caller).await?;
+    let rows = match JsonBody::<Vec<LabResultInput>>::from_request(req, &s).await {
+        Ok(JsonBody(rows)) => rows,
+        Err(r) => return Ok(r),
+    };
     Ok(Json(s.services.ingest_lab_results(caller, rows).await?).into_response())
 }
 
-/// A result file (.xlsx or CSV) as the request body.
+/// A result file (.xlsx or CSV) as the request body; the caller is
+/// authorised before the body is read.
 pub async fn lab_results_file(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    req: Request,
 ) -> ApiResult {
     let caller = lab_caller(&s, &headers).await?;
-    let rows = crate::import::lab_result_rows(&body)
-        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    s.services.lab_source(&caller).await?;
+    let body = match upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let rows = crate::import::rows_off_thread(body, crate::import::lab_result_rows).await?;
     Ok(Json(s.services.ingest_lab_results(caller, rows).await?).into_response())
 }
 
@@ -484,10 +533,16 @@ pub async fn sites(State(s): State<AppState>) -> ApiResult {
 pub async fn import_residents(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
-    body: axum::body::Bytes,
+    req: Request,
 ) -> ApiResult {
-    let rows = crate::import::resident_rows(&body)
-        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    if !a.role.can_review() {
+        return Err(Error::Forbidden.into());
+    }
+    let body = match upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let rows = crate::import::rows_off_thread(body, crate::import::resident_rows).await?;
     Ok(Json(s.services.import_residents(&a, rows).await?).into_response())
 }
 
@@ -578,10 +633,16 @@ pub async fn lift_zone(
 pub async fn import_roster(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
-    body: axum::body::Bytes,
+    req: Request,
 ) -> ApiResult {
-    let rows = crate::import::roster_rows(&body)
-        .map_err(|e| Error::field("file", "file", "无法读取表格文件", &e.to_string()))?;
+    if !a.role.can_review() {
+        return Err(Error::Forbidden.into());
+    }
+    let body = match upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let rows = crate::import::rows_off_thread(body, crate::import::roster_rows).await?;
     Ok(Json(s.services.import_roster(&a, rows).await?).into_response())
 }
 

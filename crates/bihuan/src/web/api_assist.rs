@@ -48,8 +48,16 @@ pub async fn import(
     ApiActor(a): ApiActor,
     Query(q): Query<ImportQuery>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> ApiResult {
+    // Refused before the body is read.
+    if !a.role.can_handle_assist_lists() {
+        return Err(Error::Forbidden.into());
+    }
+    let body = match super::api::upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

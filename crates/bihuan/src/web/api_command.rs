@@ -72,11 +72,27 @@ async fn instructions(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiRe
     Ok(Json(json!({"inbox": inbox, "sent": sent})).into_response())
 }
 
+/// Only the command and towns send: anyone else is refused before the
+/// (up to 16 MB) body is read.
 async fn send(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
-    JsonBody(input): JsonBody<InstructionInput>,
+    req: axum::extract::Request,
 ) -> ApiResult {
+    if !matches!(
+        a.role,
+        bihuan_domain::access::Role::Command | bihuan_domain::access::Role::Town
+    ) {
+        return Err(crate::error::Error::Forbidden.into());
+    }
+    let input: InstructionInput = match <JsonBody<InstructionInput> as axum::extract::FromRequest<
+        AppState,
+    >>::from_request(req, &s)
+    .await
+    {
+        Ok(JsonBody(input)) => input,
+        Err(r) => return Ok(r),
+    };
     let r = s.services.send_instruction(&a, input).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }

@@ -64,7 +64,11 @@ async fn visit(
     Path(code): Path<String>,
     JsonBody(input): JsonBody<VisitInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Visit,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Ok(too_many());
     }
     let v = s.services.visit(&code, input).await?;

@@ -25,6 +25,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Locked => StatusCode::TOO_MANY_REQUESTS,
+        Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -53,6 +54,9 @@ impl IntoResponse for ApiError {
             Error::Unauthorized => {
                 json!({"error": "unauthorized", "message": "请先登录", "message_en": "sign in first"})
             }
+            Error::Busy => {
+                json!({"error": "busy", "message": "服务器繁忙，请稍后再试", "message_en": "the server is busy, try again shortly"})
+            }
             Error::Locked => {
                 json!({"error": "locked", "message": "尝试次数过多，请稍后再试", "message_en": "too many attempts, try later"})
             }
@@ -77,6 +81,15 @@ pub fn shape_error(path: String, detail: String) -> Response {
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         Json(json!({ "errors": [e] })),
+    )
+        .into_response()
+}
+
+/// 400 with the usual bilingual message.
+pub fn bad_request(code: &str, zh: &str, en: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": code, "message": zh, "message_en": en})),
     )
         .into_response()
 }

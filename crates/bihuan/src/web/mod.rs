@@ -121,14 +121,31 @@ pub fn router(state: AppState) -> Router {
         .merge(api_tracing::routes())
         .merge(api_command::routes())
         .merge(api_dashboard::routes());
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        extract::cookie_write_guard,
+    ));
     Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())
         .route("/healthz", get(api::healthz))
+        .layer(axum::middleware::from_fn(extract::nul_guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
+        ))
+        // Answers carry personal data: no cache keeps them unless the
+        // answer says otherwise (the static assets do).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        // Links out of a page never carry its address (receipt numbers,
+        // person ids) to another site.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

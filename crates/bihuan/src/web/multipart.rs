@@ -65,9 +65,14 @@ pub fn parse(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
         })?;
         let data_start = head_end + 4;
         let data_end = find(body, next_delim.as_bytes(), data_start)?;
+        let filename = param(disposition, "filename");
+        // A text field with a NUL is not a form a browser sends.
+        if filename.is_none() && body[data_start..data_end].contains(&0) {
+            return None;
+        }
         parts.push(Part {
             name: param(disposition, "name")?,
-            filename: param(disposition, "filename"),
+            filename,
             data: body[data_start..data_end].to_vec(),
         });
         at = data_end + next_delim.len();
@@ -101,5 +106,8 @@ mod tests {
         assert_eq!(text(&parts, "missing"), "");
         assert!(parse(b"--XyZ\r\nno end", "XyZ").is_none());
         assert!(parse(b"garbage", "XyZ").is_none());
+        let nul =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\na\0b\r\n--XyZ--\r\n";
+        assert!(parse(nul, "XyZ").is_none(), "a NUL in a text field");
     }
 }

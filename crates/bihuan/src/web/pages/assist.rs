@@ -118,8 +118,16 @@ pub async fn upload(
     actor: PageActor,
     l: Lang,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    req: axum::extract::Request,
 ) -> PageResult {
+    // Refused before the body is read: the form is not theirs.
+    if !actor.role.can_handle_assist_lists() {
+        return Err(Error::Forbidden).or_page(l);
+    }
+    let body = match crate::web::api::upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -128,9 +136,6 @@ pub async fn upload(
         .and_then(|b| multipart::parse(&body, &b))
         .unwrap_or_default();
     check_csrf(&actor, &multipart::text(&parts, "csrf"), l)?;
-    if !actor.role.can_handle_assist_lists() {
-        return Err(Error::Forbidden).or_page(l);
-    }
     let name = multipart::text(&parts, "name");
     let mapping = multipart::text(&parts, "mapping");
     let file = parts

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::usecases::Actor;
 use crate::usecases::command::{AnswerInput, AttachmentInput, DutyInput, InstructionInput};
 use crate::web::{AppState, multipart};
+use bihuan_domain::access::Role;
 
 fn content_type_of(filename: &str) -> &'static str {
     let ext = filename
@@ -214,8 +215,16 @@ pub async fn send(
     l: Lang,
     PageActor(actor): PageActor,
     headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> PageResult {
+    // Only the command and towns send: others are refused before the body is read.
+    if !matches!(actor.role, Role::Command | Role::Town) {
+        return Err(Error::Forbidden).or_page(l);
+    }
+    let body = match crate::web::api::upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
     let parts = parts_of(&headers, &body);
     check_csrf(&actor, &multipart::text(&parts, "csrf"), l)?;
     let all = |name: &str| -> Vec<String> {

@@ -354,6 +354,14 @@ impl IntoResponse for PageError {
                     Error::Forbidden => vec![t.e_forbidden.into()],
                     Error::Unauthorized => vec![t.e_unauthorized.into()],
                     Error::Locked => vec![t.e_locked.into()],
+                    Error::Busy => vec![
+                        if l == Lang::En {
+                            "The server is busy; try again shortly."
+                        } else {
+                            "服务器繁忙，请稍后再试。"
+                        }
+                        .into(),
+                    ],
                     Error::Database(_) | Error::Internal(_) => {
                         tracing::error!(error = %e, "page failed");
                         vec![t.e_internal.into()]

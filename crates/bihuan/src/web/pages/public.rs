@@ -292,7 +292,11 @@ pub async fn declare(
     l: Lang,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Declare,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Err(PageError {
             lang: l,
             failure: Failure::RateLimited,
@@ -539,7 +543,11 @@ pub async fn status(
 }
 
 fn limited(s: &AppState, addr: SocketAddr, l: Lang) -> Result<(), PageError> {
-    if s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if s.limiter.allow(
+        crate::web::ratelimit::Family::Status,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         Ok(())
     } else {
         Err(PageError {

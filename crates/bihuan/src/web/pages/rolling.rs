@@ -176,7 +176,10 @@ pub async fn import_roster(
         let page = RollingPage::new(l, &actor, policy, overdue, f.csv.clone(), errors);
         Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
     };
-    let rows = match crate::import::roster_rows(&pasted_table(&f.csv)) {
+    let parsed = crate::import::parse_off_thread(pasted_table(&f.csv), crate::import::roster_rows)
+        .await
+        .or_page(l)?;
+    let rows = match parsed {
         Ok(rows) if !rows.is_empty() => industry_names(policy, rows),
         Ok(_) => {
             let overdue = s.services.rolling_overdue(&actor).await.or_page(l)?;

@@ -603,7 +603,11 @@ pub async fn import_residents(
         let page = residents_page(l, &actor, f.csv.clone(), errors);
         Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
     };
-    let rows = match crate::import::resident_rows(&pasted_table(&f.csv)) {
+    let parsed =
+        crate::import::parse_off_thread(pasted_table(&f.csv), crate::import::resident_rows)
+            .await
+            .or_page(l)?;
+    let rows = match parsed {
         Ok(rows) if rows.is_empty() => return again(vec![unreadable(l, l.t().im_no_rows)]),
         Ok(rows) => rows,
         Err(e) => return again(vec![unreadable(l, &e.to_string())]),

@@ -92,7 +92,11 @@ pub async fn login(
     l: Lang,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Login,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Err(PageError {
             lang: l,
             failure: Failure::RateLimited,

@@ -398,7 +398,11 @@ pub async fn visit(
     Path(code): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+    if !s.limiter.allow(
+        crate::web::ratelimit::Family::Visit,
+        addr.ip(),
+        s.services.clock.timestamp(),
+    ) {
         return Err(PageError {
             lang: l,
             failure: Failure::RateLimited,
