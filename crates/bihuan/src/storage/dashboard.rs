@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use bihuan_domain::monitoring::{TestRecord, TestResult};
+use bihuan_domain::monitoring::TestRecord;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::{Error, Result};
@@ -421,15 +421,9 @@ pub async fn tests_since(
     .fetch_all(c)
     .await?
     {
-        let on: String = r.try_get(1)?;
-        let result: String = r.try_get(2)?;
-        out.entry(r.try_get(0)?).or_default().push(TestRecord {
-            sampled_on: on
-                .parse()
-                .map_err(|_| Error::Internal(format!("test date {on}")))?,
-            result: TestResult::parse(&result)
-                .ok_or_else(|| Error::Internal(format!("test result {result}")))?,
-        });
+        if let Some(t) = crate::storage::monitoring::test_record(&r) {
+            out.entry(r.try_get(0)?).or_default().push(t);
+        }
     }
     Ok(out)
 }

@@ -380,12 +380,12 @@ fn depth_of(region: &str) -> usize {
     (region.len() + 3).min(15)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct PlanDays {
     plan: TestDays,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct TestDays {
     test_days: Vec<TestDay>,
 }
@@ -445,8 +445,15 @@ impl Services {
             .map(|k| (k.person_id, k.updated_at))
             .collect();
         for (person, assessment) in store::assessments(c, &stale).await? {
-            let plan: PlanDays = serde_json::from_str(&assessment)
-                .map_err(|e| Error::Internal(format!("stored assessment: {e}")))?;
+            // A plan that cannot be read is logged and its person left out
+            // (empty days), so one bad row never stops the board or the 日报.
+            let plan: PlanDays = match serde_json::from_str(&assessment) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(person, error = %e, "stored assessment unreadable");
+                    PlanDays::default()
+                }
+            };
             self.dashboard.plans_parsed.fetch_add(1, Ordering::Relaxed);
             let days: Arc<[Date]> = plan.plan.test_days.iter().map(|t| t.date).collect();
             // A plan stamped within the margin may change again in the same

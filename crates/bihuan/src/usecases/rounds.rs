@@ -501,40 +501,57 @@ impl Services {
     /// At a round's deadline each grid with untested residents gets one task
     /// naming how many and where the list is. Once per round, on any replica.
     pub(crate) async fn round_deadlines(&self, c: &mut AnyConnection, now: i64) -> Result<usize> {
+        use crate::storage::monitoring as jobs;
         let mut tasks = 0;
         for r in store::ended_rounds(c, now).await? {
-            if !crate::storage::monitoring::claim_job(c, "round_deadline", &r.id.to_string(), now)
+            jobs::row_begin(c).await?;
+            let done = self.round_deadline(c, &r, now).await;
+            tasks += jobs::row_end(c, "round_deadlines", r.id, done)
                 .await?
-            {
-                continue;
-            }
-            for (grid, n) in store::grids_with_untested(c, r.id).await? {
-                let reason = format!(
-                    "{}已截止，本网格未检{}人，名单：/rounds/{}/untested/{}",
-                    r.name, n, r.id, grid
-                );
-                let due = now + i64::from(self.policy.deadlines.test_missed_hours) * 3600;
-                let id = repo::insert_grid_task(
-                    c,
-                    bihuan_domain::task::TaskKind::Untested.as_str(),
-                    &grid,
-                    due,
-                    &reason,
-                    now,
-                )
-                .await?;
-                repo::insert_event(
-                    c,
-                    now,
-                    "system",
-                    None,
-                    Some(id),
-                    "task_created",
-                    &json!({"kind": "untested", "round": r.id, "untested": n}),
-                )
-                .await?;
-                tasks += 1;
-            }
+                .unwrap_or_default();
+        }
+        Ok(tasks)
+    }
+
+    /// The grid tasks of one ended round, once (claimed per round).
+    async fn round_deadline(
+        &self,
+        c: &mut AnyConnection,
+        r: &store::RoundRow,
+        now: i64,
+    ) -> Result<usize> {
+        if !crate::storage::monitoring::claim_job(c, "round_deadline", &r.id.to_string(), now)
+            .await?
+        {
+            return Ok(0);
+        }
+        let mut tasks = 0;
+        for (grid, n) in store::grids_with_untested(c, r.id).await? {
+            let reason = format!(
+                "{}已截止，本网格未检{}人，名单：/rounds/{}/untested/{}",
+                r.name, n, r.id, grid
+            );
+            let due = now + i64::from(self.policy.deadlines.test_missed_hours) * 3600;
+            let id = repo::insert_grid_task(
+                c,
+                bihuan_domain::task::TaskKind::Untested.as_str(),
+                &grid,
+                due,
+                &reason,
+                now,
+            )
+            .await?;
+            repo::insert_event(
+                c,
+                now,
+                "system",
+                None,
+                Some(id),
+                "task_created",
+                &json!({"kind": "untested", "round": r.id, "untested": n}),
+            )
+            .await?;
+            tasks += 1;
         }
         Ok(tasks)
     }
