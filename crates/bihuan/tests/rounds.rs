@@ -460,3 +460,77 @@ async fn at_the_deadline_each_grid_gets_one_task_with_its_untested() {
             .all(|t| t["kind"] != "untested")
     );
 }
+
+#[tokio::test]
+async fn a_sealed_zone_is_red_at_once_and_lifting_it_gives_back_the_landing_test() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    // Resident 1 arrived from another province today: a 落地检 (days 1 and 4).
+    let mut d = support::declaration();
+    d["id_number"] = json!(resident_id(1));
+    let (_, d) = app.declare(d).await;
+    assert_eq!(d["control"]["category"], "out_of_province");
+    let person = d["person_id"].as_i64().unwrap();
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;
+    let cursor = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_i64().unwrap())
+        .max()
+        .unwrap_or(0);
+
+    let zone = json!({"kind": "sealed", "region": "330784001001", "starts_on": "2022-01-28"});
+    let (s, z) = app.post(&command, "/api/v1/zones", zone).await;
+    assert_eq!(s, 201, "{z}");
+    // Red in the feed at once, without waiting for the daily sweep.
+    let (_, feed) = app
+        .get(&command, &format!("/api/v1/health-codes?cursor={cursor}"))
+        .await;
+    let red: Vec<i64> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["colour"] == "red")
+        .map(|r| r["person_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(red.len(), 3, "the village's three residents: {feed}");
+    assert!(red.contains(&person));
+
+    // Day 1 tested negative; the zone is lifted the same day.
+    let worker = app.login_as("grid_worker", G1).await;
+    let (s, r) = app
+        .post(&worker, "/api/v1/tests", json!({"person_id": person, "sampled_at": "2022-01-28T08:00:00+08:00", "result": "negative"}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, l) = app
+        .post(
+            &command,
+            &format!("/api/v1/zones/{}/lift", z["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["released"], 1);
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{person}"))
+        .await;
+    assert_eq!(
+        (&p["control"]["category"], &p["control"]["status"]),
+        (&json!("out_of_province"), &json!("active")),
+        "the person's own plan runs again: {p}"
+    );
+    // Day 4 (01-31): the landing test is still owed.
+    app.advance_hours(72);
+    let worker = app.login_as("grid_worker", G1).await;
+    let (_, due) = app.get(&worker, "/api/v1/due-tests").await;
+    assert!(
+        due.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["person_id"] == person && t["day"] == 4),
+        "{due}"
+    );
+}

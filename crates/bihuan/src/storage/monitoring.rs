@@ -592,7 +592,9 @@ pub async fn handovers_in(c: &mut AnyConnection, scope: &str) -> Result<Vec<Hand
 
 // ---------- health codes ----------
 
-/// Stores the colour when it changed; true when it did.
+/// Stores the colour when it changed; true when it did. A change takes the
+/// next feed sequence number (the counter row stays locked until this
+/// transaction ends, so numbers commit in order).
 pub async fn put_health_code(
     c: &mut AnyConnection,
     person_id: i64,
@@ -609,14 +611,21 @@ pub async fn put_health_code(
     if current.as_deref() == Some(colour) {
         return Ok(false);
     }
+    let seq: i64 = sqlx::query(
+        "UPDATE counters SET value = value + 1 WHERE name = 'health_codes' RETURNING value",
+    )
+    .fetch_one(&mut *c)
+    .await?
+    .try_get(0)?;
     sqlx::query(
-        "INSERT INTO health_codes (person_id, colour, changed_at) VALUES ($1, $2, $3)
+        "INSERT INTO health_codes (person_id, colour, changed_at, seq) VALUES ($1, $2, $3, $4)
          ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
-             changed_at = excluded.changed_at",
+             changed_at = excluded.changed_at, seq = excluded.seq",
     )
     .bind(person_id)
     .bind(colour)
     .bind(now)
+    .bind(seq)
     .execute(c)
     .await?;
     Ok(true)
@@ -628,20 +637,35 @@ pub struct HealthCodeRow {
     pub doc_enc: String,
     pub colour: String,
     pub changed_at: i64,
+    pub seq: i64,
 }
 
-/// Colours changed after `since`, key-paginated by (changed_at, person).
+/// Where a feed read starts.
+#[derive(Debug, Clone, Copy)]
+pub enum FeedFrom {
+    /// Changes with a sequence number above this one, in sequence order.
+    Cursor(i64),
+    /// Changes stamped after these unix seconds (the old parameter: a
+    /// change in the second a reader last saw can be missed).
+    Since(i64),
+}
+
+/// Colours changed after `from`, at most `limit`.
 pub async fn health_codes_since(
     c: &mut AnyConnection,
-    since: i64,
+    from: FeedFrom,
     limit: i64,
 ) -> Result<Vec<HealthCodeRow>> {
-    sqlx::query(
-        "SELECT h.person_id, p.doc_type, p.doc_enc, h.colour, h.changed_at
+    let (cond, order, after) = match from {
+        FeedFrom::Cursor(n) => ("h.seq > $1", "h.seq", n),
+        FeedFrom::Since(t) => ("h.changed_at > $1", "h.changed_at, h.person_id", t),
+    };
+    sqlx::query(&format!(
+        "SELECT h.person_id, p.doc_type, p.doc_enc, h.colour, h.changed_at, h.seq
          FROM health_codes h JOIN persons p ON p.id = h.person_id
-         WHERE h.changed_at > $1 ORDER BY h.changed_at, h.person_id LIMIT $2",
-    )
-    .bind(since)
+         WHERE {cond} ORDER BY {order} LIMIT $2"
+    ))
+    .bind(after)
     .bind(limit)
     .fetch_all(c)
     .await?
@@ -653,6 +677,7 @@ pub async fn health_codes_since(
             doc_enc: r.try_get(2)?,
             colour: r.try_get(3)?,
             changed_at: r.try_get(4)?,
+            seq: r.try_get(5)?,
         })
     })
     .collect()

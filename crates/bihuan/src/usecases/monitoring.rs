@@ -109,6 +109,53 @@ fn parse_check_in(input: &CheckInInput) -> std::result::Result<(u16, Vec<Symptom
     }
 }
 
+/// Derives and stores a person's health-code colour as of `today`, in the
+/// caller's transaction; returns it. Every change of a control calls it, so
+/// the feed shows a new measure at once.
+pub(crate) async fn refresh_colour_on(
+    c: &mut AnyConnection,
+    person_id: i64,
+    today: Date,
+    actor: &str,
+    now: i64,
+) -> Result<HealthCode> {
+    let records = store::tests_of(c, person_id).await?;
+    let colour = match repo::control(c, person_id).await? {
+        Some(k) if k.status == "positive" => HealthCode::Red,
+        Some(k) if matches!(k.status.as_str(), "active" | "due_for_release") => {
+            monitoring::health_code(&parse_assessment(&k.assessment)?.plan, &records, today)
+        }
+        // A positive test without a running control (someone sampled
+        // in a round) is still red.
+        _ if records.iter().any(|r| r.result == TestResult::Positive) => HealthCode::Red,
+        _ => HealthCode::Green,
+    };
+    store_colour(c, person_id, colour, actor, now).await?;
+    Ok(colour)
+}
+
+async fn store_colour(
+    c: &mut AnyConnection,
+    person_id: i64,
+    colour: HealthCode,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    if store::put_health_code(c, person_id, colour.as_str(), now).await? {
+        repo::insert_event(
+            c,
+            now,
+            actor,
+            Some(person_id),
+            None,
+            "health_code_changed",
+            &json!({"colour": colour.as_str()}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 fn tenths(t: u16) -> String {
     format!("{}.{}", t / 10, t % 10)
 }
@@ -379,23 +426,7 @@ impl Services {
         actor: &str,
         now: i64,
     ) -> Result<HealthCode> {
-        let records = store::tests_of(c, person_id).await?;
-        let colour = match repo::control(c, person_id).await? {
-            Some(k) if k.status == "positive" => HealthCode::Red,
-            Some(k) if matches!(k.status.as_str(), "active" | "due_for_release") => {
-                monitoring::health_code(
-                    &parse_assessment(&k.assessment)?.plan,
-                    &records,
-                    self.clock.today(),
-                )
-            }
-            // A positive test without a running control (someone sampled
-            // in a round) is still red.
-            _ if records.iter().any(|r| r.result == TestResult::Positive) => HealthCode::Red,
-            _ => HealthCode::Green,
-        };
-        self.store_colour(c, person_id, colour, actor, now).await?;
-        Ok(colour)
+        refresh_colour_on(c, person_id, self.clock.today(), actor, now).await
     }
 
     async fn store_colour(
@@ -406,19 +437,7 @@ impl Services {
         actor: &str,
         now: i64,
     ) -> Result<()> {
-        if store::put_health_code(c, person_id, colour.as_str(), now).await? {
-            repo::insert_event(
-                c,
-                now,
-                actor,
-                Some(person_id),
-                None,
-                "health_code_changed",
-                &json!({"colour": colour.as_str()}),
-            )
-            .await?;
-        }
-        Ok(())
+        store_colour(c, person_id, colour, actor, now).await
     }
 
     /// Runs every periodic job that is due now. Each (job, period) runs once
