@@ -246,6 +246,10 @@ pub const RESIDENT_COLUMNS: &[(&str, &str)] = &[
     ("姓名", "name"),
     ("phone", "phone"),
     ("手机号码", "phone"),
+    ("address", "address"),
+    ("住址", "address"),
+    ("地址", "address"),
+    ("家庭住址", "address"),
 ];
 
 pub fn resident_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rounds::ResidentInput>> {
@@ -258,6 +262,7 @@ pub fn resident_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rounds
             id_number: r.remove("id_number").unwrap_or_default(),
             name: r.remove("name").unwrap_or_default(),
             phone: r.remove("phone").filter(|s| !s.is_empty()),
+            address: r.remove("address").filter(|s| !s.is_empty()),
         })
         .collect())
 }

@@ -534,3 +534,81 @@ async fn a_sealed_zone_is_red_at_once_and_lifting_it_gives_back_the_landing_test
         "{due}"
     );
 }
+
+#[tokio::test]
+async fn a_resident_added_mid_round_is_counted_listed_and_tasked() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    let (_, r) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "第三轮", "regions": ["330784001001"],
+               "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-28T20:00:00+08:00"}),
+        )
+        .await;
+    let id = r["id"].as_i64().unwrap();
+    // G1's three residents are all sampled.
+    let sampler = app.login_as("grid_worker", G1).await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes",
+        json!({"barcode": "MR0000001", "pool_size": 10, "category": "mandatory"}),
+    )
+    .await;
+    for n in [1, 2, 3] {
+        app.post(
+            &sampler,
+            "/api/v1/tubes/MR0000001/members",
+            json!({"id_number": resident_id(n)}),
+        )
+        .await;
+    }
+    // Mid-round, one more resident of G1 is put on the roll (and one of G2,
+    // another village's grid, outside this round).
+    let more = format!(
+        "网格编码,身份证号,姓名\n{G1},{},新居民\n{G2},{},新居民二\n",
+        resident_id(60),
+        resident_id(61)
+    );
+    let (s, r) = upload(&app, &town, "/api/v1/residents/import", more).await;
+    assert_eq!((s, r["loaded"].as_i64()), (200, Some(2)), "{r}");
+    let (_, c) = app
+        .get(
+            &command,
+            &format!("/api/v1/rounds/{id}/coverage?region=330784001001"),
+        )
+        .await;
+    let g1 = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == G1)
+        .unwrap_or_else(|| panic!("{c}"));
+    assert_eq!(
+        (g1["residents"].as_i64(), g1["untested"].as_i64()),
+        (Some(4), Some(1)),
+        "{c}"
+    );
+    let (_, list) = app
+        .get(&sampler, &format!("/api/v1/rounds/{id}/untested/{G1}"))
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "count and list agree");
+    assert_eq!(list[0]["name"], "新居民");
+
+    // At the deadline G1 gets its task too.
+    app.advance_hours(11);
+    assert_eq!(app.services.run_jobs().await.unwrap().round_deadlines, 1);
+    let sampler = app.login_as("grid_worker", G1).await;
+    let (_, tasks) = app.get(&sampler, "/api/v1/tasks").await;
+    let untested: Vec<&Value> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "untested")
+        .collect();
+    assert_eq!(untested.len(), 1, "{tasks}");
+    assert!(untested[0]["reason"].as_str().unwrap().contains("未检1人"));
+}

@@ -989,16 +989,19 @@ pub async fn orphaned_records(c: &mut AnyConnection) -> Result<i64> {
     Ok(persons + tasks)
 }
 
-/// Today's declarations inside `scope`, by town and category.
+/// Today's declarations of people inside `scope`, by town and category.
+/// Placed by the person's grid (a grid worker's scope is a grid code, which
+/// no 12-digit village code starts with), as the boards place arrivals.
 pub async fn declarations_by_town(
     c: &mut AnyConnection,
     scope: &str,
     since: i64,
 ) -> Result<Vec<(String, String, i64)>> {
     sqlx::query(
-        "SELECT substr(village, 1, 9) AS town, category, COUNT(*) FROM declarations
-         WHERE received_at >= $1 AND village LIKE $2
-         GROUP BY substr(village, 1, 9), category ORDER BY 1, 2",
+        "SELECT substr(p.region, 1, 9) AS town, d.category, COUNT(*)
+         FROM declarations d JOIN persons p ON p.id = d.person_id
+         WHERE d.received_at >= $1 AND p.region LIKE $2
+         GROUP BY substr(p.region, 1, 9), d.category ORDER BY 1, 2",
     )
     .bind(since)
     .bind(format!("{scope}%"))

@@ -272,7 +272,16 @@ pub struct ListView {
 
 /// The figures of the daily report, in column order: (key, 中文, English).
 pub const REPORT_FIGURES: &[(&str, &str, &str)] = &[
-    ("arrivals_today", "今日来返", "Arrivals today"),
+    (
+        "arriving_today",
+        "今日抵达（到达日期）",
+        "Arriving today (arrival date)",
+    ),
+    (
+        "arrivals_today",
+        "今日报备（收到日期）",
+        "Declared today (received date)",
+    ),
     ("arrivals_14d", "14天来返", "Arrivals, 14 days"),
     ("under_control", "在管人数", "Under measures"),
     ("positives", "阳性", "Positives"),
@@ -372,6 +381,7 @@ fn window(today: Date, now: i64) -> Window {
         today: start,
         from14: start - (rules::ARRIVAL_DAYS - 1) * 86_400,
         closure_from: start - (rules::CLOSURE_DAYS - 1) * 86_400,
+        day: today,
     }
 }
 
@@ -837,7 +847,7 @@ impl Services {
                 .filter(|r| keep(&r.region))
                 .map(|r| self.list_item(metric, r))
                 .collect();
-            let kind = if metric.starts_with("arrivals") {
+            let kind = if metric.starts_with("arriv") {
                 "declaration"
             } else if metric.starts_with("tasks") {
                 "task"

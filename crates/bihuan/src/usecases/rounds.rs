@@ -24,6 +24,10 @@ pub struct ResidentInput {
     pub name: String,
     #[serde(default)]
     pub phone: Option<String>,
+    /// Where the resident lives: people at the same address in the same
+    /// village are one household (流调 household contacts).
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,8 +173,17 @@ impl Services {
             r.phone.as_deref(),
             today,
         );
+        let address = e
+            .take(validation::text_optional(
+                "address",
+                r.address.as_deref().unwrap_or(""),
+                200,
+            ))
+            .map(|a| a.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|a| !a.is_empty());
         match (grid, person) {
             (Some(grid), Some(p)) if e.is_empty() => Ok(ResidentRow {
+                address,
                 doc_type: p.document.kind().as_str().into(),
                 doc_lookup: self.vault.lookup(&p.document.lookup_key_material()),
                 doc_enc: self.vault.encrypt(p.document.number()),
@@ -272,6 +285,12 @@ impl Services {
                         GIVEN[(i / 144) % 12]
                     ),
                     phone: Some(format!("13{:09}", i)),
+                    // Three people to a household, numbered within the grid.
+                    address: Some(format!(
+                        "{}网格{}号",
+                        &grids[i % grids.len()][12..],
+                        i / grids.len() / 3 + 1
+                    )),
                 })
                 .collect();
             let good: Vec<ResidentRow> = rows
