@@ -127,11 +127,33 @@ fn cell_text(c: &Data) -> String {
         Data::Float(f) => f.to_string(),
         Data::Int(i) => i.to_string(),
         Data::Bool(b) => b.to_string(),
+        // A date stays a date; a date-time keeps its time of day (a 协查
+        // deadline typed as 2022-01-29 18:00), to the nearest second.
         Data::DateTime(d) => d
             .as_datetime()
-            .map(|t| t.date().to_string())
+            .map(|t| {
+                let ms = t.and_utc().timestamp_millis() + 500;
+                chrono::DateTime::from_timestamp(ms.div_euclid(1000), 0)
+                    .map(|t| t.naive_utc())
+                    .unwrap_or(t)
+            })
+            .map(|t| {
+                if t.time() == chrono::NaiveTime::MIN {
+                    t.date().to_string()
+                } else {
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            })
             .unwrap_or_default(),
-        Data::DateTimeIso(s) => s.chars().take(10).collect(),
+        Data::DateTimeIso(s) => {
+            let s = s.replace('T', " ");
+            match s.get(10..) {
+                Some(time) if !time.trim().is_empty() && time.trim() != "00:00:00" => {
+                    s.chars().take(19).collect()
+                }
+                _ => s.chars().take(10).collect(),
+            }
+        }
         other => other.to_string(),
     }
 }

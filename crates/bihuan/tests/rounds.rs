@@ -58,9 +58,39 @@ async fn a_round_counts_coverage_as_people_are_sampled() {
         app.post(&town, "/api/v1/rounds", round.clone()).await.0,
         403
     );
+    // Regions outside the city, or unknown in it, are refused field by field.
+    let (s, e) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "越界", "regions": ["330784001", "110106", "330784999"],
+                   "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-29T04:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let fields: Vec<(&str, &str)> = e["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["field"].as_str().unwrap(), x["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [("regions.1", "scope"), ("regions.2", "unknown")],
+        "{e}"
+    );
     let (s, r) = app.post(&command, "/api/v1/rounds", round).await;
     assert_eq!(s, 201, "{r}");
     let id = r["id"].as_i64().unwrap();
+    assert_eq!(
+        sqlx::query("SELECT COUNT(*) FROM rounds")
+            .fetch_one(app.services.db.pool())
+            .await
+            .map(|r| sqlx::Row::get::<i64, _>(&r, 0))
+            .unwrap(),
+        1,
+        "the refused round stored nothing"
+    );
     let (_, c) = app
         .get(&command, &format!("/api/v1/rounds/{id}/coverage"))
         .await;

@@ -318,12 +318,40 @@ impl Services {
                 "choose 1 to 500 regions",
             ));
         }
-        let regions: Vec<RegionCode> = input
+        let parsed: Vec<(usize, RegionCode)> = input
             .regions
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| e.take(RegionCode::parse(r, &format!("regions.{i}"))))
+            .filter_map(|(i, r)| {
+                e.take(RegionCode::parse(r, &format!("regions.{i}")))
+                    .map(|c| (i, c))
+            })
             .collect();
+        // Each region must be one of the city's, inside the actor's own.
+        let mut regions = Vec::with_capacity(parsed.len());
+        {
+            let mut c = self.db.pool().acquire().await?;
+            for (i, r) in parsed {
+                let field = format!("regions.{i}");
+                if !r.as_str().starts_with(actor.scope()) {
+                    e.push(FieldError::new(
+                        field,
+                        "scope",
+                        "区域不在本辖区内",
+                        "outside your region",
+                    ));
+                } else if repo::region(&mut c, r.as_str()).await?.is_none() {
+                    e.push(FieldError::new(
+                        field,
+                        "unknown",
+                        "区域不存在",
+                        "no such region",
+                    ));
+                } else {
+                    regions.push(r);
+                }
+            }
+        }
         let time =
             |field: &str, v: &str, e: &mut FieldErrors| match chrono::DateTime::parse_from_rfc3339(
                 v,
