@@ -131,8 +131,31 @@ async fn a_negative_pool_satisfies_obligations() {
         .add_api_token("field-lab", "lab_results")
         .await
         .unwrap();
+    let seqs = |feed: &Value| -> Vec<i64> {
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;
+    let cursor = seqs(&feed).into_iter().max().unwrap_or(0);
     let r = results(&app, &lab, json!([{"barcode": "YK1000001", "result": "negative", "ct": "", "tested_at": "2022-01-28T09:30:00+08:00"}])).await;
     assert_eq!(r["applied"], 1);
+    // The four members without a control turn green in one statement, each
+    // with its own place in the feed after the cursor.
+    let (_, feed) = app
+        .get(&command, &format!("/api/v1/health-codes?cursor={cursor}"))
+        .await;
+    let after = seqs(&feed);
+    assert_eq!(after.len(), 4, "{feed}");
+    assert!(after.windows(2).all(|w| w[0] < w[1]) && after[0] > cursor);
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["colour"] == "green")
+    );
     let (_, due) = app.get(&sampler, "/api/v1/due-tests").await;
     assert_eq!(
         due[0]["state"], "done",

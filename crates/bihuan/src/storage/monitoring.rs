@@ -611,12 +611,7 @@ pub async fn put_health_code(
     if current.as_deref() == Some(colour) {
         return Ok(false);
     }
-    let seq: i64 = sqlx::query(
-        "UPDATE counters SET value = value + 1 WHERE name = 'health_codes' RETURNING value",
-    )
-    .fetch_one(&mut *c)
-    .await?
-    .try_get(0)?;
+    let seq = take_health_code_seqs(c, 1).await?;
     sqlx::query(
         "INSERT INTO health_codes (person_id, colour, changed_at, seq) VALUES ($1, $2, $3, $4)
          ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
@@ -629,6 +624,20 @@ pub async fn put_health_code(
     .execute(c)
     .await?;
     Ok(true)
+}
+
+/// Takes `n` consecutive feed sequence numbers; returns the first. Every
+/// write to `health_codes` stamps its rows with numbers taken here, in the
+/// same transaction (the counter row stays locked until it ends).
+pub async fn take_health_code_seqs(c: &mut AnyConnection, n: i64) -> Result<i64> {
+    let last: i64 = sqlx::query(
+        "UPDATE counters SET value = value + $1 WHERE name = 'health_codes' RETURNING value",
+    )
+    .bind(n)
+    .fetch_one(&mut *c)
+    .await?
+    .try_get(0)?;
+    Ok(last - n + 1)
 }
 
 pub struct HealthCodeRow {
