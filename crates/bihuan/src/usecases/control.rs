@@ -6,7 +6,7 @@ use bihuan_domain::task::TaskKind;
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::monitoring::refresh_colour_on;
+use super::monitoring::{colour_new_control, refresh_colour_on};
 use crate::error::{Error, Result};
 use crate::storage::repo;
 
@@ -142,7 +142,7 @@ pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Re
         .await?;
         // The feed shows the new measure at once (a 集中隔离 arrival, a
         // 封控区 resident: red), in this transaction.
-        refresh_colour_on(c, ch.person_id, day_of(ch.now), ch.actor, ch.now).await?;
+        colour_new_control(c, ch.person_id, day_of(ch.now), ch.actor, ch.now).await?;
         a.clone()
     } else {
         let r = running.expect("not stricter implies a running control");

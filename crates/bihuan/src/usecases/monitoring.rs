@@ -110,8 +110,7 @@ fn parse_check_in(input: &CheckInInput) -> std::result::Result<(u16, Vec<Symptom
 }
 
 /// Derives and stores a person's health-code colour as of `today`, in the
-/// caller's transaction; returns it. Every change of a control calls it, so
-/// the feed shows a new measure at once.
+/// caller's transaction; returns it.
 pub(crate) async fn refresh_colour_on(
     c: &mut AnyConnection,
     person_id: i64,
@@ -119,8 +118,32 @@ pub(crate) async fn refresh_colour_on(
     actor: &str,
     now: i64,
 ) -> Result<HealthCode> {
+    let colour = derive_colour(c, person_id, today).await?;
+    store_colour(c, person_id, colour, actor, now).await?;
+    Ok(colour)
+}
+
+/// The colour of a person whose control was just set: stored at once (the
+/// feed shows a new measure in the same transaction), except green for
+/// someone with no colour yet, which is what having none means; so the
+/// common registration takes no feed number (nor its lock).
+pub(crate) async fn colour_new_control(
+    c: &mut AnyConnection,
+    person_id: i64,
+    today: Date,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let colour = derive_colour(c, person_id, today).await?;
+    if colour != HealthCode::Green || store::health_code_of(c, person_id).await?.is_some() {
+        store_colour(c, person_id, colour, actor, now).await?;
+    }
+    Ok(())
+}
+
+async fn derive_colour(c: &mut AnyConnection, person_id: i64, today: Date) -> Result<HealthCode> {
     let records = store::tests_of(c, person_id).await?;
-    let colour = match repo::control(c, person_id).await? {
+    Ok(match repo::control(c, person_id).await? {
         Some(k) if k.status == "positive" => HealthCode::Red,
         Some(k) if matches!(k.status.as_str(), "active" | "due_for_release") => {
             monitoring::health_code(&parse_assessment(&k.assessment)?.plan, &records, today)
@@ -129,9 +152,7 @@ pub(crate) async fn refresh_colour_on(
         // in a round) is still red.
         _ if records.iter().any(|r| r.result == TestResult::Positive) => HealthCode::Red,
         _ => HealthCode::Green,
-    };
-    store_colour(c, person_id, colour, actor, now).await?;
-    Ok(colour)
+    })
 }
 
 async fn store_colour(
