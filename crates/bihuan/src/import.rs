@@ -271,11 +271,33 @@ fn cell_text(c: &DataRef) -> String {
         DataRef::Float(f) => f.to_string(),
         DataRef::Int(i) => i.to_string(),
         DataRef::Bool(b) => b.to_string(),
+        // A date stays a date; a date-time keeps its time of day (a 协查
+        // deadline typed as 2022-01-29 18:00), to the nearest second.
         DataRef::DateTime(d) => d
             .as_datetime()
-            .map(|t| t.date().to_string())
+            .map(|t| {
+                let ms = t.and_utc().timestamp_millis() + 500;
+                chrono::DateTime::from_timestamp(ms.div_euclid(1000), 0)
+                    .map(|t| t.naive_utc())
+                    .unwrap_or(t)
+            })
+            .map(|t| {
+                if t.time() == chrono::NaiveTime::MIN {
+                    t.date().to_string()
+                } else {
+                    t.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            })
             .unwrap_or_default(),
-        DataRef::DateTimeIso(s) => s.chars().take(10).collect(),
+        DataRef::DateTimeIso(s) => {
+            let s = s.replace('T', " ");
+            match s.get(10..) {
+                Some(time) if !time.trim().is_empty() && time.trim() != "00:00:00" => {
+                    s.chars().take(19).collect()
+                }
+                _ => s.chars().take(10).collect(),
+            }
+        }
         DataRef::DurationIso(s) => s.clone(),
         DataRef::Error(e) => e.to_string(),
     }
@@ -391,6 +413,10 @@ pub const RESIDENT_COLUMNS: &[(&str, &str)] = &[
     ("姓名", "name"),
     ("phone", "phone"),
     ("手机号码", "phone"),
+    ("address", "address"),
+    ("住址", "address"),
+    ("地址", "address"),
+    ("家庭住址", "address"),
 ];
 
 pub fn resident_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rounds::ResidentInput>> {
@@ -403,6 +429,7 @@ pub fn resident_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rounds
             id_number: r.remove("id_number").unwrap_or_default(),
             name: r.remove("name").unwrap_or_default(),
             phone: r.remove("phone").filter(|s| !s.is_empty()),
+            address: r.remove("address").filter(|s| !s.is_empty()),
         })
         .collect())
 }

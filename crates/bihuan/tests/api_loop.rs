@@ -138,6 +138,8 @@ async fn declaration_to_closed_task() {
         [
             "declared",
             "control_set",
+            // The colour follows the new control in the same transaction.
+            "health_code_changed",
             "task_created",
             "task_ack",
             "task_report",

@@ -755,3 +755,60 @@ async fn the_pages_upload_map_show_and_export_a_list() {
     let (s, _) = page(&app, &village, "/assist").await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test]
+async fn a_deadline_typed_as_an_excel_date_time_keeps_its_time_of_day() {
+    use rust_xlsxwriter::{ExcelDateTime, Format};
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/residents/import"))
+        .bearer_auth(&command)
+        .body(format!(
+            "网格编码,身份证号,姓名\n{G1},{},王五\n",
+            resident_id(1)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/assist-mappings",
+            json!({"name": "时限模板", "columns": {
+                "name": "人员姓名", "id_number": "身份证号码", "deadline": "反馈时限"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["人员姓名", "身份证号码", "反馈时限"].iter().enumerate() {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "王五").unwrap();
+    ws.write_string(1, 1, resident_id(1)).unwrap();
+    let due = ExcelDateTime::from_ymd(2022, 1, 29)
+        .unwrap()
+        .and_hms(18, 0, 0)
+        .unwrap();
+    ws.write_datetime_with_format(1, 2, &due, &Format::new().set_num_format("yyyy/m/d h:mm"))
+        .unwrap();
+    let file = wb.save_to_buffer().unwrap();
+    let (ct, body) = multipart("时限", "时限模板", "时限.xlsx", &file);
+    let (s, report) = send(&app, &command, "/api/v1/assist-lists", &ct, body).await;
+    assert_eq!(s, 201, "{report}");
+    assert_eq!(report["tasked"], 1, "{report}");
+    let (_, tasks) = app.get(&command, "/api/v1/tasks").await;
+    let verify = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "verify")
+        .unwrap_or_else(|| panic!("{tasks}"));
+    assert_eq!(
+        verify["due_at"], "2022-01-29T18:00:00+08:00",
+        "not the end of the day"
+    );
+}

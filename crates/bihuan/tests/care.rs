@@ -277,10 +277,19 @@ async fn the_health_code_feed_serves_the_command_and_token_holders() {
         .unwrap();
     let text = r.text().await.unwrap();
     assert!(
-        text.starts_with("person_id,id_type,id_number,colour,changed_at\n"),
+        text.starts_with("person_id,id_type,id_number,colour,changed_at,seq\n"),
         "{text}"
     );
     assert!(text.contains(",11010519491231002X,red,"), "{text}");
+    // A person's download names them, like every other export.
+    assert!(
+        text.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("导出人："),
+        "{text}"
+    );
     let r = app
         .http
         .get(app.url("/api/v1/health-codes?format=xlsx"))
@@ -288,7 +297,9 @@ async fn the_health_code_feed_serves_the_command_and_token_holders() {
         .send()
         .await
         .unwrap();
-    assert_eq!(sheet(&r.bytes().await.unwrap())[1][3], "red");
+    let rows = sheet(&r.bytes().await.unwrap());
+    assert_eq!(rows[1][3], "red");
+    assert!(rows.last().unwrap()[0].starts_with("导出人："), "{rows:?}");
     assert_eq!(
         app.get(&command, "/api/v1/health-codes?format=pdf").await.0,
         422
@@ -300,4 +311,61 @@ async fn the_health_code_feed_serves_the_command_and_token_holders() {
         .map(|r| sqlx::Row::get::<i64, _>(&r, 0))
         .unwrap();
     assert_eq!(reads, 4);
+}
+
+#[tokio::test]
+async fn a_new_measure_is_red_at_once_and_the_cursor_misses_no_change_in_the_same_second() {
+    let app = spawn().await;
+    let token = app
+        .services
+        .add_api_token("zj-health-code", "health_codes")
+        .await
+        .unwrap();
+    let (s, rows) = app.get(&token, "/api/v1/health-codes?cursor=0").await;
+    assert_eq!((s, rows), (200, json!([])));
+    // A 集中隔离 arrival: red in the feed with no sweep run.
+    let (first, _) = with_person(&app).await;
+    let (_, rows) = app.get(&token, "/api/v1/health-codes?cursor=0").await;
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["person_id"], first);
+    assert_eq!(rows[0]["colour"], "red");
+    let cursor = rows[0]["seq"].as_i64().unwrap();
+    let stamp = rows[0]["changed_at"].as_i64().unwrap();
+
+    // A second arrival in the same second (the clock stands still).
+    let mut d = declaration();
+    d["id_number"] = json!(resident_id(7));
+    let (s, d) = app.declare(d).await;
+    assert_eq!(s, 201, "{d}");
+    let second = d["person_id"].as_i64().unwrap();
+    let (_, rows) = app
+        .get(&token, &format!("/api/v1/health-codes?cursor={cursor}"))
+        .await;
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+    assert_eq!(rows[0]["person_id"], second);
+    assert_eq!(rows[0]["colour"], "red");
+    assert_eq!(rows[0]["changed_at"], stamp, "stamped in the same second");
+    assert!(rows[0]["seq"].as_i64().unwrap() > cursor);
+    // Seconds cannot tell them apart: the old parameter still answers as
+    // it did (and would have lost the second change).
+    let (_, old) = app
+        .get(
+            &token,
+            &format!("/api/v1/health-codes?changed_since={stamp}"),
+        )
+        .await;
+    assert_eq!(old, json!([]));
+    let (_, all) = app
+        .get(
+            &token,
+            &format!("/api/v1/health-codes?changed_since={}", stamp - 1),
+        )
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    // Nothing after the last seq.
+    let last = rows[0]["seq"].as_i64().unwrap();
+    let (_, none) = app
+        .get(&token, &format!("/api/v1/health-codes?cursor={last}"))
+        .await;
+    assert_eq!(none, json!([]));
 }

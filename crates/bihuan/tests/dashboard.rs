@@ -19,6 +19,7 @@ const VILLAGE_B: &str = "330784002001";
 
 /// Every figure a tile shows; categories are added from the dashboard.
 const KEYS: &[&str] = &[
+    "arriving_today",
     "arrivals_today",
     "arrivals_14d",
     "under_control",
@@ -94,7 +95,12 @@ async fn numbers_equal_lists(app: &TestApp, token: &str, region: &str) -> usize 
     assert_eq!(s, 200, "{d}");
     let mut keys: Vec<String> = KEYS.iter().map(|k| k.to_string()).collect();
     for c in d["categories"].as_array().unwrap() {
-        for m in ["arrivals_today", "arrivals_14d", "under_control"] {
+        for m in [
+            "arriving_today",
+            "arrivals_today",
+            "arrivals_14d",
+            "under_control",
+        ] {
             keys.push(format!("{m}:{}", c.as_str().unwrap()));
         }
     }
@@ -356,7 +362,8 @@ async fn every_number_equals_its_list_and_the_daily_report_compares_days() {
     assert_eq!(head[0], "镇街");
     assert_eq!(head[col("超时任务") + 1], "较昨日");
     let figures = [
-        ("今日来返", "arrivals_today"),
+        ("今日抵达（到达日期）", "arriving_today"),
+        ("今日报备（收到日期）", "arrivals_today"),
         ("14天来返", "arrivals_14d"),
         ("在管人数", "under_control"),
         ("阳性", "positives"),
@@ -682,4 +689,46 @@ async fn a_changed_plan_is_read_again_and_an_unchanged_one_is_kept() {
     assert!(!after.contains(&changed), "the new plan is read: {after:?}");
     assert!(after.contains(&kept), "{after:?}");
     assert_eq!(after.len(), before.len() - 1);
+}
+
+#[tokio::test]
+async fn arrivals_by_arrival_date_and_by_received_date_are_both_shown() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let origin = json!({"county": "110106", "township": "110106003"});
+    // Both declared on 01-28: one arrives that day, one the next.
+    let mut a = arrival(1, VILLAGE_A, origin.clone(), "2022-01-26");
+    a["arrival"]["date"] = json!("2022-01-28");
+    let mut b = arrival(2, VILLAGE_A, origin, "2022-01-26");
+    b["arrival"]["date"] = json!("2022-01-29");
+    for d in [a, b] {
+        let (s, r) = app.declare(d).await;
+        assert_eq!(s, 201, "{r}");
+    }
+    let (_, d) = app.get(&command, "/api/v1/dashboard/330784").await;
+    assert_eq!(fig(&d["total"], "arrivals_today"), 2, "received today");
+    assert_eq!(fig(&d["total"], "arriving_today"), 1, "arriving today");
+    assert!(numbers_equal_lists(&app, &command, "330784").await > 0);
+    // The grid worker's 今日报备 names their own grid's declarations.
+    let worker = app.login_as("grid_worker", "330784001001001").await;
+    let (s, o) = app.get(&worker, "/api/v1/overview").await;
+    assert_eq!(s, 200, "{o}");
+    let today: i64 = o["declarations_today"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[3].as_i64().unwrap())
+        .sum();
+    assert_eq!(today, 2, "{o}");
+
+    at(&app, day(1), 10);
+    let command = app.login_as("command", "330784").await;
+    let (_, d) = app.get(&command, "/api/v1/dashboard/330784").await;
+    assert_eq!(fig(&d["total"], "arrivals_today"), 0);
+    assert_eq!(
+        fig(&d["total"], "arriving_today"),
+        1,
+        "the second arrives today"
+    );
+    assert!(numbers_equal_lists(&app, &command, "330784").await > 0);
 }

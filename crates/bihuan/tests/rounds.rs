@@ -58,9 +58,39 @@ async fn a_round_counts_coverage_as_people_are_sampled() {
         app.post(&town, "/api/v1/rounds", round.clone()).await.0,
         403
     );
+    // Regions outside the city, or unknown in it, are refused field by field.
+    let (s, e) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "越界", "regions": ["330784001", "110106", "330784999"],
+                   "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-29T04:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let fields: Vec<(&str, &str)> = e["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["field"].as_str().unwrap(), x["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [("regions.1", "scope"), ("regions.2", "unknown")],
+        "{e}"
+    );
     let (s, r) = app.post(&command, "/api/v1/rounds", round).await;
     assert_eq!(s, 201, "{r}");
     let id = r["id"].as_i64().unwrap();
+    assert_eq!(
+        sqlx::query("SELECT COUNT(*) FROM rounds")
+            .fetch_one(app.services.db.pool())
+            .await
+            .map(|r| sqlx::Row::get::<i64, _>(&r, 0))
+            .unwrap(),
+        1,
+        "the refused round stored nothing"
+    );
     let (_, c) = app
         .get(&command, &format!("/api/v1/rounds/{id}/coverage"))
         .await;
@@ -459,4 +489,156 @@ async fn at_the_deadline_each_grid_gets_one_task_with_its_untested() {
             .iter()
             .all(|t| t["kind"] != "untested")
     );
+}
+
+#[tokio::test]
+async fn a_sealed_zone_is_red_at_once_and_lifting_it_gives_back_the_landing_test() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    // Resident 1 arrived from another province today: a 落地检 (days 1 and 4).
+    let mut d = support::declaration();
+    d["id_number"] = json!(resident_id(1));
+    let (_, d) = app.declare(d).await;
+    assert_eq!(d["control"]["category"], "out_of_province");
+    let person = d["person_id"].as_i64().unwrap();
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;
+    let cursor = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_i64().unwrap())
+        .max()
+        .unwrap_or(0);
+
+    let zone = json!({"kind": "sealed", "region": "330784001001", "starts_on": "2022-01-28"});
+    let (s, z) = app.post(&command, "/api/v1/zones", zone).await;
+    assert_eq!(s, 201, "{z}");
+    // Red in the feed at once, without waiting for the daily sweep.
+    let (_, feed) = app
+        .get(&command, &format!("/api/v1/health-codes?cursor={cursor}"))
+        .await;
+    let red: Vec<i64> = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["colour"] == "red")
+        .map(|r| r["person_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(red.len(), 3, "the village's three residents: {feed}");
+    assert!(red.contains(&person));
+
+    // Day 1 tested negative; the zone is lifted the same day.
+    let worker = app.login_as("grid_worker", G1).await;
+    let (s, r) = app
+        .post(&worker, "/api/v1/tests", json!({"person_id": person, "sampled_at": "2022-01-28T08:00:00+08:00", "result": "negative"}))
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (s, l) = app
+        .post(
+            &command,
+            &format!("/api/v1/zones/{}/lift", z["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["released"], 1);
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{person}"))
+        .await;
+    assert_eq!(
+        (&p["control"]["category"], &p["control"]["status"]),
+        (&json!("out_of_province"), &json!("active")),
+        "the person's own plan runs again: {p}"
+    );
+    // Day 4 (01-31): the landing test is still owed.
+    app.advance_hours(72);
+    let worker = app.login_as("grid_worker", G1).await;
+    let (_, due) = app.get(&worker, "/api/v1/due-tests").await;
+    assert!(
+        due.as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["person_id"] == person && t["day"] == 4),
+        "{due}"
+    );
+}
+
+#[tokio::test]
+async fn a_resident_added_mid_round_is_counted_listed_and_tasked() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    let (_, r) = app
+        .post(
+            &command,
+            "/api/v1/rounds",
+            json!({"name": "第三轮", "regions": ["330784001001"],
+               "starts_at": "2022-01-28T08:00:00+08:00", "ends_at": "2022-01-28T20:00:00+08:00"}),
+        )
+        .await;
+    let id = r["id"].as_i64().unwrap();
+    // G1's three residents are all sampled.
+    let sampler = app.login_as("grid_worker", G1).await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes",
+        json!({"barcode": "MR0000001", "pool_size": 10, "category": "mandatory"}),
+    )
+    .await;
+    for n in [1, 2, 3] {
+        app.post(
+            &sampler,
+            "/api/v1/tubes/MR0000001/members",
+            json!({"id_number": resident_id(n)}),
+        )
+        .await;
+    }
+    // Mid-round, one more resident of G1 is put on the roll (and one of G2,
+    // another village's grid, outside this round).
+    let more = format!(
+        "网格编码,身份证号,姓名\n{G1},{},新居民\n{G2},{},新居民二\n",
+        resident_id(60),
+        resident_id(61)
+    );
+    let (s, r) = upload(&app, &town, "/api/v1/residents/import", more).await;
+    assert_eq!((s, r["loaded"].as_i64()), (200, Some(2)), "{r}");
+    let (_, c) = app
+        .get(
+            &command,
+            &format!("/api/v1/rounds/{id}/coverage?region=330784001001"),
+        )
+        .await;
+    let g1 = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == G1)
+        .unwrap_or_else(|| panic!("{c}"));
+    assert_eq!(
+        (g1["residents"].as_i64(), g1["untested"].as_i64()),
+        (Some(4), Some(1)),
+        "{c}"
+    );
+    let (_, list) = app
+        .get(&sampler, &format!("/api/v1/rounds/{id}/untested/{G1}"))
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "count and list agree");
+    assert_eq!(list[0]["name"], "新居民");
+
+    // At the deadline G1 gets its task too.
+    app.advance_hours(11);
+    assert_eq!(app.services.run_jobs().await.unwrap().round_deadlines, 1);
+    let sampler = app.login_as("grid_worker", G1).await;
+    let (_, tasks) = app.get(&sampler, "/api/v1/tasks").await;
+    let untested: Vec<&Value> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "untested")
+        .collect();
+    assert_eq!(untested.len(), 1, "{tasks}");
+    assert!(untested[0]["reason"].as_str().unwrap().contains("未检1人"));
 }

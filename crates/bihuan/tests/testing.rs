@@ -131,8 +131,31 @@ async fn a_negative_pool_satisfies_obligations() {
         .add_api_token("field-lab", "lab_results")
         .await
         .unwrap();
+    let seqs = |feed: &Value| -> Vec<i64> {
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;
+    let cursor = seqs(&feed).into_iter().max().unwrap_or(0);
     let r = results(&app, &lab, json!([{"barcode": "YK1000001", "result": "negative", "ct": "", "tested_at": "2022-01-28T09:30:00+08:00"}])).await;
     assert_eq!(r["applied"], 1);
+    // The four members without a control turn green in one statement, each
+    // with its own place in the feed after the cursor.
+    let (_, feed) = app
+        .get(&command, &format!("/api/v1/health-codes?cursor={cursor}"))
+        .await;
+    let after = seqs(&feed);
+    assert_eq!(after.len(), 4, "{feed}");
+    assert!(after.windows(2).all(|w| w[0] < w[1]) && after[0] > cursor);
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["colour"] == "green")
+    );
     let (_, due) = app.get(&sampler, "/api/v1/due-tests").await;
     assert_eq!(
         due[0]["state"], "done",
@@ -369,4 +392,78 @@ async fn sampling_sites_are_listed_by_town() {
     assert_eq!(list[0]["town"], "330784001");
     assert_eq!(list[0]["sites"][0]["name"], "园丁社区采样点");
     assert_eq!(list[0]["sites"][0]["serves"], "mandatory,voluntary");
+}
+
+#[tokio::test]
+async fn a_negative_retest_gives_back_the_landing_test() {
+    let app = spawn().await;
+    // No risk area: an arrival from another province owes a 落地检 on days 1 and 4.
+    let (s, d) = app.declare(declaration()).await;
+    assert_eq!(s, 201, "{d}");
+    assert_eq!(d["control"]["category"], "out_of_province");
+    let person = d["person_id"].as_i64().unwrap();
+    let command = app.login_as("command", "330784").await;
+    let sampler = app.login_as("grid_worker", GRID).await;
+    let lab = app
+        .services
+        .add_api_token("field-lab", "lab_results")
+        .await
+        .unwrap();
+    open(&app, &sampler, "YK3000001", 5).await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes/YK3000001/members",
+        json!({"person_id": person}),
+    )
+    .await;
+    add_id(&app, &sampler, "YK3000001", 1).await;
+    app.post(&sampler, "/api/v1/tubes/YK3000001/seal", json!({}))
+        .await;
+    results(&app, &lab, json!([{"barcode": "YK3000001", "result": "positive", "tested_at": "2022-01-28T09:30:00+08:00"}])).await;
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{person}"))
+        .await;
+    assert_eq!(p["control"]["category"], "pool_positive");
+
+    // The single re-test is negative: the temporary control ends, and the
+    // person's own plan runs again.
+    open(&app, &sampler, "YKS300001", 1).await;
+    app.post(
+        &sampler,
+        "/api/v1/tubes/YKS300001/members",
+        json!({"person_id": person}),
+    )
+    .await;
+    app.post(&sampler, "/api/v1/tubes/YKS300001/seal", json!({}))
+        .await;
+    app.advance_hours(1);
+    results(&app, &lab, json!([{"barcode": "YKS300001", "result": "negative", "tested_at": "2022-01-28T10:30:00+08:00"}])).await;
+    let (_, p) = app
+        .get(&command, &format!("/api/v1/persons/{person}"))
+        .await;
+    assert_eq!(p["control"]["category"], "out_of_province", "{p}");
+    assert_eq!(p["control"]["status"], "active");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM events WHERE kind = 'control_restored' AND person_id = {person}")
+        )
+        .await,
+        1
+    );
+    // Day 4 (01-31): the landing test is still owed.
+    app.advance_hours(71);
+    let sampler = app.login_as("grid_worker", GRID).await;
+    let (s, due) = app.get(&sampler, "/api/v1/due-tests").await;
+    assert_eq!(s, 200);
+    let line = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["person_id"] == person)
+        .unwrap_or_else(|| panic!("the 落地检 is still owed: {due}"));
+    assert_eq!(
+        (line["day"].as_i64(), &line["state"]),
+        (Some(4), &json!("due"))
+    );
 }

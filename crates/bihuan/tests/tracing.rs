@@ -638,3 +638,62 @@ async fn a_positive_single_test_opens_a_case() {
     // 2022-01-24 00:00 in Shanghai: four days before the 28th.
     assert_eq!(cases[0]["window_from"], 1_642_953_600);
 }
+
+#[tokio::test]
+async fn residents_at_one_address_are_household_contacts() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    let grid = "330784001001001";
+    let roll = format!(
+        "网格编码,身份证号,姓名,住址\n{grid},{},户主,园丁路1号 \n{grid},{},家人, 园丁路1号\n{grid},{},邻居,园丁路2号\n",
+        resident_id(71),
+        resident_id(72),
+        resident_id(73)
+    );
+    let r = app
+        .http
+        .post(app.url("/api/v1/residents/import"))
+        .bearer_auth(&town)
+        .body(roll)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let people: Vec<i64> = sqlx::query("SELECT person_id FROM residents ORDER BY person_id")
+        .fetch_all(app.services.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get::<i64, _>(r, 0))
+        .collect();
+    assert_eq!(people.len(), 3);
+    let command = app.login_as("command", "330784").await;
+    let (s, k) = app
+        .post(
+            &command,
+            "/api/v1/trace-cases",
+            json!({"person_id": people[0], "start_date": "2022-01-27"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{k}");
+    let (s, v) = app
+        .post(
+            &command,
+            &format!("/api/v1/trace-cases/{}/trace", k["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let found: Vec<(i64, String)> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["person_id"].as_i64().unwrap(),
+                c["evidence"][0]["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [(people[1], "household".to_string())], "{v}");
+}

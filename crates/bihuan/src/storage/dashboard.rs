@@ -7,19 +7,20 @@
 
 use std::collections::HashMap;
 
-use bihuan_domain::monitoring::{TestRecord, TestResult};
+use bihuan_domain::monitoring::TestRecord;
 use sqlx::{AnyConnection, Row};
 
 use crate::error::{Error, Result};
 
 /// The time points a metric's WHERE may name, as `?now`, `?today`, `?from14`
-/// and `?closure_from` (unix seconds).
+/// and `?closure_from` (unix seconds), and `?day` (today's civil date).
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub now: i64,
     pub today: i64,
     pub from14: i64,
     pub closure_from: i64,
+    pub day: bihuan_domain::Date,
 }
 
 impl Window {
@@ -60,6 +61,18 @@ const TASK_COLS: &str = "t.id, t.person_id, COALESCE(p.name, ''), COALESCE(p.doc
 const OPEN: &str = "t.state IN ('dispatched', 'acknowledged', 'reported')";
 
 pub const METRICS: &[Metric] = &[
+    // Declarations received today (the date they came in), and declarations
+    // of people arriving today (the date they give): both, labelled.
+    Metric {
+        key: "arriving_today",
+        count_from: DECL_FROM,
+        list_from: DECL_FROM,
+        region: "p.region",
+        filter: "d.arrival_date = ?day",
+        category: Some("d.category"),
+        list_columns: DECL_COLS,
+        order: "d.id",
+    },
     Metric {
         key: "arrivals_today",
         count_from: DECL_FROM,
@@ -184,8 +197,13 @@ fn placeholders(sql: &str, w: &Window, first: usize) -> (String, Vec<i64>) {
         let end = tail
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(tail.len());
-        binds.push(w.value(&tail[..end]));
-        out.push_str(&format!("${}", first + binds.len() - 1));
+        if &tail[..end] == "day" {
+            // A date the server formats (YYYY-MM-DD), never input: inline.
+            out.push_str(&format!("'{}'", w.day.format("%Y-%m-%d")));
+        } else {
+            binds.push(w.value(&tail[..end]));
+            out.push_str(&format!("${}", first + binds.len() - 1));
+        }
         rest = &tail[end..];
     }
     out.push_str(rest);
@@ -421,15 +439,9 @@ pub async fn tests_since(
     .fetch_all(c)
     .await?
     {
-        let on: String = r.try_get(1)?;
-        let result: String = r.try_get(2)?;
-        out.entry(r.try_get(0)?).or_default().push(TestRecord {
-            sampled_on: on
-                .parse()
-                .map_err(|_| Error::Internal(format!("test date {on}")))?,
-            result: TestResult::parse(&result)
-                .ok_or_else(|| Error::Internal(format!("test result {result}")))?,
-        });
+        if let Some(t) = crate::storage::monitoring::test_record(&r) {
+            out.entry(r.try_get(0)?).or_default().push(t);
+        }
     }
     Ok(out)
 }
@@ -596,9 +608,13 @@ mod tests {
             today: 3,
             from14: 2,
             closure_from: 1,
+            day: "2022-01-28".parse().unwrap(),
         };
         let (sql, binds) = placeholders("a >= ?closure_from AND a <= ?now AND b < ?now", &w, 3);
         assert_eq!(sql, "a >= $3 AND a <= $4 AND b < $5");
         assert_eq!(binds, vec![1, 4, 4]);
+        let (sql, binds) = placeholders("d = ?day AND a >= ?today", &w, 2);
+        assert_eq!(sql, "d = '2022-01-28' AND a >= $2");
+        assert_eq!(binds, vec![3]);
     }
 }

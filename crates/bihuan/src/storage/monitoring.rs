@@ -109,23 +109,35 @@ pub async fn insert_test(
     .try_get(0)?)
 }
 
-fn test_record(r: &sqlx::any::AnyRow) -> Result<TestRecord> {
-    let result: String = r.try_get("result")?;
-    Ok(TestRecord {
-        sampled_on: date(&r.try_get::<String, _>("sampled_on")?)?,
-        result: TestResult::parse(&result)
-            .ok_or_else(|| Error::Internal(format!("test result {result}")))?,
-    })
+/// A stored test result; None (logged) for a row that cannot be read, so one
+/// bad row never stops a job or a list.
+pub(crate) fn test_record(r: &sqlx::any::AnyRow) -> Option<TestRecord> {
+    let read = || -> Result<TestRecord> {
+        let result: String = r.try_get("result")?;
+        Ok(TestRecord {
+            sampled_on: date(&r.try_get::<String, _>("sampled_on")?)?,
+            result: TestResult::parse(&result)
+                .ok_or_else(|| Error::Internal(format!("test result {result}")))?,
+        })
+    };
+    read()
+        .map_err(|e| {
+            let person = r.try_get::<i64, _>("person_id").ok();
+            tracing::warn!(error = %e, ?person, "test result skipped: unreadable row");
+        })
+        .ok()
 }
 
 pub async fn tests_of(c: &mut AnyConnection, person_id: i64) -> Result<Vec<TestRecord>> {
-    sqlx::query("SELECT sampled_on, result FROM test_results WHERE person_id = $1 ORDER BY id")
-        .bind(person_id)
-        .fetch_all(c)
-        .await?
-        .iter()
-        .map(test_record)
-        .collect()
+    Ok(sqlx::query(
+        "SELECT person_id, sampled_on, result FROM test_results WHERE person_id = $1 ORDER BY id",
+    )
+    .bind(person_id)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .filter_map(test_record)
+    .collect())
 }
 
 /// Test records of everyone whose control runs, keyed by person.
@@ -141,9 +153,9 @@ pub async fn tests_of_running(
     .fetch_all(c)
     .await?
     {
-        out.entry(r.try_get("person_id")?)
-            .or_default()
-            .push(test_record(&r)?);
+        if let Some(t) = test_record(&r) {
+            out.entry(r.try_get("person_id")?).or_default().push(t);
+        }
     }
     Ok(out)
 }
@@ -157,11 +169,15 @@ pub struct RunningControl {
     pub grid: String,
     pub phone_enc: String,
     pub name: String,
-    pub receipt: String,
+    /// The latest declaration's receipt; None for someone who never
+    /// declared (a zone resident, a pool member, a traced contact).
+    pub receipt: Option<String>,
 }
 
+/// Everyone whose plan runs. A row that cannot be read is logged and left
+/// out, so one bad row never stops the jobs or the lists for everyone else.
 pub async fn running_controls(c: &mut AnyConnection) -> Result<Vec<RunningControl>> {
-    sqlx::query(
+    let rows = sqlx::query(
         "SELECT k.person_id, k.status, k.assessment, p.region, p.phone_enc, p.name,
                 (SELECT d.receipt FROM declarations d WHERE d.person_id = k.person_id
                  ORDER BY d.id DESC LIMIT 1)
@@ -169,9 +185,8 @@ pub async fn running_controls(c: &mut AnyConnection) -> Result<Vec<RunningContro
          WHERE k.status IN ('active', 'due_for_release') ORDER BY k.person_id",
     )
     .fetch_all(c)
-    .await?
-    .iter()
-    .map(|r| {
+    .await?;
+    let read = |r: &sqlx::any::AnyRow| -> Result<RunningControl> {
         Ok(RunningControl {
             person_id: r.try_get(0)?,
             status: r.try_get(1)?,
@@ -181,8 +196,49 @@ pub async fn running_controls(c: &mut AnyConnection) -> Result<Vec<RunningContro
             name: r.try_get(5)?,
             receipt: r.try_get(6)?,
         })
-    })
-    .collect()
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|r| match read(r) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                let person = r.try_get::<i64, _>(0).ok();
+                tracing::warn!(error = %e, ?person, "running control skipped: unreadable row");
+                None
+            }
+        })
+        .collect())
+}
+
+// ---------- one row of a job ----------
+
+/// Starts one row of a job inside the job's transaction: a row that fails
+/// is rolled back alone by [`row_end`], and the job goes on with the next.
+pub async fn row_begin(c: &mut AnyConnection) -> Result<()> {
+    sqlx::query("SAVEPOINT job_row").execute(c).await?;
+    Ok(())
+}
+
+/// Ends a row begun with [`row_begin`]: keeps its work, or rolls it back and
+/// logs why. Returns whether the row succeeded.
+pub async fn row_end<T>(
+    c: &mut AnyConnection,
+    job: &str,
+    row: i64,
+    outcome: Result<T>,
+) -> Result<Option<T>> {
+    let kept = match outcome {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(job, row, error = %e, "job row skipped");
+            sqlx::query("ROLLBACK TO SAVEPOINT job_row")
+                .execute(&mut *c)
+                .await?;
+            None
+        }
+    };
+    sqlx::query("RELEASE SAVEPOINT job_row").execute(c).await?;
+    Ok(kept)
 }
 
 pub async fn set_control_status(
@@ -278,6 +334,26 @@ pub async fn lease_notification(
          WHERE id = $2 AND state = 'queued' AND next_attempt_at = $3",
     )
     .bind(lease_until)
+    .bind(id)
+    .bind(seen_next_attempt_at)
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets a queued message aside for good (its recipient cannot be reached);
+/// false when someone else moved it meanwhile.
+pub async fn give_up_notification(
+    c: &mut AnyConnection,
+    id: i64,
+    seen_next_attempt_at: i64,
+    error: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE notifications SET state = 'undeliverable', last_error = $1
+         WHERE id = $2 AND state = 'queued' AND next_attempt_at = $3",
+    )
+    .bind(error)
     .bind(id)
     .bind(seen_next_attempt_at)
     .execute(c)
@@ -516,7 +592,9 @@ pub async fn handovers_in(c: &mut AnyConnection, scope: &str) -> Result<Vec<Hand
 
 // ---------- health codes ----------
 
-/// Stores the colour when it changed; true when it did.
+/// Stores the colour when it changed; true when it did. A change takes the
+/// next feed sequence number (the counter row stays locked until this
+/// transaction ends, so numbers commit in order).
 pub async fn put_health_code(
     c: &mut AnyConnection,
     person_id: i64,
@@ -533,17 +611,33 @@ pub async fn put_health_code(
     if current.as_deref() == Some(colour) {
         return Ok(false);
     }
+    let seq = take_health_code_seqs(c, 1).await?;
     sqlx::query(
-        "INSERT INTO health_codes (person_id, colour, changed_at) VALUES ($1, $2, $3)
+        "INSERT INTO health_codes (person_id, colour, changed_at, seq) VALUES ($1, $2, $3, $4)
          ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
-             changed_at = excluded.changed_at",
+             changed_at = excluded.changed_at, seq = excluded.seq",
     )
     .bind(person_id)
     .bind(colour)
     .bind(now)
+    .bind(seq)
     .execute(c)
     .await?;
     Ok(true)
+}
+
+/// Takes `n` consecutive feed sequence numbers; returns the first. Every
+/// write to `health_codes` stamps its rows with numbers taken here, in the
+/// same transaction (the counter row stays locked until it ends).
+pub async fn take_health_code_seqs(c: &mut AnyConnection, n: i64) -> Result<i64> {
+    let last: i64 = sqlx::query(
+        "UPDATE counters SET value = value + $1 WHERE name = 'health_codes' RETURNING value",
+    )
+    .bind(n)
+    .fetch_one(&mut *c)
+    .await?
+    .try_get(0)?;
+    Ok(last - n + 1)
 }
 
 pub struct HealthCodeRow {
@@ -552,20 +646,35 @@ pub struct HealthCodeRow {
     pub doc_enc: String,
     pub colour: String,
     pub changed_at: i64,
+    pub seq: i64,
 }
 
-/// Colours changed after `since`, key-paginated by (changed_at, person).
+/// Where a feed read starts.
+#[derive(Debug, Clone, Copy)]
+pub enum FeedFrom {
+    /// Changes with a sequence number above this one, in sequence order.
+    Cursor(i64),
+    /// Changes stamped after these unix seconds (the old parameter: a
+    /// change in the second a reader last saw can be missed).
+    Since(i64),
+}
+
+/// Colours changed after `from`, at most `limit`.
 pub async fn health_codes_since(
     c: &mut AnyConnection,
-    since: i64,
+    from: FeedFrom,
     limit: i64,
 ) -> Result<Vec<HealthCodeRow>> {
-    sqlx::query(
-        "SELECT h.person_id, p.doc_type, p.doc_enc, h.colour, h.changed_at
+    let (cond, order, after) = match from {
+        FeedFrom::Cursor(n) => ("h.seq > $1", "h.seq", n),
+        FeedFrom::Since(t) => ("h.changed_at > $1", "h.changed_at, h.person_id", t),
+    };
+    sqlx::query(&format!(
+        "SELECT h.person_id, p.doc_type, p.doc_enc, h.colour, h.changed_at, h.seq
          FROM health_codes h JOIN persons p ON p.id = h.person_id
-         WHERE h.changed_at > $1 ORDER BY h.changed_at, h.person_id LIMIT $2",
-    )
-    .bind(since)
+         WHERE {cond} ORDER BY {order} LIMIT $2"
+    ))
+    .bind(after)
     .bind(limit)
     .fetch_all(c)
     .await?
@@ -577,6 +686,7 @@ pub async fn health_codes_since(
             doc_enc: r.try_get(2)?,
             colour: r.try_get(3)?,
             changed_at: r.try_get(4)?,
+            seq: r.try_get(5)?,
         })
     })
     .collect()

@@ -494,11 +494,14 @@ pub struct ControlRow {
     pub status: String,
     pub assessment: String,
     pub updated_at: i64,
+    /// JSON array of the assessments still in force beneath a temporary
+    /// control (None: nothing beneath).
+    pub underlying: Option<String>,
 }
 
 pub async fn control(c: &mut AnyConnection, person_id: i64) -> Result<Option<ControlRow>> {
     let Some(r) = sqlx::query(
-        "SELECT person_id, declaration_id, category, status, assessment, updated_at
+        "SELECT person_id, declaration_id, category, status, assessment, updated_at, underlying
          FROM controls WHERE person_id = $1",
     )
     .bind(person_id)
@@ -514,6 +517,7 @@ pub async fn control(c: &mut AnyConnection, person_id: i64) -> Result<Option<Con
         status: r.try_get("status")?,
         assessment: r.try_get("assessment")?,
         updated_at: r.try_get("updated_at")?,
+        underlying: r.try_get("underlying")?,
     }))
 }
 
@@ -525,17 +529,34 @@ pub struct NewControl<'a> {
     pub release_on: Option<String>,
     pub status: &'a str,
     pub assessment: &'a str,
+    /// See [`ControlRow::underlying`].
+    pub underlying: Option<&'a str>,
+}
+
+/// Replaces the plans beneath a person's control.
+pub async fn set_underlying(
+    c: &mut AnyConnection,
+    person_id: i64,
+    underlying: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE controls SET underlying = $1 WHERE person_id = $2")
+        .bind(underlying)
+        .bind(person_id)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 pub async fn put_control(c: &mut AnyConnection, k: &NewControl<'_>, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO controls (person_id, declaration_id, category, policy_version, release_on,
-                               status, assessment, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                               status, assessment, updated_at, underlying)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (person_id) DO UPDATE SET declaration_id = excluded.declaration_id,
              category = excluded.category, policy_version = excluded.policy_version,
              release_on = excluded.release_on, status = excluded.status,
-             assessment = excluded.assessment, updated_at = excluded.updated_at",
+             assessment = excluded.assessment, updated_at = excluded.updated_at,
+             underlying = excluded.underlying",
     )
     .bind(k.person_id)
     .bind(k.declaration_id)
@@ -545,6 +566,7 @@ pub async fn put_control(c: &mut AnyConnection, k: &NewControl<'_>, now: i64) ->
     .bind(k.status)
     .bind(k.assessment)
     .bind(now)
+    .bind(k.underlying)
     .execute(c)
     .await?;
     Ok(())
@@ -967,16 +989,19 @@ pub async fn orphaned_records(c: &mut AnyConnection) -> Result<i64> {
     Ok(persons + tasks)
 }
 
-/// Today's declarations inside `scope`, by town and category.
+/// Today's declarations of people inside `scope`, by town and category.
+/// Placed by the person's grid (a grid worker's scope is a grid code, which
+/// no 12-digit village code starts with), as the boards place arrivals.
 pub async fn declarations_by_town(
     c: &mut AnyConnection,
     scope: &str,
     since: i64,
 ) -> Result<Vec<(String, String, i64)>> {
     sqlx::query(
-        "SELECT substr(village, 1, 9) AS town, category, COUNT(*) FROM declarations
-         WHERE received_at >= $1 AND village LIKE $2
-         GROUP BY substr(village, 1, 9), category ORDER BY 1, 2",
+        "SELECT substr(p.region, 1, 9) AS town, d.category, COUNT(*)
+         FROM declarations d JOIN persons p ON p.id = d.person_id
+         WHERE d.received_at >= $1 AND p.region LIKE $2
+         GROUP BY substr(p.region, 1, 9), d.category ORDER BY 1, 2",
     )
     .bind(since)
     .bind(format!("{scope}%"))

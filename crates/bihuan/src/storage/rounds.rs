@@ -16,11 +16,75 @@ pub struct ResidentRow {
     pub phone_enc: String,
     pub phone_masked: String,
     pub grid: String,
+    /// None keeps the address on file.
+    pub address: Option<String>,
 }
 
 /// Loads residents in multi-row statements: new people are created, known
-/// people keep their details, and everyone's residence grid is set.
+/// people keep their details, and everyone's residence grid is set. The
+/// resident counts of every open round's grids this touched (new grids and
+/// the grids people moved from) are recounted, so a round's 未检 count, its
+/// list and its deadline tasks include residents added mid-round.
 pub async fn load_residents(c: &mut AnyConnection, rows: &[ResidentRow], now: i64) -> Result<()> {
+    let mut touched: std::collections::BTreeSet<String> =
+        rows.iter().map(|r| r.grid.clone()).collect();
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "SELECT DISTINCT r.grid FROM residents r JOIN persons p ON p.id = r.person_id
+             WHERE p.doc_lookup IN ({})",
+            (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q.bind(r.doc_lookup.clone());
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            touched.insert(r.try_get(0)?);
+        }
+    }
+    load_resident_rows(c, rows, now).await?;
+    recount_residents(c, &touched, now).await
+}
+
+/// Sets the resident count of `grids` in every round not yet ended whose
+/// regions contain them (a row is added for a grid new to the round).
+async fn recount_residents(
+    c: &mut AnyConnection,
+    grids: &std::collections::BTreeSet<String>,
+    now: i64,
+) -> Result<()> {
+    let open: Vec<(i64, String)> =
+        sqlx::query("SELECT id, regions FROM rounds WHERE ends_at >= $1")
+            .bind(now)
+            .fetch_all(&mut *c)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_>>()?;
+    for (round_id, regions) in open {
+        for grid in grids.iter().filter(|g| {
+            regions
+                .split(',')
+                .any(|r| !r.is_empty() && g.starts_with(r))
+        }) {
+            sqlx::query(
+                "INSERT INTO round_grids (round_id, grid, residents, sampled, results_in, positives)
+                 VALUES ($1, $2, (SELECT COUNT(*) FROM residents WHERE grid = $2), 0, 0, 0)
+                 ON CONFLICT (round_id, grid) DO UPDATE SET residents = excluded.residents",
+            )
+            .bind(round_id)
+            .bind(grid.clone())
+            .execute(&mut *c)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn load_resident_rows(c: &mut AnyConnection, rows: &[ResidentRow], now: i64) -> Result<()> {
     for chunk in rows.chunks(500) {
         let mut sql = String::from(
             "INSERT INTO persons (doc_type, doc_lookup, doc_enc, doc_masked, name, phone_enc,
@@ -58,26 +122,31 @@ pub async fn load_residents(c: &mut AnyConnection, rows: &[ResidentRow], now: i6
         }
         q.execute(&mut *c).await?;
         let mut sql = String::from(
-            "INSERT INTO residents (person_id, grid, created_at)
-             SELECT p.id, v.grid, $1 FROM persons p JOIN (",
+            "INSERT INTO residents (person_id, grid, created_at, address)
+             SELECT p.id, v.grid, $1, v.address FROM persons p JOIN (",
         );
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push_str(" UNION ALL ");
             }
             sql.push_str(&format!(
-                "SELECT ${} AS lookup, ${} AS grid",
-                i * 2 + 2,
-                i * 2 + 3
+                "SELECT ${} AS lookup, ${} AS grid, CAST(${} AS TEXT) AS address",
+                i * 3 + 2,
+                i * 3 + 3,
+                i * 3 + 4
             ));
         }
         sql.push_str(
             ") v ON v.lookup = p.doc_lookup
-             ON CONFLICT (person_id) DO UPDATE SET grid = excluded.grid",
+             ON CONFLICT (person_id) DO UPDATE SET grid = excluded.grid,
+                 address = COALESCE(excluded.address, residents.address)",
         );
         let mut q = sqlx::query(&sql).bind(now);
         for r in chunk {
-            q = q.bind(r.doc_lookup.clone()).bind(r.grid.clone());
+            q = q
+                .bind(r.doc_lookup.clone())
+                .bind(r.grid.clone())
+                .bind(r.address.clone());
         }
         q.execute(&mut *c).await?;
     }

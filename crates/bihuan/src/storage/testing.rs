@@ -463,18 +463,24 @@ pub async fn make_green(
         q = q.bind(*p);
     }
     q.execute(&mut *c).await?;
+    // Each change takes its feed sequence number, in the order given.
+    let first = crate::storage::monitoring::take_health_code_seqs(
+        &mut *c,
+        i64::try_from(changing.len()).unwrap_or(i64::MAX),
+    )
+    .await?;
     let rows = (0..changing.len())
-        .map(|i| format!("(${}, 'green', $1)", i + 2))
+        .map(|i| format!("(${}, 'green', $1, ${})", 2 * i + 2, 2 * i + 3))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "INSERT INTO health_codes (person_id, colour, changed_at) VALUES {rows}
+        "INSERT INTO health_codes (person_id, colour, changed_at, seq) VALUES {rows}
          ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
-             changed_at = excluded.changed_at"
+             changed_at = excluded.changed_at, seq = excluded.seq"
     );
     let mut q = sqlx::query(&sql).bind(now);
-    for p in &changing {
-        q = q.bind(*p);
+    for (i, p) in changing.iter().enumerate() {
+        q = q.bind(*p).bind(first + i as i64);
     }
     q.execute(c).await?;
     Ok(())

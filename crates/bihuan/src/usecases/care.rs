@@ -11,7 +11,7 @@ use bihuan_domain::validation::{self, FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::control::{NewTask, open_task, parse_assessment};
+use super::control::{self, NewTask, open_task, parse_assessment};
 use super::declare::ControlView;
 use super::{Actor, Services};
 use crate::crypto;
@@ -64,6 +64,17 @@ pub struct HealthCodeEntry {
     pub id_number: String,
     pub colour: String,
     pub changed_at: i64,
+    /// The feed's cursor: pass the last one seen as `cursor` to get what
+    /// changed after it.
+    pub seq: i64,
+}
+
+/// A feed read: the rows and, for a signed-in person, who read them (their
+/// files carry a watermark naming them).
+#[derive(Debug, Clone)]
+pub struct HealthCodeFeed {
+    pub rows: Vec<HealthCodeEntry>,
+    pub reader: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,17 +140,44 @@ impl Services {
                             ));
                         }
                     }
-                    store::set_control_status(c, person_id, "released", now).await?;
-                    repo::insert_event(
-                        c,
-                        now,
-                        &actor.username,
-                        Some(person_id),
-                        None,
-                        "control_released",
-                        &json!({"release_on": a.plan.release_on}),
-                    )
-                    .await?;
+                    // A temporary measure's end brings back the plan still
+                    // in force beneath it (never silently relaxed).
+                    if k.underlying.is_some() {
+                        let ended = control::end_control(
+                            c,
+                            &svc.policy,
+                            person_id,
+                            &k.category,
+                            json!({"release_on": a.plan.release_on}),
+                            &actor.username,
+                            now,
+                        )
+                        .await?;
+                        if let control::Ended::Restored(r) = ended {
+                            repo::close_open_tasks(
+                                c,
+                                person_id,
+                                Some(TaskKind::Release.as_str()),
+                                "released",
+                                &actor.username,
+                                now,
+                            )
+                            .await?;
+                            return Ok(ControlView::new(&r, control::status_of(&r)));
+                        }
+                    } else {
+                        store::set_control_status(c, person_id, "released", now).await?;
+                        repo::insert_event(
+                            c,
+                            now,
+                            &actor.username,
+                            Some(person_id),
+                            None,
+                            "control_released",
+                            &json!({"release_on": a.plan.release_on}),
+                        )
+                        .await?;
+                    }
                     repo::close_open_tasks(
                         c,
                         person_id,
@@ -200,56 +238,61 @@ impl Services {
         Ok(())
     }
 
-    /// The colours changed after `since` (unix seconds), with full identity
-    /// numbers: the health-code system needs them. Each read is audited.
+    /// The colours changed after `from` (a sequence cursor, or unix
+    /// seconds), with full identity numbers: the health-code system needs
+    /// them. Each read is audited, with its format.
     pub async fn health_code_feed(
         &self,
         caller: FeedCaller,
-        since: i64,
-    ) -> Result<Vec<HealthCodeEntry>> {
-        let who = match caller {
-            FeedCaller::User(a) if a.role.can_manage_risk_areas() => a.username,
+        from: store::FeedFrom,
+        format: &str,
+    ) -> Result<HealthCodeFeed> {
+        let (who, reader) = match caller {
+            FeedCaller::User(a) if a.role.can_manage_risk_areas() => {
+                (a.username.clone(), Some(a.username))
+            }
             FeedCaller::User(_) => return Err(Error::Forbidden),
             FeedCaller::Token(token) => {
                 let mut c = self.db.pool().acquire().await?;
                 match store::api_token(&mut c, &crypto::sha256_hex(&token)).await? {
-                    Some((name, scope)) if scope == "health_codes" => format!("token:{name}"),
+                    Some((name, scope)) if scope == "health_codes" => {
+                        (format!("token:{name}"), None)
+                    }
                     _ => return Err(Error::Unauthorized),
                 }
             }
         };
         let rows = {
             let mut c = self.db.pool().acquire().await?;
-            store::health_codes_since(&mut c, since, 10_000).await?
+            store::health_codes_since(&mut c, from, 10_000).await?
         };
         let now = self.clock.timestamp();
         let n = rows.len();
+        let detail = match from {
+            store::FeedFrom::Cursor(k) => json!({"cursor": k, "rows": n, "format": format}),
+            store::FeedFrom::Since(t) => json!({"since": t, "rows": n, "format": format}),
+        };
         self.db
             .write(move |c| {
                 Box::pin(async move {
-                    repo::insert_event(
-                        c,
-                        now,
-                        &who,
-                        None,
-                        None,
-                        "health_codes_read",
-                        &json!({"since": since, "rows": n}),
-                    )
-                    .await
+                    repo::insert_event(c, now, &who, None, None, "health_codes_read", &detail).await
                 })
             })
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| HealthCodeEntry {
-                person_id: r.person_id,
-                id_type: r.doc_type,
-                id_number: self.vault.decrypt(&r.doc_enc).unwrap_or_default(),
-                colour: r.colour,
-                changed_at: r.changed_at,
-            })
-            .collect())
+        Ok(HealthCodeFeed {
+            rows: rows
+                .into_iter()
+                .map(|r| HealthCodeEntry {
+                    person_id: r.person_id,
+                    id_type: r.doc_type,
+                    id_number: self.vault.decrypt(&r.doc_enc).unwrap_or_default(),
+                    colour: r.colour,
+                    changed_at: r.changed_at,
+                    seq: r.seq,
+                })
+                .collect(),
+            reader,
+        })
     }
 
     /// Makes an API token for a machine client; shown once.

@@ -6,6 +6,7 @@ use bihuan_domain::task::TaskKind;
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use super::monitoring::{colour_new_control, refresh_colour_on};
 use crate::error::{Error, Result};
 use crate::storage::repo;
 
@@ -43,18 +44,64 @@ pub fn status_of(a: &Assessment) -> &'static str {
     }
 }
 
+/// Categories that run on top of a person's own plan for a while and end by
+/// an event, not by their plan: a positive pool (until the single re-test)
+/// and the zones (until lifted). What they displace stays in force beneath
+/// them and comes back when they end.
+pub fn is_temporary(category: &str) -> bool {
+    category == "pool_positive" || category.starts_with("zone_")
+}
+
+/// The assessments beneath a control; unreadable ones are logged and lost
+/// (never fatal: the control on top still runs).
+fn underlying_of(json: Option<&str>) -> Vec<Assessment> {
+    json.and_then(|j| {
+        serde_json::from_str(j)
+            .map_err(|e| tracing::warn!(error = %e, "stored underlying plans unreadable"))
+            .ok()
+    })
+    .unwrap_or_default()
+}
+
+/// Keeps every temporary measure beneath (each ends on its own) and, of the
+/// person's own plans, only the strictest (they replace each other).
+fn normalise(policy: &Policy, mut under: Vec<Assessment>) -> Option<String> {
+    let own = under
+        .iter()
+        .filter(|a| !is_temporary(&a.category))
+        .max_by(|x, y| x.strictness_cmp(y, policy))
+        .cloned();
+    under.retain(|a| is_temporary(&a.category));
+    under.extend(own);
+    (!under.is_empty()).then(|| serde_json::to_string(&under).expect("serialisable"))
+}
+
 pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Result<Applied> {
     let current = repo::control(c, ch.person_id).await?;
     let running = match &current {
         Some(k) if k.status != "released" => Some(parse_assessment(&k.assessment)?),
         _ => None,
     };
+    let mut beneath = current
+        .as_ref()
+        .filter(|_| running.is_some())
+        .map(|k| underlying_of(k.underlying.as_deref()))
+        .unwrap_or_default();
     let stricter = running
         .as_ref()
         .is_none_or(|r| ch.assessment.strictness_cmp(r, policy) == std::cmp::Ordering::Greater);
     let raised = stricter && running.is_some();
     let control = if stricter {
         let a = ch.assessment;
+        // A temporary measure keeps what it displaces in force beneath it;
+        // a person's own stricter plan supersedes everything.
+        let underlying = match &running {
+            Some(r) if is_temporary(&a.category) => {
+                beneath.push(r.clone());
+                normalise(policy, beneath)
+            }
+            _ => None,
+        };
         let status = status_of(a);
         repo::put_control(
             c,
@@ -66,6 +113,7 @@ pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Re
                 release_on: a.plan.release_on.map(|d| d.to_string()),
                 status,
                 assessment: &serde_json::to_string(a).expect("serialisable"),
+                underlying: underlying.as_deref(),
             },
             ch.now,
         )
@@ -92,9 +140,19 @@ pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Re
             }),
         )
         .await?;
+        // The feed shows the new measure at once (a 集中隔离 arrival, a
+        // 封控区 resident: red), in this transaction.
+        colour_new_control(c, ch.person_id, day_of(ch.now), ch.actor, ch.now).await?;
         a.clone()
     } else {
-        running.expect("not stricter implies a running control")
+        let r = running.expect("not stricter implies a running control");
+        // A plan arriving under a temporary measure is still in force
+        // beneath it, to come back when the measure ends.
+        if is_temporary(&r.category) {
+            beneath.push(ch.assessment.clone());
+            repo::set_underlying(c, ch.person_id, normalise(policy, beneath).as_deref()).await?;
+        }
+        r
     };
     if stricter || ch.always_dispatch {
         let reason = ch
@@ -121,6 +179,122 @@ pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Re
         control,
         raised,
     })
+}
+
+fn day_of(now: i64) -> bihuan_domain::Date {
+    crate::clock::shanghai(chrono::DateTime::from_timestamp(now, 0).unwrap_or_default())
+        .date_naive()
+}
+
+/// How a control ended.
+pub enum Ended {
+    /// Nothing was beneath it: the person is released.
+    Released,
+    /// The strictest plan still in force beneath it runs again.
+    Restored(Assessment),
+    /// The person's control is something else: the measure was only
+    /// beneath it, and is gone from there.
+    Beneath,
+    /// The person had no such measure.
+    Absent,
+}
+
+/// Ends the person's `category` measure (a negative single re-test, a
+/// zone lifted, a confirmed release): never silently relaxed, so the
+/// strictest plan still in force beneath it runs again (its event
+/// `control_restored`), else the person is released (`control_released`,
+/// with `detail`). The colour follows in the same transaction.
+pub async fn end_control(
+    c: &mut AnyConnection,
+    policy: &Policy,
+    person_id: i64,
+    category: &str,
+    detail: serde_json::Value,
+    actor: &str,
+    now: i64,
+) -> Result<Ended> {
+    let Some(k) = repo::control(c, person_id).await? else {
+        return Ok(Ended::Absent);
+    };
+    let running = matches!(
+        k.status.as_str(),
+        "active" | "due_for_release" | "registered"
+    );
+    let mut beneath = underlying_of(k.underlying.as_deref());
+    if !running {
+        return Ok(Ended::Absent);
+    }
+    if k.category != category {
+        let Some(i) = beneath.iter().position(|a| a.category == category) else {
+            return Ok(Ended::Absent);
+        };
+        beneath.remove(i);
+        repo::set_underlying(c, person_id, normalise(policy, beneath).as_deref()).await?;
+        return Ok(Ended::Beneath);
+    }
+    let next = beneath
+        .iter()
+        .enumerate()
+        .max_by(|(_, x), (_, y)| x.strictness_cmp(y, policy))
+        .map(|(i, _)| i);
+    let ended = match next {
+        Some(i) => {
+            let a = beneath.remove(i);
+            let rest = normalise(policy, beneath);
+            repo::put_control(
+                c,
+                &repo::NewControl {
+                    person_id,
+                    declaration_id: k.declaration_id,
+                    category: &a.category,
+                    policy_version: &a.policy_version,
+                    release_on: a.plan.release_on.map(|d| d.to_string()),
+                    status: status_of(&a),
+                    assessment: &serde_json::to_string(&a).expect("serialisable"),
+                    underlying: if is_temporary(&a.category) {
+                        rest.as_deref()
+                    } else {
+                        None
+                    },
+                },
+                now,
+            )
+            .await?;
+            let mut detail = detail;
+            detail["category"] = json!(category);
+            detail["restored"] = json!(a.category);
+            detail["release_on"] = json!(a.plan.release_on);
+            repo::insert_event(
+                c,
+                now,
+                actor,
+                Some(person_id),
+                None,
+                "control_restored",
+                &detail,
+            )
+            .await?;
+            Ended::Restored(a)
+        }
+        None => {
+            crate::storage::monitoring::set_control_status(c, person_id, "released", now).await?;
+            let mut detail = detail;
+            detail["category"] = json!(category);
+            repo::insert_event(
+                c,
+                now,
+                actor,
+                Some(person_id),
+                None,
+                "control_released",
+                &detail,
+            )
+            .await?;
+            Ended::Released
+        }
+    };
+    refresh_colour_on(c, person_id, day_of(now), actor, now).await?;
+    Ok(ended)
 }
 
 /// One open task of a kind per person: a new reason joins the open task.

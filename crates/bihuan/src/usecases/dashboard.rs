@@ -272,7 +272,16 @@ pub struct ListView {
 
 /// The figures of the daily report, in column order: (key, 中文, English).
 pub const REPORT_FIGURES: &[(&str, &str, &str)] = &[
-    ("arrivals_today", "今日来返", "Arrivals today"),
+    (
+        "arriving_today",
+        "今日抵达（到达日期）",
+        "Arriving today (arrival date)",
+    ),
+    (
+        "arrivals_today",
+        "今日报备（收到日期）",
+        "Declared today (received date)",
+    ),
     ("arrivals_14d", "14天来返", "Arrivals, 14 days"),
     ("under_control", "在管人数", "Under measures"),
     ("positives", "阳性", "Positives"),
@@ -372,6 +381,7 @@ fn window(today: Date, now: i64) -> Window {
         today: start,
         from14: start - (rules::ARRIVAL_DAYS - 1) * 86_400,
         closure_from: start - (rules::CLOSURE_DAYS - 1) * 86_400,
+        day: today,
     }
 }
 
@@ -380,12 +390,12 @@ fn depth_of(region: &str) -> usize {
     (region.len() + 3).min(15)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct PlanDays {
     plan: TestDays,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct TestDays {
     test_days: Vec<TestDay>,
 }
@@ -445,8 +455,15 @@ impl Services {
             .map(|k| (k.person_id, k.updated_at))
             .collect();
         for (person, assessment) in store::assessments(c, &stale).await? {
-            let plan: PlanDays = serde_json::from_str(&assessment)
-                .map_err(|e| Error::Internal(format!("stored assessment: {e}")))?;
+            // A plan that cannot be read is logged and its person left out
+            // (empty days), so one bad row never stops the board or the 日报.
+            let plan: PlanDays = match serde_json::from_str(&assessment) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(person, error = %e, "stored assessment unreadable");
+                    PlanDays::default()
+                }
+            };
             self.dashboard.plans_parsed.fetch_add(1, Ordering::Relaxed);
             let days: Arc<[Date]> = plan.plan.test_days.iter().map(|t| t.date).collect();
             // A plan stamped within the margin may change again in the same
@@ -830,7 +847,7 @@ impl Services {
                 .filter(|r| keep(&r.region))
                 .map(|r| self.list_item(metric, r))
                 .collect();
-            let kind = if metric.starts_with("arrivals") {
+            let kind = if metric.starts_with("arriv") {
                 "declaration"
             } else if metric.starts_with("tasks") {
                 "task"

@@ -3,7 +3,7 @@
 //! code and find who is due for release.
 
 use bihuan_domain::Date;
-use bihuan_domain::identity::mask_name;
+use bihuan_domain::identity::{Phone, mask_name};
 use bihuan_domain::monitoring::{
     self, Release, TestRecord, TestResult, TestState, check_in_alarm, parse_temperature,
 };
@@ -68,6 +68,8 @@ pub struct JobReport {
     pub delivered: usize,
     /// The 日报 made by this run, if it was due and this replica claimed it.
     pub daily_report: Option<i64>,
+    /// Jobs that failed this run (logged); the others ran.
+    pub failed: Vec<&'static str>,
 }
 
 /// One line of a grid's 今日应检 list.
@@ -105,6 +107,74 @@ fn parse_check_in(input: &CheckInInput) -> std::result::Result<(u16, Vec<Symptom
         Some(t) if e.is_empty() => Ok((t, symptoms)),
         _ => Err(e),
     }
+}
+
+/// Derives and stores a person's health-code colour as of `today`, in the
+/// caller's transaction; returns it.
+pub(crate) async fn refresh_colour_on(
+    c: &mut AnyConnection,
+    person_id: i64,
+    today: Date,
+    actor: &str,
+    now: i64,
+) -> Result<HealthCode> {
+    let colour = derive_colour(c, person_id, today).await?;
+    store_colour(c, person_id, colour, actor, now).await?;
+    Ok(colour)
+}
+
+/// The colour of a person whose control was just set: stored at once (the
+/// feed shows a new measure in the same transaction), except green for
+/// someone with no colour yet, which is what having none means; so the
+/// common registration takes no feed number (nor its lock).
+pub(crate) async fn colour_new_control(
+    c: &mut AnyConnection,
+    person_id: i64,
+    today: Date,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let colour = derive_colour(c, person_id, today).await?;
+    if colour != HealthCode::Green || store::health_code_of(c, person_id).await?.is_some() {
+        store_colour(c, person_id, colour, actor, now).await?;
+    }
+    Ok(())
+}
+
+async fn derive_colour(c: &mut AnyConnection, person_id: i64, today: Date) -> Result<HealthCode> {
+    let records = store::tests_of(c, person_id).await?;
+    Ok(match repo::control(c, person_id).await? {
+        Some(k) if k.status == "positive" => HealthCode::Red,
+        Some(k) if matches!(k.status.as_str(), "active" | "due_for_release") => {
+            monitoring::health_code(&parse_assessment(&k.assessment)?.plan, &records, today)
+        }
+        // A positive test without a running control (someone sampled
+        // in a round) is still red.
+        _ if records.iter().any(|r| r.result == TestResult::Positive) => HealthCode::Red,
+        _ => HealthCode::Green,
+    })
+}
+
+async fn store_colour(
+    c: &mut AnyConnection,
+    person_id: i64,
+    colour: HealthCode,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    if store::put_health_code(c, person_id, colour.as_str(), now).await? {
+        repo::insert_event(
+            c,
+            now,
+            actor,
+            Some(person_id),
+            None,
+            "health_code_changed",
+            &json!({"colour": colour.as_str()}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn tenths(t: u16) -> String {
@@ -377,23 +447,7 @@ impl Services {
         actor: &str,
         now: i64,
     ) -> Result<HealthCode> {
-        let records = store::tests_of(c, person_id).await?;
-        let colour = match repo::control(c, person_id).await? {
-            Some(k) if k.status == "positive" => HealthCode::Red,
-            Some(k) if matches!(k.status.as_str(), "active" | "due_for_release") => {
-                monitoring::health_code(
-                    &parse_assessment(&k.assessment)?.plan,
-                    &records,
-                    self.clock.today(),
-                )
-            }
-            // A positive test without a running control (someone sampled
-            // in a round) is still red.
-            _ if records.iter().any(|r| r.result == TestResult::Positive) => HealthCode::Red,
-            _ => HealthCode::Green,
-        };
-        self.store_colour(c, person_id, colour, actor, now).await?;
-        Ok(colour)
+        refresh_colour_on(c, person_id, self.clock.today(), actor, now).await
     }
 
     async fn store_colour(
@@ -404,93 +458,126 @@ impl Services {
         actor: &str,
         now: i64,
     ) -> Result<()> {
-        if store::put_health_code(c, person_id, colour.as_str(), now).await? {
-            repo::insert_event(
-                c,
-                now,
-                actor,
-                Some(person_id),
-                None,
-                "health_code_changed",
-                &json!({"colour": colour.as_str()}),
-            )
-            .await?;
-        }
-        Ok(())
+        store_colour(c, person_id, colour, actor, now).await
     }
 
     /// Runs every periodic job that is due now. Each (job, period) runs once
-    /// across all replicas: the claim commits with the job's work.
+    /// across all replicas: the claim commits with the job's work. Each job
+    /// runs on its own: one that fails is logged (and named in the report's
+    /// `failed`) and the others still run; inside a job, a row that fails is
+    /// logged and skipped (`store::row_begin` / `row_end`).
     pub async fn run_jobs(&self) -> Result<JobReport> {
         let now = self.clock.now();
         let local = crate::clock::shanghai(now);
         let today = local.date_naive();
         let minute = local.format("%Y-%m-%dT%H:%M").to_string();
         let mut report = JobReport::default();
+        let mut failed = Vec::new();
+        fn kept<T>(failed: &mut Vec<&'static str>, job: &'static str, r: Result<T>) -> Option<T> {
+            match r {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(job, error = %e, "job failed");
+                    failed.push(job);
+                    None
+                }
+            }
+        }
         let svc = self.clone();
-        let escalating = self.clone();
-        report.escalated = self
-            .db
-            .write(move |c| {
-                let svc = escalating;
-                Box::pin(async move {
-                    if !store::claim_job(c, "escalate", &minute, now.timestamp()).await? {
-                        return Ok(None);
-                    }
-                    Ok(Some(svc.escalate_all(c, now.timestamp()).await?))
-                })
-            })
-            .await?;
-        report.obligations = self
-            .db
-            .write(move |c| {
-                Box::pin(async move {
-                    if !store::claim_job(c, "obligations", &today.to_string(), now.timestamp())
-                        .await?
-                    {
-                        return Ok(None);
-                    }
-                    Ok(Some(
-                        svc.daily_obligations(c, today, now.timestamp()).await?,
-                    ))
-                })
-            })
-            .await?;
-        if local.hour() >= self.policy.deadlines.check_in_by_hour {
-            let svc = self.clone();
-            report.missed_check_ins = self
-                .db
+        report.escalated = kept(
+            &mut failed,
+            "escalate",
+            self.db
                 .write(move |c| {
                     Box::pin(async move {
-                        if !store::claim_job(c, "check_ins", &today.to_string(), now.timestamp())
+                        if !store::claim_job(c, "escalate", &minute, now.timestamp()).await? {
+                            return Ok(None);
+                        }
+                        Ok(Some(svc.escalate_all(c, now.timestamp()).await?))
+                    })
+                })
+                .await,
+        )
+        .flatten();
+        let svc = self.clone();
+        report.obligations = kept(
+            &mut failed,
+            "obligations",
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        if !store::claim_job(c, "obligations", &today.to_string(), now.timestamp())
                             .await?
                         {
                             return Ok(None);
                         }
-                        Ok(Some(svc.missed_check_ins(c, today, now.timestamp()).await?))
+                        Ok(Some(
+                            svc.daily_obligations(c, today, now.timestamp()).await?,
+                        ))
                     })
                 })
-                .await?;
+                .await,
+        )
+        .flatten();
+        if local.hour() >= self.policy.deadlines.check_in_by_hour {
+            let svc = self.clone();
+            report.missed_check_ins = kept(
+                &mut failed,
+                "check_ins",
+                self.db
+                    .write(move |c| {
+                        Box::pin(async move {
+                            if !store::claim_job(
+                                c,
+                                "check_ins",
+                                &today.to_string(),
+                                now.timestamp(),
+                            )
+                            .await?
+                            {
+                                return Ok(None);
+                            }
+                            Ok(Some(svc.missed_check_ins(c, today, now.timestamp()).await?))
+                        })
+                    })
+                    .await,
+            )
+            .flatten();
         }
         let svc = self.clone();
-        report.rolling_overdue = self
-            .db
-            .write(move |c| {
-                Box::pin(async move {
-                    if !store::claim_job(c, "rolling", &today.to_string(), now.timestamp()).await? {
-                        return Ok(None);
-                    }
-                    Ok(Some(svc.rolling_sweep(c, today, now.timestamp()).await?))
+        report.rolling_overdue = kept(
+            &mut failed,
+            "rolling",
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        if !store::claim_job(c, "rolling", &today.to_string(), now.timestamp())
+                            .await?
+                        {
+                            return Ok(None);
+                        }
+                        Ok(Some(svc.rolling_sweep(c, today, now.timestamp()).await?))
+                    })
                 })
-            })
-            .await?;
+                .await,
+        )
+        .flatten();
         let svc = self.clone();
-        report.round_deadlines = self
-            .db
-            .write(move |c| Box::pin(async move { svc.round_deadlines(c, now.timestamp()).await }))
-            .await?;
-        report.daily_report = self.daily_report_job().await?;
-        report.delivered = self.deliver_notifications().await?;
+        report.round_deadlines = kept(
+            &mut failed,
+            "round_deadlines",
+            self.db
+                .write(move |c| {
+                    Box::pin(async move { svc.round_deadlines(c, now.timestamp()).await })
+                })
+                .await,
+        )
+        .unwrap_or_default();
+        report.daily_report =
+            kept(&mut failed, "daily_report", self.daily_report_job().await).flatten();
+        report.delivered =
+            kept(&mut failed, "deliver", self.deliver_notifications().await).unwrap_or_default();
+        report.failed = failed;
         Ok(report)
     }
 
@@ -504,62 +591,41 @@ impl Services {
     ) -> Result<usize> {
         let running = store::running_controls(c).await?;
         let mut tests = store::tests_of_running(c).await?;
+        let mut done = 0;
+        for k in &running {
+            let records: Vec<TestRecord> = tests.remove(&k.person_id).unwrap_or_default();
+            store::row_begin(c).await?;
+            let r = self.obligations_of(c, k, &records, today, now).await;
+            done += usize::from(
+                store::row_end(c, "obligations", k.person_id, r)
+                    .await?
+                    .is_some(),
+            );
+        }
+        Ok(done)
+    }
+
+    async fn obligations_of(
+        &self,
+        c: &mut AnyConnection,
+        k: &store::RunningControl,
+        records: &[TestRecord],
+        today: Date,
+        now: i64,
+    ) -> Result<()> {
         let yesterday = today.pred_opt().expect("a day before");
         let d = &self.policy.deadlines;
-        for k in &running {
-            let plan = parse_assessment(&k.assessment)?.plan;
-            let records: Vec<TestRecord> = tests.remove(&k.person_id).unwrap_or_default();
-            for t in plan.test_days.iter().filter(|t| t.date == yesterday) {
-                if monitoring::test_state(t.date, &records, today) == TestState::Missed {
-                    let reason = format!("{}（第{}天）应检未检", md_zh(t.date), t.day);
-                    open_task(
-                        c,
-                        &NewTask {
-                            person_id: k.person_id,
-                            kind: TaskKind::TestMissed,
-                            region: &k.grid,
-                            hours: d.test_missed_hours,
-                            reason: &reason,
-                            actor: "system",
-                            now,
-                        },
-                    )
-                    .await?;
-                }
-            }
-            for t in plan.test_days.iter().filter(|t| t.date == today) {
-                let body = notify::render(
-                    "test_due",
-                    &[
-                        ("name", &mask_name(&k.name)),
-                        ("date", &md_zh(today)),
-                        ("day", &t.day.to_string()),
-                    ],
-                );
-                store::queue_notification(
-                    c,
-                    k.person_id,
-                    &format!("test_due:{}:{today}", k.person_id),
-                    "test_due",
-                    &body,
-                    now,
-                )
-                .await?;
-            }
-            if k.status == "active" && monitoring::release(&plan, &records, today) == Release::Due {
-                store::set_control_status(c, k.person_id, "due_for_release", now).await?;
-                let village = &k.grid[..k.grid.len().min(12)];
-                let reason = format!(
-                    "解除日期{}已过，核酸检测均为阴性，请确认解除管控",
-                    plan.release_on.map(md_zh).unwrap_or_default()
-                );
+        let plan = parse_assessment(&k.assessment)?.plan;
+        for t in plan.test_days.iter().filter(|t| t.date == yesterday) {
+            if monitoring::test_state(t.date, records, today) == TestState::Missed {
+                let reason = format!("{}（第{}天）应检未检", md_zh(t.date), t.day);
                 open_task(
                     c,
                     &NewTask {
                         person_id: k.person_id,
-                        kind: TaskKind::Release,
-                        region: village,
-                        hours: d.release_hours,
+                        kind: TaskKind::TestMissed,
+                        region: &k.grid,
+                        hours: d.test_missed_hours,
                         reason: &reason,
                         actor: "system",
                         now,
@@ -567,11 +633,50 @@ impl Services {
                 )
                 .await?;
             }
-            let colour = monitoring::health_code(&plan, &records, today);
-            self.store_colour(c, k.person_id, colour, "system", now)
-                .await?;
         }
-        Ok(running.len())
+        for t in plan.test_days.iter().filter(|t| t.date == today) {
+            let body = notify::render(
+                "test_due",
+                &[
+                    ("name", &mask_name(&k.name)),
+                    ("date", &md_zh(today)),
+                    ("day", &t.day.to_string()),
+                ],
+            );
+            store::queue_notification(
+                c,
+                k.person_id,
+                &format!("test_due:{}:{today}", k.person_id),
+                "test_due",
+                &body,
+                now,
+            )
+            .await?;
+        }
+        if k.status == "active" && monitoring::release(&plan, records, today) == Release::Due {
+            store::set_control_status(c, k.person_id, "due_for_release", now).await?;
+            let village = &k.grid[..k.grid.len().min(12)];
+            let reason = format!(
+                "解除日期{}已过，核酸检测均为阴性，请确认解除管控",
+                plan.release_on.map(md_zh).unwrap_or_default()
+            );
+            open_task(
+                c,
+                &NewTask {
+                    person_id: k.person_id,
+                    kind: TaskKind::Release,
+                    region: village,
+                    hours: d.release_hours,
+                    reason: &reason,
+                    actor: "system",
+                    now,
+                },
+            )
+            .await?;
+        }
+        let colour = monitoring::health_code(&plan, records, today);
+        self.store_colour(c, k.person_id, colour, "system", now)
+            .await
     }
 
     /// After the check-in hour: everyone in a phase today without a check-in.
@@ -584,32 +689,52 @@ impl Services {
         let running = store::running_controls(c).await?;
         let done = store::checked_in_on(c, &today.to_string()).await?;
         let mut missed = 0;
-        for k in &running {
-            let plan: Plan = parse_assessment(&k.assessment)?.plan;
-            if plan.phase_on(today).is_none() || done.contains(&k.person_id) {
-                continue;
+        for k in running.iter().filter(|k| !done.contains(&k.person_id)) {
+            store::row_begin(c).await?;
+            let r = self.missed_check_in_of(c, k, today, now).await;
+            if store::row_end(c, "check_ins", k.person_id, r).await? == Some(true) {
+                missed += 1;
             }
-            missed += 1;
-            let reason = format!("{}未健康打卡", md_zh(today));
-            open_task(
-                c,
-                &NewTask {
-                    person_id: k.person_id,
-                    kind: TaskKind::CheckInMissed,
-                    region: &k.grid,
-                    hours: self.policy.deadlines.check_in_missed_hours,
-                    reason: &reason,
-                    actor: "system",
-                    now,
-                },
-            )
-            .await?;
+        }
+        Ok(missed)
+    }
+
+    /// Whether `k` missed today's check-in (then a task, and a reminder
+    /// with a link to their status page if they have one).
+    async fn missed_check_in_of(
+        &self,
+        c: &mut AnyConnection,
+        k: &store::RunningControl,
+        today: Date,
+        now: i64,
+    ) -> Result<bool> {
+        let plan: Plan = parse_assessment(&k.assessment)?.plan;
+        if plan.phase_on(today).is_none() {
+            return Ok(false);
+        }
+        let reason = format!("{}未健康打卡", md_zh(today));
+        open_task(
+            c,
+            &NewTask {
+                person_id: k.person_id,
+                kind: TaskKind::CheckInMissed,
+                region: &k.grid,
+                hours: self.policy.deadlines.check_in_missed_hours,
+                reason: &reason,
+                actor: "system",
+                now,
+            },
+        )
+        .await?;
+        // Someone who never declared has no status page to check in on:
+        // the grid's task is their reminder.
+        if let Some(receipt) = &k.receipt {
             let body = notify::render(
                 "check_in_missed",
                 &[
                     ("name", &mask_name(&k.name)),
                     ("date", &md_zh(today)),
-                    ("link", &format!("/s/{}", k.receipt)),
+                    ("link", &format!("/s/{receipt}")),
                 ],
             );
             store::queue_notification(
@@ -622,11 +747,14 @@ impl Services {
             )
             .await?;
         }
-        Ok(missed)
+        Ok(true)
     }
 
     /// Hands due messages to the notifier, one lease per attempt, and records
     /// each outcome on the person's timeline. Returns how many were delivered.
+    /// A message whose recipient has no usable phone is set aside as
+    /// `undeliverable` (with an event) instead of being sent or retried; a
+    /// message that cannot be recorded is logged and the others still go.
     pub async fn deliver_notifications(&self) -> Result<usize> {
         let now = self.clock.timestamp();
         let due = {
@@ -635,58 +763,96 @@ impl Services {
         };
         let mut delivered = 0;
         for n in due {
-            let (id, seen) = (n.id, n.next_attempt_at);
-            let leased = self
-                .db
-                .write(move |c| {
-                    Box::pin(async move { store::lease_notification(c, id, seen, now + 300).await })
-                })
-                .await?;
-            if !leased {
-                continue;
-            }
-            let phone = self.vault.decrypt(&n.phone_enc).unwrap_or_default();
-            let sent = self
-                .notifier
-                .send(&Message {
-                    id: n.id,
-                    phone: &phone,
-                    kind: &n.kind,
-                    body: &n.body,
-                })
-                .await;
-            let attempt = n.attempts + 1;
-            let ok = sent.is_ok();
-            self.db
-                .write(move |c| {
-                    Box::pin(async move {
-                        let (kind, detail, sent_at, retry_at, error) = match &sent {
-                            Ok(()) => ("notification_sent", json!({"id": id, "kind": n.kind, "attempts": attempt}), Some(now), now, None),
-                            Err(e) => {
-                                let retry = now + notify::backoff(attempt);
-                                ("notification_failed", json!({"id": id, "kind": n.kind, "attempt": attempt, "error": e, "retry_at": retry}), None, retry, Some(e.as_str()))
-                            }
-                        };
-                        store::finish_notification(c, id, sent_at, retry_at, error).await?;
-                        repo::insert_event(c, now, "system", Some(n.person_id), None, kind, &detail).await
-                    })
-                })
-                .await?;
-            if ok {
-                delivered += 1;
+            let id = n.id;
+            match self.deliver_one(n, now).await {
+                Ok(sent) => delivered += usize::from(sent),
+                Err(e) => tracing::warn!(notification = id, error = %e, "delivery skipped"),
             }
         }
         Ok(delivered)
     }
 
-    /// 今日应检: who in the actor's region must be tested today, and how it stands.
+    async fn deliver_one(&self, n: store::NotificationRow, now: i64) -> Result<bool> {
+        let (id, seen) = (n.id, n.next_attempt_at);
+        let phone = self
+            .vault
+            .decrypt(&n.phone_enc)
+            .and_then(|p| Phone::parse(&p, "phone").ok());
+        let Some(phone) = phone else {
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        if store::give_up_notification(c, id, seen, "no usable phone").await? {
+                            repo::insert_event(
+                                c,
+                                now,
+                                "system",
+                                Some(n.person_id),
+                                None,
+                                "notification_undeliverable",
+                                &json!({"id": id, "kind": n.kind, "error": "no usable phone"}),
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+            return Ok(false);
+        };
+        let leased = self
+            .db
+            .write(move |c| {
+                Box::pin(async move { store::lease_notification(c, id, seen, now + 300).await })
+            })
+            .await?;
+        if !leased {
+            return Ok(false);
+        }
+        let sent = self
+            .notifier
+            .send(&Message {
+                id: n.id,
+                phone: phone.as_str(),
+                kind: &n.kind,
+                body: &n.body,
+            })
+            .await;
+        let attempt = n.attempts + 1;
+        let ok = sent.is_ok();
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    let (kind, detail, sent_at, retry_at, error) = match &sent {
+                        Ok(()) => ("notification_sent", json!({"id": id, "kind": n.kind, "attempts": attempt}), Some(now), now, None),
+                        Err(e) => {
+                            let retry = now + notify::backoff(attempt);
+                            ("notification_failed", json!({"id": id, "kind": n.kind, "attempt": attempt, "error": e, "retry_at": retry}), None, retry, Some(e.as_str()))
+                        }
+                    };
+                    store::finish_notification(c, id, sent_at, retry_at, error).await?;
+                    repo::insert_event(c, now, "system", Some(n.person_id), None, kind, &detail).await
+                })
+            })
+            .await?;
+        Ok(ok)
+    }
+
+    /// 今日应检: who in the actor's region must be tested today, and how it
+    /// stands. A control whose plan cannot be read is logged and left out.
     pub async fn due_tests(&self, actor: &Actor) -> Result<Vec<DueTest>> {
         let today = self.clock.today();
         let mut c = self.db.pool().acquire().await?;
         let running = store::running_controls(&mut c).await?;
         let mut out = Vec::new();
         for k in running.iter().filter(|k| k.grid.starts_with(actor.scope())) {
-            let plan = parse_assessment(&k.assessment)?.plan;
+            let plan = match parse_assessment(&k.assessment) {
+                Ok(a) => a.plan,
+                Err(e) => {
+                    tracing::warn!(person = k.person_id, error = %e, "due test skipped");
+                    continue;
+                }
+            };
             let Some(t) = plan.test_days.iter().find(|t| t.date == today) else {
                 continue;
             };

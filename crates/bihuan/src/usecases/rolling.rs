@@ -241,45 +241,63 @@ impl Services {
         now: i64,
     ) -> Result<usize> {
         let overdue = self.overdue_in(c, "", today).await?;
+        let mut done = 0;
         for o in &overdue {
-            let label = self
-                .policy
-                .industry(&o.industry)
-                .map(|i| i.label_zh.clone())
-                .unwrap_or_default();
-            let reason = format!(
-                "{}（{}）员工滚动核酸超期，应于{}前检测",
-                o.employer,
-                label,
-                md_zh(o.due_on)
+            monitoring_store::row_begin(c).await?;
+            let r = self.remind_overdue(c, o, today, now).await;
+            done += usize::from(
+                monitoring_store::row_end(c, "rolling", o.person_id, r)
+                    .await?
+                    .is_some(),
             );
-            open_task(
-                c,
-                &NewTask {
-                    person_id: o.person_id,
-                    kind: TaskKind::RollingOverdue,
-                    region: &o.grid,
-                    hours: self.policy.deadlines.test_missed_hours,
-                    reason: &reason,
-                    actor: "system",
-                    now,
-                },
-            )
-            .await?;
-            let body = notify::render(
-                "rolling_due",
-                &[("name", &mask_name(&o.name)), ("employer", &o.employer)],
-            );
-            monitoring_store::queue_notification(
-                c,
-                o.person_id,
-                &format!("rolling_due:{}:{today}", o.person_id),
-                "rolling_due",
-                &body,
-                now,
-            )
-            .await?;
         }
-        Ok(overdue.len())
+        Ok(done)
+    }
+
+    async fn remind_overdue(
+        &self,
+        c: &mut AnyConnection,
+        o: &Overdue,
+        today: Date,
+        now: i64,
+    ) -> Result<()> {
+        let label = self
+            .policy
+            .industry(&o.industry)
+            .map(|i| i.label_zh.clone())
+            .unwrap_or_default();
+        let reason = format!(
+            "{}（{}）员工滚动核酸超期，应于{}前检测",
+            o.employer,
+            label,
+            md_zh(o.due_on)
+        );
+        open_task(
+            c,
+            &NewTask {
+                person_id: o.person_id,
+                kind: TaskKind::RollingOverdue,
+                region: &o.grid,
+                hours: self.policy.deadlines.test_missed_hours,
+                reason: &reason,
+                actor: "system",
+                now,
+            },
+        )
+        .await?;
+        let body = notify::render(
+            "rolling_due",
+            &[("name", &mask_name(&o.name)), ("employer", &o.employer)],
+        );
+        monitoring_store::queue_notification(
+            c,
+            o.person_id,
+            &format!("rolling_due:{}:{today}", o.person_id),
+            "rolling_due",
+            &body,
+            now,
+        )
+        .await?;
+        Ok(())
     }
 }

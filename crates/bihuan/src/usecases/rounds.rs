@@ -24,6 +24,10 @@ pub struct ResidentInput {
     pub name: String,
     #[serde(default)]
     pub phone: Option<String>,
+    /// Where the resident lives: people at the same address in the same
+    /// village are one household (流调 household contacts).
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,8 +173,17 @@ impl Services {
             r.phone.as_deref(),
             today,
         );
+        let address = e
+            .take(validation::text_optional(
+                "address",
+                r.address.as_deref().unwrap_or(""),
+                200,
+            ))
+            .map(|a| a.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|a| !a.is_empty());
         match (grid, person) {
             (Some(grid), Some(p)) if e.is_empty() => Ok(ResidentRow {
+                address,
                 doc_type: p.document.kind().as_str().into(),
                 doc_lookup: self.vault.lookup(&p.document.lookup_key_material()),
                 doc_enc: self.vault.encrypt(p.document.number()),
@@ -275,6 +288,12 @@ impl Services {
                         GIVEN[(i / 144) % 12]
                     ),
                     phone: Some(format!("13{:09}", i)),
+                    // Three people to a household, numbered within the grid.
+                    address: Some(format!(
+                        "{}网格{}号",
+                        &grids[i % grids.len()][12..],
+                        i / grids.len() / 3 + 1
+                    )),
                 })
                 .collect();
             let good: Vec<ResidentRow> = rows
@@ -302,12 +321,40 @@ impl Services {
                 "choose 1 to 500 regions",
             ));
         }
-        let regions: Vec<RegionCode> = input
+        let parsed: Vec<(usize, RegionCode)> = input
             .regions
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| e.take(RegionCode::parse(r, &format!("regions.{i}"))))
+            .filter_map(|(i, r)| {
+                e.take(RegionCode::parse(r, &format!("regions.{i}")))
+                    .map(|c| (i, c))
+            })
             .collect();
+        // Each region must be one of the city's, inside the actor's own.
+        let mut regions = Vec::with_capacity(parsed.len());
+        {
+            let mut c = self.db.pool().acquire().await?;
+            for (i, r) in parsed {
+                let field = format!("regions.{i}");
+                if !r.as_str().starts_with(actor.scope()) {
+                    e.push(FieldError::new(
+                        field,
+                        "scope",
+                        "区域不在本辖区内",
+                        "outside your region",
+                    ));
+                } else if repo::region(&mut c, r.as_str()).await?.is_none() {
+                    e.push(FieldError::new(
+                        field,
+                        "unknown",
+                        "区域不存在",
+                        "no such region",
+                    ));
+                } else {
+                    regions.push(r);
+                }
+            }
+        }
         let time =
             |field: &str, v: &str, e: &mut FieldErrors| match chrono::DateTime::parse_from_rfc3339(
                 v,
@@ -517,40 +564,57 @@ impl Services {
     /// At a round's deadline each grid with untested residents gets one task
     /// naming how many and where the list is. Once per round, on any replica.
     pub(crate) async fn round_deadlines(&self, c: &mut AnyConnection, now: i64) -> Result<usize> {
+        use crate::storage::monitoring as jobs;
         let mut tasks = 0;
         for r in store::ended_rounds(c, now).await? {
-            if !crate::storage::monitoring::claim_job(c, "round_deadline", &r.id.to_string(), now)
+            jobs::row_begin(c).await?;
+            let done = self.round_deadline(c, &r, now).await;
+            tasks += jobs::row_end(c, "round_deadlines", r.id, done)
                 .await?
-            {
-                continue;
-            }
-            for (grid, n) in store::grids_with_untested(c, r.id).await? {
-                let reason = format!(
-                    "{}已截止，本网格未检{}人，名单：/rounds/{}/untested/{}",
-                    r.name, n, r.id, grid
-                );
-                let due = now + i64::from(self.policy.deadlines.test_missed_hours) * 3600;
-                let id = repo::insert_grid_task(
-                    c,
-                    bihuan_domain::task::TaskKind::Untested.as_str(),
-                    &grid,
-                    due,
-                    &reason,
-                    now,
-                )
-                .await?;
-                repo::insert_event(
-                    c,
-                    now,
-                    "system",
-                    None,
-                    Some(id),
-                    "task_created",
-                    &json!({"kind": "untested", "round": r.id, "untested": n}),
-                )
-                .await?;
-                tasks += 1;
-            }
+                .unwrap_or_default();
+        }
+        Ok(tasks)
+    }
+
+    /// The grid tasks of one ended round, once (claimed per round).
+    async fn round_deadline(
+        &self,
+        c: &mut AnyConnection,
+        r: &store::RoundRow,
+        now: i64,
+    ) -> Result<usize> {
+        if !crate::storage::monitoring::claim_job(c, "round_deadline", &r.id.to_string(), now)
+            .await?
+        {
+            return Ok(0);
+        }
+        let mut tasks = 0;
+        for (grid, n) in store::grids_with_untested(c, r.id).await? {
+            let reason = format!(
+                "{}已截止，本网格未检{}人，名单：/rounds/{}/untested/{}",
+                r.name, n, r.id, grid
+            );
+            let due = now + i64::from(self.policy.deadlines.test_missed_hours) * 3600;
+            let id = repo::insert_grid_task(
+                c,
+                bihuan_domain::task::TaskKind::Untested.as_str(),
+                &grid,
+                due,
+                &reason,
+                now,
+            )
+            .await?;
+            repo::insert_event(
+                c,
+                now,
+                "system",
+                None,
+                Some(id),
+                "task_created",
+                &json!({"kind": "untested", "round": r.id, "untested": n}),
+            )
+            .await?;
+            tasks += 1;
         }
         Ok(tasks)
     }

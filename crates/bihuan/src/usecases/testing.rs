@@ -639,22 +639,18 @@ impl Services {
             now,
         )
         .await?;
-        match repo::control(c, person_id).await? {
-            Some(k) if k.category == "pool_positive" && k.status == "active" => {
-                monitoring_store::set_control_status(c, person_id, "released", now).await?;
-                repo::insert_event(
-                    c,
-                    now,
-                    actor,
-                    Some(person_id),
-                    None,
-                    "control_released",
-                    &json!({"category": "pool_positive", "reason": "单采复核阴性"}),
-                )
-                .await
-            }
-            _ => Ok(()),
-        }
+        // The plans beneath (a 落地检, a zone) run again: never relaxed.
+        control::end_control(
+            c,
+            &self.policy,
+            person_id,
+            "pool_positive",
+            json!({"reason": "单采复核阴性"}),
+            actor,
+            now,
+        )
+        .await
+        .map(|_| ())
     }
 }
 

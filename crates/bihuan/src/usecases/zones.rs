@@ -149,34 +149,37 @@ impl Services {
                         let Some(k) = repo::control(c, person_id).await? else {
                             continue;
                         };
-                        if k.category != category || k.status != "active" {
-                            continue;
+                        if k.category == category && k.status == "active" {
+                            let plan = parse_assessment(&k.assessment)?.plan;
+                            let records = monitoring_store::tests_of(c, person_id).await?;
+                            // Every test day so far needs a negative result.
+                            let owed = plan.test_days.iter().filter(|t| t.date <= today).any(|t| {
+                                !records.iter().any(|r| {
+                                    r.sampled_on == t.date && r.result == TestResult::Negative
+                                })
+                            });
+                            if owed {
+                                remaining += 1;
+                                continue;
+                            }
                         }
-                        let plan = parse_assessment(&k.assessment)?.plan;
-                        let records = monitoring_store::tests_of(c, person_id).await?;
-                        // Every test day so far needs a negative result.
-                        let owed = plan.test_days.iter().filter(|t| t.date <= today).any(|t| {
-                            !records
-                                .iter()
-                                .any(|r| r.sampled_on == t.date && r.result == TestResult::Negative)
-                        });
-                        if owed {
-                            remaining += 1;
-                            continue;
-                        }
-                        monitoring_store::set_control_status(c, person_id, "released", now).await?;
-                        repo::insert_event(
+                        // The zone ends: what it ran on top of runs again
+                        // (a 落地检 keeps its owed test); where the zone was
+                        // only beneath another measure, it is gone from there.
+                        match control::end_control(
                             c,
-                            now,
+                            &svc.policy,
+                            person_id,
+                            &category,
+                            json!({"reason": "zone_lifted", "zone": id}),
                             &who,
-                            Some(person_id),
-                            None,
-                            "control_released",
-                            &json!({"category": category, "reason": "zone_lifted", "zone": id}),
+                            now,
                         )
-                        .await?;
-                        svc.refresh_colour(c, person_id, &who, now).await?;
-                        released += 1;
+                        .await?
+                        {
+                            control::Ended::Released | control::Ended::Restored(_) => released += 1,
+                            control::Ended::Beneath | control::Ended::Absent => {}
+                        }
                     }
                     repo::insert_event(
                         c,

@@ -341,10 +341,44 @@ pub(crate) fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
 
 #[derive(Deserialize)]
 pub struct FeedQuery {
+    /// The last `seq` seen: everything changed after it, in order.
+    #[serde(default)]
+    cursor: Option<i64>,
+    /// Unix seconds (older clients): a change in the same second as the
+    /// last one seen can be missed; `cursor` cannot.
     #[serde(default)]
     changed_since: i64,
     #[serde(default)]
     format: Option<String>,
+}
+
+/// The feed as a table (csv, xlsx), header first.
+pub(crate) fn health_code_table(
+    rows: &[crate::usecases::care::HealthCodeEntry],
+) -> Vec<Vec<String>> {
+    let mut t = vec![
+        [
+            "person_id",
+            "id_type",
+            "id_number",
+            "colour",
+            "changed_at",
+            "seq",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    t.extend(rows.iter().map(|r| {
+        vec![
+            r.person_id.to_string(),
+            r.id_type.clone(),
+            r.id_number.clone(),
+            r.colour.clone(),
+            r.changed_at.to_string(),
+            r.seq.to_string(),
+        ]
+    }));
+    t
 }
 
 /// The health-code feed: the command, or a machine's API token.
@@ -373,33 +407,31 @@ pub async fn health_codes(
         Ok(actor) => FeedCaller::User(actor),
         Err(_) => FeedCaller::Token(bearer),
     };
-    let rows = s.services.health_code_feed(caller, q.changed_since).await?;
-    let table = || {
-        let mut t = vec![
-            ["person_id", "id_type", "id_number", "colour", "changed_at"]
-                .map(String::from)
-                .to_vec(),
-        ];
-        t.extend(rows.iter().map(|r| {
-            vec![
-                r.person_id.to_string(),
-                r.id_type.clone(),
-                r.id_number.clone(),
-                r.colour.clone(),
-                r.changed_at.to_string(),
-            ]
-        }));
-        t
+    let from = match q.cursor {
+        Some(n) => crate::storage::monitoring::FeedFrom::Cursor(n),
+        None => crate::storage::monitoring::FeedFrom::Since(q.changed_since),
     };
+    let feed = s.services.health_code_feed(caller, from, format).await?;
+    let rows = feed.rows;
+    // A person's download names them; a machine's feed says so.
+    let mark = match &feed.reader {
+        Some(who) => crate::export::Mark::By {
+            who,
+            at: s.services.clock.timestamp(),
+        },
+        None => crate::export::Mark::MachineFeed,
+    };
+    let table = || health_code_table(&rows);
     match format {
         "json" => Ok(Json(&rows).into_response()),
-        "csv" => Ok((
-            [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            crate::export::csv(&table(), crate::export::Mark::MachineFeed)?,
-        )
-            .into_response()),
+        "csv" => Ok(crate::web::download(
+            "text/csv; charset=utf-8",
+            "health-codes.csv",
+            None,
+            crate::export::csv(&table(), mark)?,
+        )),
         _ => Ok(xlsx_response(
-            crate::export::xlsx("赋码", &table(), crate::export::Mark::MachineFeed)?,
+            crate::export::xlsx("赋码", &table(), mark)?,
             "health-codes.xlsx",
         )),
     }

@@ -85,14 +85,19 @@ fn tile_view(
     };
     let cat_label = |c: &str| l.category_label(policy.category(c), c);
     let mut arrivals = vec![
-        num(tr.db_today.into(), "arrivals_today"),
+        num(tr.db_arriving_today.into(), "arriving_today"),
+        num(tr.db_declared_today.into(), "arrivals_today"),
         num(tr.db_14d.into(), "arrivals_14d"),
     ];
     let mut control = vec![num(tr.db_total.into(), "under_control")];
     for c in cats {
         if t.get(&format!("arrivals_14d:{c}")) > 0 {
             arrivals.push(num(
-                format!("{} {}", cat_label(c), tr.db_today),
+                format!("{} {}", cat_label(c), tr.db_arriving_today),
+                &format!("arriving_today:{c}"),
+            ));
+            arrivals.push(num(
+                format!("{} {}", cat_label(c), tr.db_declared_today),
                 &format!("arrivals_today:{c}"),
             ));
             arrivals.push(num(
@@ -274,7 +279,8 @@ with_base!(ListPage);
 fn metric_label(l: Lang, metric: &str) -> String {
     let t = l.t();
     match metric {
-        "arrivals_today" => format!("{} · {}", t.db_arrivals, t.db_today),
+        "arriving_today" => format!("{} · {}", t.db_arrivals, t.db_arriving_today),
+        "arrivals_today" => format!("{} · {}", t.db_arrivals, t.db_declared_today),
         "arrivals_14d" => format!("{} · {}", t.db_arrivals, t.db_14d),
         "under_control" => t.db_control.into(),
         "positives" => t.db_positives.into(),

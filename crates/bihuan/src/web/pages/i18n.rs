@@ -568,6 +568,8 @@ strings! {
     db_direct: "本级直属", "Owned at this level";
     db_arrivals: "来返人员", "Arrivals";
     db_today: "今日", "today";
+    db_arriving_today: "今日抵达（到达日期）", "arriving today (arrival date)";
+    db_declared_today: "今日报备（收到日期）", "declared today (received date)";
     db_14d: "14天", "14 days";
     db_control: "在管人员", "Under measures";
     db_positives: "阳性", "Positive";

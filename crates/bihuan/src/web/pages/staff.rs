@@ -1128,25 +1128,16 @@ pub async fn command(State(s): State<AppState>, actor: PageActor, l: Lang) -> Pa
 /// bearer token only).
 pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
     let who = actor.username.clone();
-    let rows = s
+    let feed = s
         .services
-        .health_code_feed(FeedCaller::User(actor.0), 0)
+        .health_code_feed(
+            FeedCaller::User(actor.0),
+            crate::storage::monitoring::FeedFrom::Cursor(0),
+            "xlsx",
+        )
         .await
         .or_page(l)?;
-    let mut table = vec![
-        ["person_id", "id_type", "id_number", "colour", "changed_at"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    table.extend(rows.iter().map(|r| {
-        vec![
-            r.person_id.to_string(),
-            r.id_type.clone(),
-            r.id_number.clone(),
-            r.colour.clone(),
-            r.changed_at.to_string(),
-        ]
-    }));
+    let table = crate::web::api::health_code_table(&feed.rows);
     let mark = crate::export::Mark::By {
         who: &who,
         at: s.services.clock.timestamp(),
