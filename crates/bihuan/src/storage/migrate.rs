@@ -40,6 +40,10 @@ const SQLITE: &[(i64, &str)] = &[
         15,
         include_str!("../../migrations/sqlite/0015_event_region.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_identity.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -89,6 +93,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         15,
         include_str!("../../migrations/postgres/0015_event_region.sql"),
+    ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_identity.sql"),
     ),
 ];
 

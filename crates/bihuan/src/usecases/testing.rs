@@ -254,12 +254,13 @@ impl Services {
     ) -> Result<i64> {
         if let Some(receipt) = &input.receipt {
             let r = receipt.trim().trim_start_matches("/s/");
-            return Ok(repo::declaration_by_receipt(c, r)
-                .await?
-                .ok_or_else(|| {
-                    Error::field("receipt", "unknown", "无效的返永通码", "unknown receipt")
-                })?
-                .person_id);
+            let d = repo::declaration_by_receipt(c, r).await?.ok_or_else(|| {
+                Error::field("receipt", "unknown", "无效的返永通码", "unknown receipt")
+            })?;
+            if !d.trusted() {
+                return Err(super::monitoring::IDENTITY_PENDING_REFUSAL);
+            }
+            return Ok(d.person_id);
         }
         if let Some(id) = input.person_id {
             return repo::person_in(c, id, "")
