@@ -56,6 +56,7 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
             settings.daily_report_hour,
             settings.dashboard_refresh_seconds,
         ),
+        logins: Default::default(),
     };
     let loaded = services.ensure_regions(&settings.city_code).await?;
     if loaded > 0 {

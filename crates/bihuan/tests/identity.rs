@@ -209,3 +209,86 @@ async fn a_rejected_change_leaves_the_person_as_on_file() {
         .await;
     assert_eq!(s, 409, "a rejected receipt never speaks for the person");
 }
+
+/// 100 tries at once, as a burst: the statuses in order of the answers.
+async fn burst(app: &TestApp, username: &str) -> Vec<u16> {
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        let (http, url, name) = (
+            app.http.clone(),
+            app.url("/api/v1/session"),
+            username.to_string(),
+        );
+        all.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&json!({"username": name, "password": "wrong one!"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for h in all {
+        statuses.push(h.await.unwrap());
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
+#[tokio::test]
+async fn parallel_logins_cannot_outrun_the_lockout() {
+    let app = spawn().await;
+    app.services
+        .add_user(
+            bihuan::usecases::auth::parse_new_user("wang", "town", "330784001", "a long password")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let before = app.services.logins.password_checks();
+    let known = burst(&app, "wang").await;
+    let checks = app.services.logins.password_checks() - before;
+    assert!(checks <= 5, "{checks} password checks for 100 tries");
+    assert_eq!(known.iter().filter(|s| **s == 401).count(), 5, "{known:?}");
+    assert!(known.iter().all(|s| *s == 401 || *s == 429), "{known:?}");
+    // An unknown name answers exactly alike: it does not tell who exists.
+    let unknown = burst(&app, "nobody").await;
+    assert_eq!(known, unknown);
+    // The right password is refused while locked, and works afterwards.
+    let (s, _) = app
+        .post(
+            "",
+            "/api/v1/session",
+            json!({"username": "wang", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(s, 429);
+    app.advance_hours(2);
+    let (s, b) = app
+        .post(
+            "",
+            "/api/v1/session",
+            json!({"username": "wang", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+#[tokio::test]
+async fn the_session_api_is_rate_limited() {
+    let app = support::spawn_with(|s| s.public_rate_limit = 3).await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let (s, _) = app
+            .post(
+                "",
+                "/api/v1/session",
+                json!({"username": format!("n{i}"), "password": "whatever!"}),
+            )
+            .await;
+        statuses.push(s);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+}

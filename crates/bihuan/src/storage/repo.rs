@@ -124,6 +124,7 @@ pub struct UserRow {
     pub region: String,
     pub failed_logins: i64,
     pub locked_until: i64,
+    pub disabled: bool,
 }
 
 fn user_row(r: &AnyRow) -> Result<UserRow> {
@@ -135,11 +136,11 @@ fn user_row(r: &AnyRow) -> Result<UserRow> {
         region: r.try_get("region")?,
         failed_logins: r.try_get("failed_logins")?,
         locked_until: r.try_get("locked_until")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
     })
 }
 
-const USER_COLS: &str =
-    "u.id, u.username, u.password_hash, u.role, u.region, u.failed_logins, u.locked_until";
+const USER_COLS: &str = "u.id, u.username, u.password_hash, u.role, u.region, u.failed_logins, u.locked_until, u.disabled";
 
 pub async fn insert_user(
     c: &mut AnyConnection,
@@ -180,6 +181,34 @@ pub async fn user_by_name(c: &mut AnyConnection, username: &str) -> Result<Optio
     .as_ref()
     .map(user_row)
     .transpose()
+}
+
+/// Claims one login try before the password is checked: counts it as a
+/// failure in one statement, unless the account is locked at `now` (then
+/// `None`). The row stays locked until the transaction ends (PostgreSQL),
+/// so parallel claims take turns and each sees the previous count.
+pub async fn claim_login(c: &mut AnyConnection, user_id: i64, now: i64) -> Result<Option<i64>> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = failed_logins + 1
+         WHERE id = $1 AND locked_until <= $2
+         RETURNING failed_logins",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(c)
+    .await?
+    .map(|r| Ok(r.try_get(0)?))
+    .transpose()
+}
+
+/// Sets the lock a claimed try leads to (0: none yet).
+pub async fn lock_login(c: &mut AnyConnection, user_id: i64, locked_until: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
+        .bind(locked_until)
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(())
 }
 
 pub async fn record_login(
@@ -224,7 +253,7 @@ pub async fn session_user(
 ) -> Result<Option<(UserRow, String)>> {
     let row = sqlx::query(&format!(
         "SELECT {USER_COLS}, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2"
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
     ))
     .bind(token_hash)
     .bind(now)

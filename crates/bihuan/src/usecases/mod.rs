@@ -43,6 +43,8 @@ pub struct Services {
     pub stays: Arc<crate::stays::StayIndex>,
     /// 看板 and 日报: the report hour and the cache of today's tests.
     pub dashboard: dashboard::DashboardState,
+    /// Login tries of unknown names, and the count of password checks.
+    pub logins: Arc<auth::LoginGuard>,
 }
 
 /// A signed-in user, bound to one region.

@@ -49,7 +49,20 @@ pub async fn declare(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-pub async fn login(State(s): State<AppState>, JsonBody(input): JsonBody<LoginInput>) -> ApiResult {
+/// Rate-limited per client address like the login page (the limiter the
+/// public routes share; web/ratelimit.rs gives route families their own).
+pub async fn login(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Result<JsonBody<LoginInput>, Response>,
+) -> ApiResult {
+    if !s.limiter.allow(addr.ip(), s.services.clock.timestamp()) {
+        return Ok(too_many());
+    }
+    let JsonBody(input) = match body {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
     let session = s.services.login(input).await?;
     Ok(Json(json!({"token": session.token})).into_response())
 }
