@@ -292,3 +292,131 @@ async fn the_session_api_is_rate_limited() {
     }
     assert_eq!(statuses, [401, 401, 401, 429, 429]);
 }
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// A village registers a venue in 园丁社区, the town approves: its code.
+async fn venue(app: &TestApp) -> String {
+    let village = app.login_as("village", "330784001001").await;
+    let town = app.login_as("town", "330784001").await;
+    let (s, v) = app
+        .post(
+            &village,
+            "/api/v1/venues",
+            json!({"name": "园丁超市", "kind": "supermarket", "region": "330784001001", "address": "园丁路8号"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (_, v) = app
+        .post(
+            &town,
+            &format!("/api/v1/venues/{}/approve", v["id"]),
+            json!({}),
+        )
+        .await;
+    v["code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn proxy_scans_need_the_full_name_on_file_and_are_limited() {
+    let app = spawn().await;
+    with_xiluoyuan(&app).await;
+    let code = venue(&app).await;
+    // 张三 is under control (risk_street: yellow or red at a venue).
+    let (_, victim) = app.declare(declaration()).await;
+    let person = victim["person_id"].as_i64().unwrap();
+    let visits = format!("/api/v1/venue-codes/{code}/visits");
+    let (s, me) = app
+        .post(
+            "",
+            &visits,
+            json!({"id_number": support::resident_id(7), "name": "王五", "phone": "13900000007"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{me}");
+    let device = me["device"].as_str().unwrap().to_string();
+    let stays = || count(&app, "SELECT COUNT(*) FROM checkins");
+    let before = stays().await;
+    let proxy = |id: String, name: &str| json!({"device": device, "for_other": {"id_type": "resident", "id_number": id, "name": name}});
+    // A wrong name and a person nobody has answer the same, show nothing
+    // and store nothing.
+    let (s1, wrong) = app
+        .post("", &visits, proxy("11010519491231002X".into(), "李四"))
+        .await;
+    let (s2, nobody) = app
+        .post("", &visits, proxy(support::resident_id(99), "李四"))
+        .await;
+    assert_eq!((s1, s2), (409, 409), "{wrong} {nobody}");
+    assert_eq!(wrong, nobody);
+    assert!(wrong.get("colour").is_none() && wrong.get("person_name").is_none());
+    assert_eq!(stays().await, before);
+    // The full name on file: the colour, and a stay marked as 代扫.
+    let (s, ok) = app
+        .post("", &visits, proxy("11010519491231002X".into(), "张三"))
+        .await;
+    assert_eq!(s, 201, "{ok}");
+    assert_eq!(ok["for_other"], true);
+    assert_ne!(ok["colour"], "green");
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM checkins WHERE person_id = {person} AND helper_id IS NOT NULL"
+            )
+        )
+        .await,
+        1
+    );
+    // Per visitor (device), at most 10 tries an hour, refused ones counted.
+    let mut statuses = Vec::new();
+    for _ in 0..9 {
+        statuses.push(
+            app.post("", &visits, proxy(support::resident_id(99), "李四"))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(&statuses[..7], [409; 7]);
+    assert_eq!(&statuses[7..], [429, 429]);
+    app.advance_hours(1);
+    let (s, _) = app
+        .post("", &visits, proxy("11010519491231002X".into(), "张三"))
+        .await;
+    assert_eq!(s, 201, "a new hour");
+}
+
+#[tokio::test]
+async fn every_row_of_a_scanner_batch_has_its_signature_checked() {
+    let app = spawn().await;
+    let code = venue(&app).await;
+    let token = app
+        .services
+        .add_api_token("闸机", "checkins")
+        .await
+        .unwrap();
+    let (id, _) = code.split_once('-').unwrap();
+    let forged = format!("{id}-{}", "0".repeat(16));
+    let (s, e) = app
+        .post(
+            &token,
+            "/api/v1/checkins",
+            json!([
+                {"venue": code, "id_number": support::resident_id(20), "name": "赵六", "at": "2022-01-28T08:00:00+08:00"},
+                {"venue": forged, "id_number": support::resident_id(21), "name": "钱七", "at": "2022-01-28T08:00:00+08:00"}
+            ]),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["field"].as_str()),
+        (422, Some("[1].venue")),
+        "{e}"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM checkins").await, 0);
+}

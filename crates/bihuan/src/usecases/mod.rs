@@ -45,6 +45,8 @@ pub struct Services {
     pub dashboard: dashboard::DashboardState,
     /// Login tries of unknown names, and the count of password checks.
     pub logins: Arc<auth::LoginGuard>,
+    /// 代扫 tries per visitor.
+    pub proxy_scans: Arc<venues::ProxyScans>,
 }
 
 /// A signed-in user, bound to one region.
