@@ -420,3 +420,85 @@ async fn every_row_of_a_scanner_batch_has_its_signature_checked() {
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM checkins").await, 0);
 }
+
+#[tokio::test]
+async fn tubes_stay_inside_the_samplers_region() {
+    let app = spawn().await;
+    // 张三 lives in 园丁社区; the other town's sampler has a tube of its own.
+    let (_, d) = app.declare(declaration()).await;
+    let person = d["person_id"].as_i64().unwrap();
+    let here = app.login_as("grid_worker", GRID).await;
+    let there = app.login_as("grid_worker", OTHER_GRID).await;
+    for (token, barcode) in [(&here, "YK3000001"), (&there, "YK3000002")] {
+        let (s, t) = app
+            .post(
+                token,
+                "/api/v1/tubes",
+                json!({"barcode": barcode, "pool_size": 10, "category": "mandatory", "site": "采样点"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{t}");
+    }
+    // By internal id: a person outside the sampler's region is not found,
+    // exactly like an id nobody has.
+    let (s, _) = app
+        .post(
+            &there,
+            "/api/v1/tubes/YK3000002/members",
+            json!({"person_id": person}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .post(
+            &there,
+            "/api/v1/tubes/YK3000002/members",
+            json!({"person_id": 999_999}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // Another region's tube: not seen, not filled, not sealed.
+    assert_eq!(app.get(&there, "/api/v1/tubes/YK3000001").await.0, 404);
+    let (s, _) = app
+        .post(
+            &there,
+            "/api/v1/tubes/YK3000001/members",
+            json!({"id_number": support::resident_id(5)}),
+        )
+        .await;
+    assert_eq!(s, 422, "like a barcode nobody has");
+    let (s, _) = app
+        .post(
+            &here,
+            "/api/v1/tubes/YK3000001/members",
+            json!({"person_id": person}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(
+        app.post(&there, "/api/v1/tubes/YK3000001/seal", json!({}))
+            .await
+            .0,
+        404
+    );
+    let (_, t) = app.get(&here, "/api/v1/tubes/YK3000001").await;
+    assert_eq!(
+        (t["members"].as_i64(), t["sealed"].as_bool()),
+        (Some(1), Some(false))
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM tube_members").await,
+        1,
+        "nothing added across the line"
+    );
+    // At a sampling site people from elsewhere are scanned by their own
+    // receipt or document.
+    let (s, r) = app
+        .post(
+            &there,
+            "/api/v1/tubes/YK3000002/members",
+            json!({"receipt": d["receipt"]}),
+        )
+        .await;
+    assert_eq!((s, r["person_id"].as_i64()), (201, Some(person)), "{r}");
+}

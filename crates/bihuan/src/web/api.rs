@@ -424,10 +424,10 @@ pub async fn open_tube(
 
 pub async fn tube(
     State(s): State<AppState>,
-    ApiActor(_): ApiActor,
+    ApiActor(a): ApiActor,
     Path(barcode): Path<String>,
 ) -> ApiResult {
-    Ok(Json(s.services.tube(&barcode).await?).into_response())
+    Ok(Json(s.services.tube(&a, &barcode).await?).into_response())
 }
 
 pub async fn add_to_tube(

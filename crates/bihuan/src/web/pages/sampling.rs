@@ -241,7 +241,7 @@ pub async fn tube(
     Path(barcode): Path<String>,
     Query(q): Query<TubeQuery>,
 ) -> PageResult {
-    let v = s.services.tube(&barcode).await.or_page(l)?;
+    let v = s.services.tube(&actor, &barcode).await.or_page(l)?;
     let mut page = TubePage::new(l, &actor, v, ScanForm::default());
     if let Some(who) = q.added.as_deref().filter(|w| !w.is_empty()) {
         let n = q.n.unwrap_or(page.v.members);
@@ -262,7 +262,7 @@ async fn tube_again(
     form: ScanForm,
     set: impl FnOnce(&mut TubePage),
 ) -> PageResult {
-    let v = s.services.tube(barcode).await.or_page(l)?;
+    let v = s.services.tube(actor, barcode).await.or_page(l)?;
     let mut page = TubePage::new(l, actor, v, form);
     set(&mut page);
     Ok(no_store(render(status, &page)))
