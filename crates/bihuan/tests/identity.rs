@@ -502,3 +502,51 @@ async fn tubes_stay_inside_the_samplers_region() {
         .await;
     assert_eq!((s, r["person_id"].as_i64()), (201, Some(person)), "{r}");
 }
+
+/// A valid 2017 foreign permanent resident ID: 9, 33 (Zhejiang), 07, 840,
+/// born 1985-06-15, sequence 1, and the GB 11643 check character.
+fn foreign_permanent_id() -> String {
+    let body = "93307840198506151";
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .bytes()
+        .zip(W)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+#[tokio::test]
+async fn full_width_numbers_and_foreign_permanent_ids_declare() {
+    let app = spawn().await;
+    let (s, first) = app.declare(declaration()).await;
+    assert_eq!(s, 201, "{first}");
+    // The same number typed by a Chinese input method is the same person.
+    let mut wide = declaration();
+    wide["id_number"] = json!("１１０１０５１９４９１２３１００２ｘ");
+    wide["phone"] = json!("１３８００１３８０００");
+    let (s, again) = app.declare(wide).await;
+    assert_eq!(s, 201, "{again}");
+    assert_eq!(again["person_id"], first["person_id"]);
+    assert_eq!(again["identity_pending"], false);
+
+    let mut foreign = declaration();
+    foreign["name"] = json!("John Smith");
+    foreign["id_type"] = json!("foreign_permanent");
+    foreign["id_number"] = json!(foreign_permanent_id());
+    foreign["phone"] = json!("13900000123");
+    let (s, d) = app.declare(foreign).await;
+    assert_eq!(s, 201, "{d}");
+    let worker = app.login_as("grid_worker", GRID).await;
+    let (_, p) = app
+        .get(&worker, &format!("/api/v1/persons/{}", d["person_id"]))
+        .await;
+    assert_eq!(p["id_type"], "foreign_permanent");
+    let id = foreign_permanent_id();
+    assert_eq!(p["id_number"], format!("93307840********{}", &id[16..]));
+    // Offered on the form, in both languages.
+    let (_, zh) = page(&app, "/declare").await;
+    assert!(zh.contains("value=\"foreign_permanent\"") && zh.contains("外国人永久居留身份证"));
+    let (_, en) = page(&app, "/declare?lang=en").await;
+    assert!(en.contains("Foreign permanent resident ID card"));
+}
