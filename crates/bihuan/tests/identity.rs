@@ -550,3 +550,185 @@ async fn full_width_numbers_and_foreign_permanent_ids_declare() {
     let (_, en) = page(&app, "/declare?lang=en").await;
     assert!(en.contains("Foreign permanent resident ID card"));
 }
+
+async fn sign_in(app: &TestApp, name: &str, password: &str) -> (u16, String) {
+    let (s, b) = app
+        .post(
+            "",
+            "/api/v1/session",
+            json!({"username": name, "password": password}),
+        )
+        .await;
+    (s, b["token"].as_str().unwrap_or_default().to_string())
+}
+
+/// Runs `bihuan ARGS` against the test's database, `stdin` piped in.
+fn cli(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(support::unique("bihuan-cli-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bihuan"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("BIHUAN_") || key == "DATABASE_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .args(["--database-url", &app.settings.database_url])
+        .args(args)
+        .current_dir(&dir)
+        .env("BIHUAN_SECRET_KEY", "11".repeat(32))
+        .env("BIHUAN_KEY_FILE", dir.join("key"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bihuan runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn accounts_can_be_disabled_and_passwords_changed_ending_sessions() {
+    let app = spawn().await;
+    app.services
+        .add_user(
+            bihuan::usecases::auth::parse_new_user("li", "town", "330784001", "first password")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (s, token) = sign_in(&app, "li", "first password").await;
+    assert_eq!(s, 200);
+    assert_eq!(app.get(&token, "/api/v1/tasks").await.0, 200);
+
+    // Self-service: the old password is required; success ends every session.
+    let (s, e) = app
+        .post(
+            &token,
+            "/api/v1/session/password",
+            json!({"old_password": "not it at all", "new_password": "second password"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["field"].as_str()),
+        (422, Some("old_password"))
+    );
+    let (s, e) = app
+        .post(
+            &token,
+            "/api/v1/session/password",
+            json!({"old_password": "first password", "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        (s, e["errors"][0]["field"].as_str()),
+        (422, Some("new_password"))
+    );
+    let (s, _) = app
+        .post(
+            &token,
+            "/api/v1/session/password",
+            json!({"old_password": "first password", "new_password": "second password"}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(app.get(&token, "/api/v1/tasks").await.0, 401);
+    assert_eq!(sign_in(&app, "li", "first password").await.0, 401);
+    let (s, token) = sign_in(&app, "li", "second password").await;
+    assert_eq!(s, 200);
+
+    // The CLI sets a forgotten password: sessions end.
+    let (ok, out) = cli(
+        &app,
+        &["user", "password", "li", "--password-stdin"],
+        "third password\n",
+    );
+    assert!(ok, "{out}");
+    assert_eq!(app.get(&token, "/api/v1/tasks").await.0, 401);
+    let (s, token) = sign_in(&app, "li", "third password").await;
+    assert_eq!(s, 200);
+
+    // Disabled: the session ends, and the right password answers like a
+    // wrong one; enabled again, it works.
+    let (ok, out) = cli(&app, &["user", "disable", "li"], "");
+    assert!(ok, "{out}");
+    assert_eq!(app.get(&token, "/api/v1/tasks").await.0, 401);
+    assert_eq!(sign_in(&app, "li", "third password").await.0, 401);
+    let (ok, out) = cli(&app, &["user", "disable", "nobody"], "");
+    assert!(!ok, "{out}");
+    let (ok, out) = cli(&app, &["user", "enable", "li"], "");
+    assert!(ok, "{out}");
+    assert_eq!(sign_in(&app, "li", "third password").await.0, 200);
+}
+
+#[tokio::test]
+async fn api_tokens_expire_and_can_be_revoked() {
+    let app = spawn().await;
+    // The server's clock is the test's (2022); the CLI's is the real one,
+    // so the short-lived token is made through the same use case directly.
+    let short = app
+        .services
+        .add_api_token_for("健康码", "health_codes", 1)
+        .await
+        .unwrap();
+    let (ok, out) = cli(
+        &app,
+        &[
+            "token",
+            "add",
+            "健康码2",
+            "--scope",
+            "health_codes",
+            "--expires-days",
+            "3650",
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let long = out.lines().last().unwrap().trim().to_string();
+    let (ok, out) = cli(
+        &app,
+        &["token", "add", "健康码", "--scope", "health_codes"],
+        "",
+    );
+    assert!(!ok, "a name is used once: {out}");
+    assert_eq!(app.get(&short, "/api/v1/health-codes").await.0, 200);
+    assert_eq!(app.get(&long, "/api/v1/health-codes").await.0, 200);
+    app.advance_hours(25);
+    assert_eq!(
+        app.get(&short, "/api/v1/health-codes").await.0,
+        401,
+        "expired"
+    );
+    assert_eq!(
+        app.get(&long, "/api/v1/health-codes").await.0,
+        200,
+        "still valid"
+    );
+    let (ok, out) = cli(&app, &["token", "revoke", "健康码2"], "");
+    assert!(ok, "{out}");
+    assert_eq!(
+        app.get(&long, "/api/v1/health-codes").await.0,
+        401,
+        "revoked"
+    );
+    let (ok, _) = cli(&app, &["token", "revoke", "健康码2"], "");
+    assert!(!ok, "revoked once");
+}

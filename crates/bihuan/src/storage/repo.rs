@@ -211,6 +211,44 @@ pub async fn lock_login(c: &mut AnyConnection, user_id: i64, locked_until: i64) 
     Ok(())
 }
 
+/// Disables or enables an account; false when there is no such user.
+pub async fn set_user_disabled(
+    c: &mut AnyConnection,
+    username: &str,
+    disabled: bool,
+) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+            .bind(i64::from(disabled))
+            .bind(username)
+            .execute(c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// A new password hash; failures and any lock are cleared.
+pub async fn set_password_hash(c: &mut AnyConnection, user_id: i64, hash: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE id = $2",
+    )
+    .bind(hash)
+    .bind(user_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of a user; returns how many there were.
+pub async fn delete_sessions_of(c: &mut AnyConnection, user_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await?
+        .rows_affected())
+}
+
 pub async fn record_login(
     c: &mut AnyConnection,
     user_id: i64,

@@ -171,6 +171,35 @@ fn lock_until(failures: i64, now: i64) -> i64 {
     }
 }
 
+/// A self-service password change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+fn check_new_password(field: &str, password: &str) -> Result<()> {
+    if password.chars().count() < 10 || password.len() > 256 {
+        return Err(Error::field(
+            field,
+            "length",
+            "密码长度应为10到256个字符",
+            "10 to 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn wrong_old_password() -> Error {
+    Error::field(
+        "old_password",
+        "wrong",
+        "原密码不正确",
+        "the current password is wrong",
+    )
+}
+
 async fn hash_password(password: String) -> Result<String> {
     let _permit = HASHING
         .acquire()
@@ -341,6 +370,125 @@ impl Services {
         } else {
             Err(Error::Unauthorized)
         }
+    }
+
+    /// Disables (or enables again) an account; disabling ends its sessions.
+    /// A disabled account's sign-in answers like a wrong password.
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+        let (name, now) = (username.to_string(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    let user = repo::user_by_name(c, &name).await?.ok_or(Error::NotFound)?;
+                    repo::set_user_disabled(c, &name, disabled).await?;
+                    let ended = if disabled {
+                        repo::delete_sessions_of(c, user.id).await?
+                    } else {
+                        0
+                    };
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        if disabled {
+                            "user_disabled"
+                        } else {
+                            "user_enabled"
+                        },
+                        &json!({"username": name, "sessions_ended": ended}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Sets a user's password (the CLI, for a forgotten one): clears any
+    /// lock and ends every session of the user.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        check_new_password("password", password)?;
+        let hash = hash_password(password.to_string()).await?;
+        let (name, now) = (username.to_string(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    let user = repo::user_by_name(c, &name).await?.ok_or(Error::NotFound)?;
+                    repo::set_password_hash(c, user.id, &hash).await?;
+                    let ended = repo::delete_sessions_of(c, user.id).await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        "password_set",
+                        &json!({"username": name, "sessions_ended": ended}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// A signed-in user changes their own password, giving the old one. The
+    /// old password is checked like a sign-in (it claims a try, so this is
+    /// no way around the lockout); on success every session of the user
+    /// ends, this one too.
+    pub async fn change_password(&self, actor: &Actor, input: PasswordChange) -> Result<()> {
+        check_new_password("new_password", &input.new_password)?;
+        if input.old_password.len() > 256 {
+            return Err(wrong_old_password());
+        }
+        let (user_id, name, now) = (
+            actor.user_id,
+            actor.username.clone(),
+            self.clock.timestamp(),
+        );
+        let user = self
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    let user = repo::user_by_name(c, &name)
+                        .await?
+                        .ok_or(Error::Unauthorized)?;
+                    if user.id != user_id || user.disabled {
+                        return Err(Error::Unauthorized);
+                    }
+                    let failures = repo::claim_login(c, user.id, now)
+                        .await?
+                        .ok_or(Error::Locked)?;
+                    repo::lock_login(c, user.id, lock_until(failures, now)).await?;
+                    Ok(user)
+                })
+            })
+            .await?;
+        if !verify_password(&self.logins, input.old_password, user.password_hash.clone()).await {
+            return Err(wrong_old_password());
+        }
+        let hash = hash_password(input.new_password).await?;
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    repo::set_password_hash(c, user.id, &hash).await?;
+                    let ended = repo::delete_sessions_of(c, user.id).await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        &user.username,
+                        None,
+                        None,
+                        "password_changed",
+                        &json!({"sessions_ended": ended}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// The user behind a session token, if the session is valid.

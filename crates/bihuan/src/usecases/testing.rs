@@ -369,7 +369,13 @@ impl Services {
             LabCaller::User(_) => return Err(Error::Forbidden),
             LabCaller::Token(token) => {
                 let mut c = self.db.pool().acquire().await?;
-                match monitoring_store::api_token(&mut c, &crypto::sha256_hex(&token)).await? {
+                match monitoring_store::api_token(
+                    &mut c,
+                    &crypto::sha256_hex(&token),
+                    self.clock.timestamp(),
+                )
+                .await?
+                {
                     Some((name, scope)) if scope == "lab_results" => format!("token:{name}"),
                     _ => return Err(Error::Unauthorized),
                 }

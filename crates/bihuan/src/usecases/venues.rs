@@ -520,7 +520,13 @@ impl Services {
     ) -> Result<CheckinReport> {
         let source = {
             let mut c = self.db.pool().acquire().await?;
-            match monitoring_store::api_token(&mut c, &crypto::sha256_hex(token)).await? {
+            match monitoring_store::api_token(
+                &mut c,
+                &crypto::sha256_hex(token),
+                self.clock.timestamp(),
+            )
+            .await?
+            {
                 Some((name, scope)) if scope == "checkins" => format!("token:{name}"),
                 _ => return Err(Error::Unauthorized),
             }

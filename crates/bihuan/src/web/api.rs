@@ -67,6 +67,17 @@ pub async fn login(
     Ok(Json(json!({"token": session.token})).into_response())
 }
 
+/// A signed-in user changes their own password (the old one required);
+/// every session of the user ends, this one too.
+pub async fn change_password(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    JsonBody(input): JsonBody<crate::usecases::auth::PasswordChange>,
+) -> ApiResult {
+    s.services.change_password(&actor, input).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub async fn risk_areas(State(s): State<AppState>, ApiActor(_): ApiActor) -> ApiResult {
     Ok(Json(s.services.list_risk_areas().await?).into_response())
 }

@@ -173,6 +173,11 @@ strings! {
     login_submit: "登录", "Sign in";
     login_wrong: "用户名或密码错误。", "Wrong username or password.";
     login_locked: "尝试次数过多，账号已暂时锁定，请稍后再试。", "Too many attempts: the account is locked for a while. Try again later.";
+    pw_title: "修改密码", "Change password";
+    pw_old: "原密码", "Current password";
+    pw_new: "新密码（至少10个字符）", "New password (at least 10 characters)";
+    pw_submit: "修改并重新登录", "Change and sign in again";
+    pw_done: "密码已修改，所有登录已退出，请用新密码登录。", "Password changed: every session ended. Sign in with the new password.";
     // tasks
     tasks_title_grid: "我的任务", "My tasks";
     tasks_title_review: "审核队列", "Review queue";

@@ -21,7 +21,7 @@ use super::forms::{
 use super::public::{Picker, PlanView};
 use super::{
     Base, Failure, Here, Lang, OrPage, PageActor, PageError, PageResult, SessionToken, check_csrf,
-    ok, render, safe_next, see_other, shanghai_rfc3339, shanghai_time, with_base,
+    no_store, ok, render, safe_next, see_other, shanghai_rfc3339, shanghai_time, with_base,
 };
 use crate::error::Error;
 use crate::usecases::Actor;
@@ -161,6 +161,86 @@ pub async fn logout(
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie("", secure, true));
     Ok(r)
+}
+
+// ---------------------------------------------------------------------------
+// Changing one's own password.
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    base: Base,
+    action: String,
+    csrf: String,
+    errors: Vec<String>,
+}
+with_base!(PasswordPage);
+
+pub async fn password_form(actor: PageActor, l: Lang) -> Response {
+    let t = l.t();
+    no_store(ok(&PasswordPage {
+        base: Base::new(l, t.pw_title, "/password").signed_in(&actor),
+        action: l.link("/password"),
+        csrf: actor.csrf.clone(),
+        errors: vec![],
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    old_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// On success every session ends (this one too): back to the sign-in page.
+pub async fn change_password(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Form(f): Form<PasswordForm>,
+) -> PageResult {
+    check_csrf(&actor, &f.csrf, l)?;
+    let t = l.t();
+    let input = crate::usecases::auth::PasswordChange {
+        old_password: f.old_password,
+        new_password: f.new_password,
+    };
+    let again = |status, errors: Vec<String>| {
+        no_store(render(
+            status,
+            &PasswordPage {
+                base: Base::new(l, t.pw_title, "/password").signed_in(&actor),
+                action: l.link("/password"),
+                csrf: actor.csrf.clone(),
+                errors,
+            },
+        ))
+    };
+    match s.services.change_password(&actor, input).await {
+        Ok(()) => {
+            let secure = s.settings.public_base_url.starts_with("https://");
+            let mut r = see_other(&l.link("/login?changed=1"));
+            r.headers_mut()
+                .insert(header::SET_COOKIE, session_cookie("", secure, true));
+            Ok(r)
+        }
+        Err(Error::Invalid(errors)) => Ok(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .into_iter()
+                .map(|e| if l.is_en() { e.message_en } else { e.message })
+                .collect(),
+        )),
+        Err(Error::Locked) => Ok(again(
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![t.login_locked.to_string()],
+        )),
+        Err(e) => Err(e).or_page(l),
+    }
 }
 
 // ---------------------------------------------------------------------------
