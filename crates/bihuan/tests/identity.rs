@@ -732,3 +732,134 @@ async fn api_tokens_expire_and_can_be_revoked() {
     let (ok, _) = cli(&app, &["token", "revoke", "健康码2"], "");
     assert!(!ok, "revoked once");
 }
+
+/// Signs `name` in through the login form: the `cookie` header value.
+async fn page_session(app: &TestApp, name: &str, password: &str) -> String {
+    let r = app
+        .http
+        .post(app.url("/login"))
+        .form(&[
+            ("username", name),
+            ("password", password),
+            ("next", "/tasks"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn page_with(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
+    let r = app
+        .http
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn the_grid_answers_an_identity_change_on_the_person_page() {
+    let app = spawn().await;
+    with_xiluoyuan(&app).await;
+    let (_, victim) = app.declare(declaration()).await;
+    let person = victim["person_id"].as_i64().unwrap();
+    let (_, attacker) = app.declare(impostor()).await;
+    app.services
+        .add_user(
+            bihuan::usecases::auth::parse_new_user("wg", "grid_worker", GRID, "grid password")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (_, token) = sign_in(&app, "wg", "grid password").await;
+    let (_, list) = app.get(&token, "/api/v1/tasks").await;
+    let id = list[0]["id"].as_i64().unwrap();
+    app.post(&token, &format!("/api/v1/tasks/{id}/ack"), json!({}))
+        .await;
+    let cookie = page_session(&app, "wg", "grid password").await;
+    let (s, html) = page_with(&app, &format!("/persons/{person}"), &cookie).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("信息变更待核实") && html.contains("李四"),
+        "{html}"
+    );
+    let declaration_id = attacker["declaration_id"].to_string();
+    assert!(html.contains(&format!(
+        "name=\"identity_declaration\" value=\"{declaration_id}\""
+    )));
+    let r = app
+        .http
+        .post(app.url(&format!("/tasks/{id}/report")))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf_of(&html)),
+            ("outcome", "verified".into()),
+            ("identity_declaration", declaration_id),
+            ("identity_answer", "confirm".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    // Confirmed, the person moves to the declared grid.
+    assert_eq!(
+        app.get(&token, &format!("/api/v1/persons/{person}"))
+            .await
+            .0,
+        404
+    );
+    let there = app.login_as("grid_worker", OTHER_GRID).await;
+    let (_, p) = app.get(&there, &format!("/api/v1/persons/{person}")).await;
+    assert_eq!(
+        (p["name"].as_str(), p["region"].as_str()),
+        (Some("李四"), Some(OTHER_GRID))
+    );
+}
+
+#[tokio::test]
+async fn the_password_page_changes_ones_own_password() {
+    let app = spawn().await;
+    app.services
+        .add_user(
+            bihuan::usecases::auth::parse_new_user("zc", "town", "330784001", "first password")
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cookie = page_session(&app, "zc", "first password").await;
+    let (s, html) = page_with(&app, "/password", &cookie).await;
+    assert_eq!(s, 200);
+    let csrf = csrf_of(&html);
+    let post = |old: &str, new: &str| {
+        app.http
+            .post(app.url("/password"))
+            .header("cookie", &cookie)
+            .form(&[
+                ("csrf", csrf.clone()),
+                ("old_password", old.to_string()),
+                ("new_password", new.to_string()),
+            ])
+            .send()
+    };
+    let r = post("wrong password", "second password").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("原密码不正确"));
+    let r = post("first password", "second password").await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        page_with(&app, "/password", &cookie).await.0,
+        303,
+        "signed out"
+    );
+    assert_eq!(sign_in(&app, "zc", "second password").await.0, 200);
+}

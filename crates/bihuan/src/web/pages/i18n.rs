@@ -174,6 +174,11 @@ strings! {
     login_wrong: "用户名或密码错误。", "Wrong username or password.";
     login_locked: "尝试次数过多，账号已暂时锁定，请稍后再试。", "Too many attempts: the account is locked for a while. Try again later.";
     pw_title: "修改密码", "Change password";
+    t_id_changes: "信息变更待核实", "Identity change to verify";
+    t_id_region: "居住网格", "Grid";
+    t_id_none: "不处理", "Leave waiting";
+    t_id_confirm: "核实无误，更新登记信息", "Verified: update the record";
+    t_id_reject: "不属实，保留原登记信息", "Not true: keep the record";
     pw_old: "原密码", "Current password";
     pw_new: "新密码（至少10个字符）", "New password (at least 10 characters)";
     pw_submit: "修改并重新登录", "Change and sign in again";

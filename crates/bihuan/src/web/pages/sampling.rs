@@ -312,7 +312,19 @@ pub async fn add_member(
             .await;
         }
     };
-    match s.services.add_to_tube(&actor, &barcode, input).await {
+    let by_person = input.person_id.is_some();
+    let result = match s.services.add_to_tube(&actor, &barcode, input).await {
+        // A person code outside the sampler's region reads like a code
+        // nobody has: said in the form, where the scan was typed.
+        Err(Error::NotFound) if by_person => Err(Error::field(
+            "person_id",
+            "unknown",
+            "无效的人员码",
+            "unknown person",
+        )),
+        other => other,
+    };
+    match result {
         Ok(a) => {
             let who = if a.name.is_empty() {
                 format!("P{}", a.person_id)

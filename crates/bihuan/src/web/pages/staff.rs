@@ -283,6 +283,9 @@ pub struct ReportView {
     pub codes: Vec<(&'static str, &'static str)>,
     /// The city whose towns and villages the "moved" picker offers.
     pub city: String,
+    /// 信息变更待核实: (declaration id, what it would change), answered
+    /// with the report (a verification task on the person page).
+    pub identity_changes: Vec<(i64, String)>,
 }
 
 /// The outcomes a report offers: a verification's findings, and for other
@@ -342,6 +345,7 @@ impl ReportView {
             .map(|(c, label)| (c.as_str(), label))
             .collect(),
             city: city.to_string(),
+            identity_changes: Vec::new(),
             f,
             errors,
         }
@@ -350,6 +354,32 @@ impl ReportView {
     pub fn err(&self, key: &str) -> Option<String> {
         self.errors.get(key)
     }
+}
+
+/// Each waiting identity change in words: the declared name, phone and grid.
+fn identity_changes(
+    l: Lang,
+    changes: &[crate::storage::repo::PendingIdentity],
+) -> Vec<(i64, String)> {
+    let t = l.t();
+    changes
+        .iter()
+        .map(|c| {
+            (
+                c.declaration_id,
+                format!(
+                    "{} {} · {} {} · {} {} · {}",
+                    t.s_name,
+                    c.name,
+                    t.f_phone,
+                    c.phone_masked,
+                    t.t_id_region,
+                    l.region_code(&c.region),
+                    shanghai_time(c.received_at)
+                ),
+            )
+        })
+        .collect()
 }
 
 fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> TaskCard {
@@ -831,7 +861,13 @@ pub async fn person(
         cards: p
             .tasks
             .iter()
-            .map(|v| task_card(l, &actor, v, &back, city))
+            .map(|v| {
+                let mut card = task_card(l, &actor, v, &back, city);
+                if let Some(r) = card.report.as_mut().filter(|_| v.kind == "verify") {
+                    r.identity_changes = identity_changes(l, &p.identity_changes);
+                }
+                card
+            })
             .collect(),
         timeline: p
             .timeline
