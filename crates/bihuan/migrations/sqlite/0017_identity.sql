@@ -13,4 +13,6 @@ CREATE INDEX declarations_identity ON declarations (person_id, identity);
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE api_tokens ADD COLUMN revoked_at INTEGER;
-UPDATE api_tokens SET expires_at = created_at + 31536000;
+-- Tokens made before expiry existed live a year from the upgrade, so no
+-- feed stops at once.
+UPDATE api_tokens SET expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 31536000;
