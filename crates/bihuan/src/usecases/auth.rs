@@ -322,8 +322,26 @@ impl Services {
             if self.logins.claim_unknown(&input.username, now).is_none() {
                 return Err(Error::Locked);
             }
-            // Spend the same time as a real check, so timing does not tell.
+            // Spend the same time as a real check (a hash, then a write),
+            // so timing does not tell. The name itself is not recorded.
             let _ = verify_password(&self.logins, input.password, DUMMY_HASH.into()).await;
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        repo::insert_event(
+                            c,
+                            now,
+                            "public",
+                            None,
+                            None,
+                            "login_failed",
+                            &json!({"known": false}),
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .await?;
             return Err(Error::Unauthorized);
         };
         // A disabled account is checked and counted like any other, and
