@@ -856,6 +856,9 @@ async fn the_password_page_changes_ones_own_password() {
     assert!(r.text().await.unwrap().contains("原密码不正确"));
     let r = post("first password", "second password").await.unwrap();
     assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, html) = page(&app, &to).await;
+    assert!(html.contains("密码已修改"), "{html}");
     assert_eq!(
         page_with(&app, "/password", &cookie).await.0,
         303,

@@ -45,6 +45,8 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<&'static str>,
+    /// After a password change: every session ended.
+    notice: Option<&'static str>,
 }
 with_base!(LoginPage);
 
@@ -52,6 +54,8 @@ with_base!(LoginPage);
 pub struct NextQuery {
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    changed: Option<String>,
 }
 
 pub async fn login_form(l: Lang, Query(q): Query<NextQuery>) -> Response {
@@ -62,6 +66,7 @@ pub async fn login_form(l: Lang, Query(q): Query<NextQuery>) -> Response {
         next: safe_next(&q.next, "/tasks"),
         username: String::new(),
         error: None,
+        notice: q.changed.is_some().then_some(t.pw_done),
     })
 }
 
@@ -113,6 +118,7 @@ pub async fn login(
                 next: next.clone(),
                 username: f.username.clone(),
                 error: Some(error),
+                notice: None,
             },
         )
     };
