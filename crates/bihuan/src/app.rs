@@ -60,6 +60,8 @@ pub async fn services(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Res
             settings.daily_report_hour,
             settings.dashboard_refresh_seconds,
         ),
+        logins: Default::default(),
+        proxy_scans: Default::default(),
     };
     let loaded = services.ensure_regions(&settings.city_code).await?;
     if loaded > 0 {

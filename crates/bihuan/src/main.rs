@@ -81,6 +81,19 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable an account: its sessions end and it cannot sign in.
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
+    /// Set a user's password (ends their sessions, clears a lockout).
+    Password {
+        name: String,
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,7 +113,12 @@ enum TokenCommand {
         /// health_codes (read the feed), lab_results or checkins (send batches)
         #[arg(long, default_value = "health_codes")]
         scope: String,
+        /// Days until the token expires
+        #[arg(long, default_value_t = bihuan::usecases::care::TOKEN_DAYS)]
+        expires_days: i64,
     },
+    /// Revoke a token at once.
+    Revoke { name: String },
 }
 
 #[derive(Subcommand)]
@@ -109,6 +127,19 @@ enum ImportCommand {
     Grids { file: PathBuf },
     /// Add risk areas (columns county, township, subarea, level, since).
     RiskAreas { file: PathBuf },
+}
+
+/// A password from `--password` or standard input.
+fn read_password(password: Option<String>, stdin: bool) -> anyhow::Result<String> {
+    match (password, stdin) {
+        (Some(p), _) => Ok(p),
+        (None, true) => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            Ok(s.trim_end_matches(['\r', '\n']).to_string())
+        }
+        (None, false) => anyhow::bail!("give --password or --password-stdin"),
+    }
 }
 
 #[tokio::main]
@@ -158,15 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     password_stdin,
                 },
         } => {
-            let password = match (password, password_stdin) {
-                (Some(p), _) => p,
-                (None, true) => {
-                    let mut s = String::new();
-                    std::io::stdin().read_to_string(&mut s)?;
-                    s.trim_end_matches(['\r', '\n']).to_string()
-                }
-                (None, false) => anyhow::bail!("give --password or --password-stdin"),
-            };
+            let password = read_password(password, password_stdin)?;
             let user = parse_new_user(&name, &role, &region, &password).map_err(Error::from);
             let services = app::services(&settings, Arc::new(SystemClock)).await?;
             let id = services
@@ -176,15 +199,69 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("user {name} added (id {id})");
             Ok(())
         }
+        Command::User {
+            command: UserCommand::Disable { name },
+        } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            services
+                .set_user_disabled(&name, true)
+                .await
+                .map_err(report)?;
+            println!("user {name} disabled; their sessions ended");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Enable { name },
+        } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            services
+                .set_user_disabled(&name, false)
+                .await
+                .map_err(report)?;
+            println!("user {name} enabled");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Password {
+                    name,
+                    password,
+                    password_stdin,
+                },
+        } => {
+            let password = read_password(password, password_stdin)?;
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            services
+                .set_password(&name, &password)
+                .await
+                .map_err(report)?;
+            println!("password of {name} set; their sessions ended");
+            Ok(())
+        }
         Command::Token {
-            command: TokenCommand::Add { name, scope },
+            command:
+                TokenCommand::Add {
+                    name,
+                    scope,
+                    expires_days,
+                },
         } => {
             let services = app::services(&settings, Arc::new(SystemClock)).await?;
             let token = services
-                .add_api_token(&name, &scope)
+                .add_api_token_for(&name, &scope, expires_days)
                 .await
                 .map_err(report)?;
-            println!("token for {name} ({scope}), shown once:\n{token}");
+            println!(
+                "token for {name} ({scope}, expires in {expires_days} days), shown once:\n{token}"
+            );
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { name },
+        } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            services.revoke_api_token(&name).await.map_err(report)?;
+            println!("token {name} revoked");
             Ok(())
         }
         Command::Import { command } => {

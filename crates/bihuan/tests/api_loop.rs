@@ -499,17 +499,41 @@ async fn one_person_per_document_and_one_open_verification() {
     assert_ne!(first["declaration_id"], second["declaration_id"]);
     assert_eq!(second["assessment"]["category"], "out_of_province");
     assert_eq!(
-        second["control"]["category"], "risk_street",
-        "the stricter running control stays"
+        second["control"]["status"], "identity_pending",
+        "another phone: the receipt speaks only of its own declaration"
     );
     let worker = app.login_as("grid_worker", GRID).await;
     let list = tasks(&app, &worker, "").await;
     assert_eq!(list.len(), 1, "the second declaration joins the open task");
-    assert!(list[0]["reason"].as_str().unwrap().contains('\n'));
+    let reason = list[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("信息变更待核实"), "{reason}");
     let (_, p) = app
         .get(&worker, &format!("/api/v1/persons/{}", first["person_id"]))
         .await;
-    assert_eq!(p["phone"], "139****9000", "the newer phone is kept");
+    assert_eq!(
+        p["phone"], "138****8000",
+        "the phone on file waits for the grid"
+    );
+    assert_eq!(p["identity_changes"][0]["phone_masked"], "139****9000");
+    let id = list[0]["id"].as_i64().unwrap();
+    app.post(&worker, &format!("/api/v1/tasks/{id}/ack"), json!({}))
+        .await;
+    let (s, t) = app
+        .post(
+            &worker,
+            &format!("/api/v1/tasks/{id}/report"),
+            json!({"outcome": "verified", "identity": {
+                "declaration_id": second["declaration_id"], "confirm": true}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{t}");
+    let (_, p) = app
+        .get(&worker, &format!("/api/v1/persons/{}", first["person_id"]))
+        .await;
+    assert_eq!(
+        p["phone"], "139****9000",
+        "confirmed, the newer phone is kept"
+    );
 }
 
 #[tokio::test]

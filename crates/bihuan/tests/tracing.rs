@@ -198,7 +198,13 @@ async fn check_ins_show_green_yellow_and_red_and_helpers_scan_for_others() {
         (Some("red"), Some("refused"), Some("红码禁止"))
     );
 
-    // 代扫: the green visitor checks in a child; the stay is the child's.
+    // 代扫: the green visitor checks in a child on file, by full name; the
+    // stay is the child's.
+    let mut child = declaration();
+    child["id_number"] = json!(resident_id(10));
+    child["name"] = json!("王小五");
+    child["phone"] = json!("13900000011");
+    assert_eq!(app.declare(child).await.0, 201);
     let (s, k) = visit(&app, &code, json!({"device": device, "for_other": {"id_type": "resident", "id_number": resident_id(10), "name": "王小五"}})).await;
     assert_eq!(s, 201, "{k}");
     assert_eq!(

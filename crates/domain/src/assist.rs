@@ -302,6 +302,9 @@ pub fn document_type(raw: &str) -> Option<DocumentType> {
         "台湾居民来往大陆通行证" | "台胞证" | "台湾通行证" => {
             Some(DocumentType::TaiwanPermit)
         }
+        "外国人永久居留身份证" | "外国人永久居留证" | "永居证" => {
+            Some(DocumentType::ForeignPermanent)
+        }
         _ => None,
     }
 }

@@ -24,14 +24,17 @@ pub enum DocumentType {
     HkMacauPermit,
     /// 台湾居民来往大陆通行证 (台胞证).
     TaiwanPermit,
+    /// 外国人永久居留身份证, the 2017 card: 18 characters starting with 9.
+    ForeignPermanent,
 }
 
 impl DocumentType {
-    pub const ALL: [DocumentType; 4] = [
+    pub const ALL: [DocumentType; 5] = [
         DocumentType::Resident,
         DocumentType::Passport,
         DocumentType::HkMacauPermit,
         DocumentType::TaiwanPermit,
+        DocumentType::ForeignPermanent,
     ];
 
     /// The wire name, identical to the serde name.
@@ -41,6 +44,7 @@ impl DocumentType {
             DocumentType::Passport => "passport",
             DocumentType::HkMacauPermit => "hk_macau_permit",
             DocumentType::TaiwanPermit => "taiwan_permit",
+            DocumentType::ForeignPermanent => "foreign_permanent",
         }
     }
 
@@ -55,6 +59,7 @@ impl DocumentType {
             DocumentType::Passport => "护照",
             DocumentType::HkMacauPermit => "港澳居民来往内地通行证",
             DocumentType::TaiwanPermit => "台湾居民来往大陆通行证",
+            DocumentType::ForeignPermanent => "外国人永久居留身份证",
         }
     }
 
@@ -66,6 +71,7 @@ impl DocumentType {
                 "Mainland travel permit for Hong Kong and Macao residents"
             }
             DocumentType::TaiwanPermit => "Mainland travel permit for Taiwan residents",
+            DocumentType::ForeignPermanent => "Foreign permanent resident ID card",
         }
     }
 }
@@ -78,8 +84,9 @@ impl fmt::Display for DocumentType {
 
 /// A document number known to be well formed for its document type.
 ///
-/// Canonical form: trimmed and upper-cased (so a resident ID's final `x`
-/// becomes `X`). Deliberately not `Serialize`, and `Debug` prints the masked
+/// Canonical form: full-width digits and letters made ASCII (as Chinese
+/// input methods type them: `３３０７８４…`), trimmed (full-width spaces
+/// too) and upper-cased (so a resident ID's final `x` becomes `X`). Deliberately not `Serialize`, and `Debug` prints the masked
 /// form, so a raw number cannot leak into logs or JSON by accident.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DocumentNumber {
@@ -113,6 +120,9 @@ impl DocumentNumber {
     /// - resident: 17 digits + digit or `X`;
     /// - passport: 5–17 ASCII letters/digits with at least one digit;
     /// - HK/Macao permit: `H` or `M` + 8 or 10 digits;
+    /// - foreign permanent resident ID (2017): `9` + province code + 15
+    ///   digits (city, nationality, birth date YYYYMMDD at 9–16, sequence)
+    ///   + the GB 11643 check character;
     /// - Taiwan permit: 8 digits (current cards) or 10 digits (old booklets).
     ///   Old booklets printed a bracketed check letter, e.g. `1234567890(B)`;
     ///   we accept only the digits, which is what the permit number is, so
@@ -123,7 +133,7 @@ impl DocumentNumber {
         field: &str,
         today: Date,
     ) -> Result<Self, FieldError> {
-        let number = raw.trim().to_ascii_uppercase();
+        let number = half_width(raw).trim().to_ascii_uppercase();
         if number.is_empty() {
             return Err(FieldError::new(
                 field,
@@ -134,6 +144,7 @@ impl DocumentNumber {
         }
         match kind {
             DocumentType::Resident => check_resident(&number, field, today)?,
+            DocumentType::ForeignPermanent => check_foreign_permanent(&number, field, today)?,
             DocumentType::Passport => {
                 let ok = (5..=17).contains(&number.len())
                     && number.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -191,6 +202,10 @@ impl DocumentNumber {
             DocumentType::Resident => {
                 format!("{}********{}", &self.number[..6], &self.number[14..])
             }
+            // The birth date (characters 9 to 16) hidden.
+            DocumentType::ForeignPermanent => {
+                format!("{}********{}", &self.number[..8], &self.number[16..])
+            }
             // Every other kind is ASCII and at least 5 long, so slicing is safe.
             _ => mask_middle(&self.number, 2, 2),
         }
@@ -210,6 +225,18 @@ impl fmt::Debug for DocumentNumber {
             .field("number", &self.masked())
             .finish()
     }
+}
+
+/// Full-width ASCII (U+FF01..=U+FF5E) as ASCII, and the ideographic space
+/// as a space: what a Chinese input method types in a number field.
+pub fn half_width(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 fn format_error(field: &str, zh: &str, en: &str) -> FieldError {
@@ -265,6 +292,44 @@ fn check_resident(number: &str, field: &str, today: Date) -> Result<(), FieldErr
     Ok(())
 }
 
+/// `number` is already trimmed and upper-cased.
+fn check_foreign_permanent(number: &str, field: &str, today: Date) -> Result<(), FieldError> {
+    let b = number.as_bytes();
+    let shape_ok = b.len() == 18
+        && b[0] == b'9'
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && (b[17].is_ascii_digit() || b[17] == b'X');
+    let province = shape_ok.then(|| (b[1] - b'0') * 10 + (b[2] - b'0'));
+    if !province.is_some_and(|p| PROVINCE_CODES.contains(&p)) {
+        return Err(format_error(
+            field,
+            "外国人永久居留身份证号码应为18位：以9开头，第2、3位为受理地省级代码",
+            "a foreign permanent resident ID is 18 characters: 9, a province code, then digits",
+        ));
+    }
+    let digit = |i: usize| u32::from(b[i] - b'0');
+    let num = |from: usize, to: usize| (from..to).fold(0u32, |acc, i| acc * 10 + digit(i));
+    let birth = Date::from_ymd_opt(num(8, 12) as i32, num(12, 14), num(14, 16));
+    let earliest = Date::from_ymd_opt(1900, 1, 1);
+    if !matches!((birth, earliest), (Some(d), Some(e)) if d >= e && d <= today) {
+        return Err(FieldError::new(
+            field,
+            "birth_date",
+            "外国人永久居留身份证号码中的出生日期（第9至16位）不是有效日期",
+            "the birth date in a foreign permanent resident ID (characters 9 to 16) is not a valid date",
+        ));
+    }
+    if b[17] != resident_check_char(&b[..17]) {
+        return Err(FieldError::new(
+            field,
+            "check_digit",
+            "外国人永久居留身份证号码校验位不正确，请核对",
+            "the foreign permanent resident ID's check character is wrong; please check the number",
+        ));
+    }
+    Ok(())
+}
+
 /// GB 11643-1999 check character of the first 17 (ASCII digit) bytes.
 fn resident_check_char(first17: &[u8]) -> u8 {
     let sum: u32 = first17
@@ -299,7 +364,10 @@ impl Phone {
     /// leading `+86` (numbers copied from contacts often carry them).
     /// Error codes: `required` (blank), `phone` (anything else wrong).
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
-        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let compact: String = half_width(raw)
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
         if compact.is_empty() {
             return Err(FieldError::new(
                 field,
@@ -433,6 +501,59 @@ mod tests {
     }
 
     #[test]
+    fn full_width_digits_and_letters_are_normalised() {
+        // As a Chinese input method types them, with an ideographic space.
+        let d = resident("\u{3000}１１０１０５１９４９１２３１００２ｘ").unwrap();
+        assert_eq!(d.number(), "11010519491231002X");
+        assert_eq!(d.lookup_key_material(), "resident:11010519491231002X");
+        let p = DocumentNumber::parse(DocumentType::Passport, "Ｅ１２３４５６７８", "n", today());
+        assert_eq!(p.unwrap().number(), "E12345678");
+        assert_eq!(
+            Phone::parse("＋８６ １３８－００１３－８０００", "phone")
+                .unwrap()
+                .as_str(),
+            "13800138000"
+        );
+    }
+
+    #[test]
+    fn foreign_permanent_resident_ids_of_2017() {
+        let parse = |raw: &str| {
+            DocumentNumber::parse(DocumentType::ForeignPermanent, raw, "id_number", today())
+        };
+        // 9, 33 (Zhejiang), 07 (Jinhua), 840 (USA), born 1985-06-15, 1, check.
+        let id = with_check("93307840198506151");
+        let d = parse(&id).unwrap();
+        assert_eq!(d.kind(), DocumentType::ForeignPermanent);
+        assert_eq!(d.masked(), format!("93307840********{}", &id[16..]));
+        assert_eq!(
+            DocumentType::parse("foreign_permanent"),
+            Some(DocumentType::ForeignPermanent)
+        );
+        assert_eq!(
+            DocumentType::ForeignPermanent.label_zh(),
+            "外国人永久居留身份证"
+        );
+        // Not a resident ID (9x is no province), and the rules bite.
+        assert_eq!(resident(&id).unwrap_err().code, "format");
+        let wrong = format!("{}{}", &id[..17], if id.ends_with('0') { '1' } else { '0' });
+        assert_eq!(parse(&wrong).unwrap_err().code, "check_digit");
+        assert_eq!(
+            parse(&with_check("83307840198506151")).unwrap_err().code,
+            "format"
+        );
+        assert_eq!(
+            parse(&with_check("99907840198506151")).unwrap_err().code,
+            "format"
+        );
+        assert_eq!(
+            parse(&with_check("93307840198513151")).unwrap_err().code,
+            "birth_date"
+        );
+        assert_eq!(parse("9330784019850615").unwrap_err().code, "format");
+    }
+
+    #[test]
     fn wrong_check_digit() {
         let e = resident("110105194912310021").unwrap_err();
         assert_eq!(e.code, "check_digit");
@@ -483,7 +604,7 @@ mod tests {
             "11010519491231002XX",
             "1101051949123100X2",
             "11010519491231002Y",
-            "１１０１０５１９４９１２３１００２Ｘ",
+            "１１０１０５１９４９１２３１００２",
             "' or 1=1 --------",
         ] {
             assert_eq!(resident(bad).unwrap_err().code, "format", "{bad}");

@@ -44,6 +44,10 @@ const SQLITE: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/sqlite/0016_health_code_seq.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/sqlite/0017_identity.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -97,6 +101,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         16,
         include_str!("../../migrations/postgres/0016_health_code_seq.sql"),
+    ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_identity.sql"),
     ),
 ];
 

@@ -709,30 +709,60 @@ pub async fn insert_api_token(
     name: &str,
     scope: &str,
     now: i64,
+    expires_at: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO api_tokens (token_hash, name, scope, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO api_tokens (token_hash, name, scope, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash)
     .bind(name)
     .bind(scope)
     .bind(now)
+    .bind(expires_at)
     .execute(c)
     .await?;
     Ok(())
 }
 
-/// (name, scope) of an API token.
+/// (name, scope) of an API token that is neither revoked nor expired at `now`.
 pub async fn api_token(
     c: &mut AnyConnection,
     token_hash: &str,
+    now: i64,
 ) -> Result<Option<(String, String)>> {
-    sqlx::query("SELECT name, scope FROM api_tokens WHERE token_hash = $1")
-        .bind(token_hash)
+    sqlx::query(
+        "SELECT name, scope FROM api_tokens
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await?
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .transpose()
+}
+
+/// Whether a token of that name exists (live, expired or revoked).
+pub async fn api_token_named(c: &mut AnyConnection, name: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM api_tokens WHERE name = $1")
+        .bind(name)
         .fetch_optional(c)
         .await?
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .transpose()
+        .is_some())
+}
+
+/// Revokes the token of that name; false when none is live.
+pub async fn revoke_api_token(c: &mut AnyConnection, name: &str, now: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(name)
+            .execute(c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Whether `job` has been claimed for `period` already.

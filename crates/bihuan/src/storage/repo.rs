@@ -124,6 +124,7 @@ pub struct UserRow {
     pub region: String,
     pub failed_logins: i64,
     pub locked_until: i64,
+    pub disabled: bool,
 }
 
 fn user_row(r: &AnyRow) -> Result<UserRow> {
@@ -135,11 +136,11 @@ fn user_row(r: &AnyRow) -> Result<UserRow> {
         region: r.try_get("region")?,
         failed_logins: r.try_get("failed_logins")?,
         locked_until: r.try_get("locked_until")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
     })
 }
 
-const USER_COLS: &str =
-    "u.id, u.username, u.password_hash, u.role, u.region, u.failed_logins, u.locked_until";
+const USER_COLS: &str = "u.id, u.username, u.password_hash, u.role, u.region, u.failed_logins, u.locked_until, u.disabled";
 
 pub async fn insert_user(
     c: &mut AnyConnection,
@@ -180,6 +181,72 @@ pub async fn user_by_name(c: &mut AnyConnection, username: &str) -> Result<Optio
     .as_ref()
     .map(user_row)
     .transpose()
+}
+
+/// Claims one login try before the password is checked: counts it as a
+/// failure in one statement, unless the account is locked at `now` (then
+/// `None`). The row stays locked until the transaction ends (PostgreSQL),
+/// so parallel claims take turns and each sees the previous count.
+pub async fn claim_login(c: &mut AnyConnection, user_id: i64, now: i64) -> Result<Option<i64>> {
+    sqlx::query(
+        "UPDATE users SET failed_logins = failed_logins + 1
+         WHERE id = $1 AND locked_until <= $2
+         RETURNING failed_logins",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_optional(c)
+    .await?
+    .map(|r| Ok(r.try_get(0)?))
+    .transpose()
+}
+
+/// Sets the lock a claimed try leads to (0: none yet).
+pub async fn lock_login(c: &mut AnyConnection, user_id: i64, locked_until: i64) -> Result<()> {
+    sqlx::query("UPDATE users SET locked_until = $1 WHERE id = $2")
+        .bind(locked_until)
+        .bind(user_id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Disables or enables an account; false when there is no such user.
+pub async fn set_user_disabled(
+    c: &mut AnyConnection,
+    username: &str,
+    disabled: bool,
+) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE users SET disabled = $1 WHERE username = $2")
+            .bind(i64::from(disabled))
+            .bind(username)
+            .execute(c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// A new password hash; failures and any lock are cleared.
+pub async fn set_password_hash(c: &mut AnyConnection, user_id: i64, hash: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE id = $2",
+    )
+    .bind(hash)
+    .bind(user_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Ends every session of a user; returns how many there were.
+pub async fn delete_sessions_of(c: &mut AnyConnection, user_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await?
+        .rows_affected())
 }
 
 pub async fn record_login(
@@ -224,7 +291,7 @@ pub async fn session_user(
 ) -> Result<Option<(UserRow, String)>> {
     let row = sqlx::query(&format!(
         "SELECT {USER_COLS}, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2"
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0"
     ))
     .bind(token_hash)
     .bind(now)
@@ -270,16 +337,16 @@ pub struct NewPerson<'a> {
     pub region: &'a str,
 }
 
-/// One person per document: a second declaration updates the same row (and
-/// on PostgreSQL locks it, so two declarations of one person take turns).
+/// One person per document: a second declaration finds the same row (and on
+/// PostgreSQL locks it, so two declarations of one person take turns). The
+/// identity on file (name, phone, region) is never overwritten here: a
+/// change goes through the grid's verification (`apply_identity`).
 pub async fn upsert_person(c: &mut AnyConnection, p: &NewPerson<'_>, now: i64) -> Result<i64> {
     Ok(sqlx::query(
         "INSERT INTO persons (doc_type, doc_lookup, doc_enc, doc_masked, name, phone_enc,
                               phone_masked, region, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-         ON CONFLICT (doc_lookup) DO UPDATE SET name = excluded.name,
-             phone_enc = excluded.phone_enc, phone_masked = excluded.phone_masked,
-             region = excluded.region, updated_at = excluded.updated_at
+         ON CONFLICT (doc_lookup) DO UPDATE SET updated_at = excluded.updated_at
          RETURNING id",
     )
     .bind(p.doc_type)
@@ -294,6 +361,100 @@ pub async fn upsert_person(c: &mut AnyConnection, p: &NewPerson<'_>, now: i64) -
     .fetch_one(c)
     .await?
     .try_get(0)?)
+}
+
+/// Sets the identity fields of a person: a change the grid confirmed, or a
+/// phone filled in where none was on file.
+pub async fn apply_identity(
+    c: &mut AnyConnection,
+    id: i64,
+    name: &str,
+    phone_enc: &str,
+    phone_masked: &str,
+    region: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE persons SET name = $1, phone_enc = $2, phone_masked = $3, region = $4,
+                            updated_at = $5
+         WHERE id = $6",
+    )
+    .bind(name)
+    .bind(phone_enc)
+    .bind(phone_masked)
+    .bind(region)
+    .bind(now)
+    .bind(id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// A declaration's proposed identity change, waiting for the grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingIdentity {
+    pub declaration_id: i64,
+    pub received_at: i64,
+    pub identity: String,
+    pub name: String,
+    #[serde(skip)]
+    pub phone_enc: String,
+    pub phone_masked: String,
+    pub region: String,
+    pub village: String,
+    pub address: String,
+}
+
+/// The person's declarations whose identity change waits (pending, moved).
+pub async fn pending_identities(
+    c: &mut AnyConnection,
+    person_id: i64,
+) -> Result<Vec<PendingIdentity>> {
+    sqlx::query(
+        "SELECT id, received_at, identity, proposed_name, proposed_phone_enc,
+                proposed_phone_masked, proposed_region, village, address
+         FROM declarations
+         WHERE person_id = $1 AND identity IN ('pending', 'moved')
+         ORDER BY id",
+    )
+    .bind(person_id)
+    .fetch_all(c)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(PendingIdentity {
+            declaration_id: r.try_get("id")?,
+            received_at: r.try_get("received_at")?,
+            identity: r.try_get("identity")?,
+            name: r.try_get("proposed_name")?,
+            phone_enc: r.try_get("proposed_phone_enc")?,
+            phone_masked: r.try_get("proposed_phone_masked")?,
+            region: r.try_get("proposed_region")?,
+            village: r.try_get("village")?,
+            address: r.try_get("address")?,
+        })
+    })
+    .collect()
+}
+
+/// Answers a waiting identity change; false when it was not waiting.
+pub async fn answer_identity(
+    c: &mut AnyConnection,
+    declaration_id: i64,
+    person_id: i64,
+    answer: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE declarations SET identity = $1
+         WHERE id = $2 AND person_id = $3 AND identity IN ('pending', 'moved')",
+    )
+    .bind(answer)
+    .bind(declaration_id)
+    .bind(person_id)
+    .execute(c)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// A person inside `scope` (a region code prefix), or `None`.
@@ -351,9 +512,25 @@ pub struct DeclarationRow {
     pub facts: String,
     pub category: String,
     pub assessment: String,
+    /// new, same, moved, pending, confirmed or rejected: how the declared
+    /// identity compared with the one on file (migration 0017).
+    pub identity: String,
+    /// The name as declared (the person's own may differ, see `identity`).
+    pub name: String,
 }
 
-pub const DECL_COLS: &str = "id, person_id, receipt, received_at, arrival_date, village, address, facts, category, assessment";
+impl DeclarationRow {
+    /// Its receipt may speak for the person on file: the declaration made
+    /// them, matched their name and phone, or the grid confirmed it.
+    pub fn trusted(&self) -> bool {
+        matches!(
+            self.identity.as_str(),
+            "new" | "same" | "moved" | "confirmed"
+        )
+    }
+}
+
+pub const DECL_COLS: &str = "id, person_id, receipt, received_at, arrival_date, village, address, facts, category, assessment, identity, payload";
 
 fn declaration_row(r: &AnyRow) -> Result<DeclarationRow> {
     Ok(DeclarationRow {
@@ -367,6 +544,14 @@ fn declaration_row(r: &AnyRow) -> Result<DeclarationRow> {
         facts: r.try_get("facts")?,
         category: r.try_get("category")?,
         assessment: r.try_get("assessment")?,
+        identity: r.try_get("identity")?,
+        name: {
+            let payload: String = r.try_get("payload")?;
+            serde_json::from_str::<serde_json::Value>(&payload)
+                .ok()
+                .and_then(|v| v["name"].as_str().map(str::to_string))
+                .unwrap_or_default()
+        },
     })
 }
 
@@ -382,6 +567,17 @@ pub struct NewDeclaration<'a> {
     pub category: &'a str,
     pub policy_version: &'a str,
     pub assessment: &'a str,
+    pub identity: &'a str,
+    pub proposed: Option<ProposedIdentity<'a>>,
+}
+
+/// What a declaration would change on the person, kept until the grid answers.
+#[derive(Debug, Clone, Copy)]
+pub struct ProposedIdentity<'a> {
+    pub name: &'a str,
+    pub phone_enc: &'a str,
+    pub phone_masked: &'a str,
+    pub region: &'a str,
 }
 
 pub async fn insert_declaration(
@@ -391,8 +587,11 @@ pub async fn insert_declaration(
 ) -> Result<i64> {
     Ok(sqlx::query(
         "INSERT INTO declarations (person_id, receipt, received_at, arrival_date, village, address,
-                                   counties, payload, facts, category, policy_version, assessment)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                                   counties, payload, facts, category, policy_version, assessment,
+                                   identity, proposed_name, proposed_phone_enc,
+                                   proposed_phone_masked, proposed_region)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         RETURNING id",
     )
     .bind(d.person_id)
     .bind(d.receipt)
@@ -406,6 +605,11 @@ pub async fn insert_declaration(
     .bind(d.category)
     .bind(d.policy_version)
     .bind(d.assessment)
+    .bind(d.identity)
+    .bind(d.proposed.map(|p| p.name))
+    .bind(d.proposed.map(|p| p.phone_enc))
+    .bind(d.proposed.map(|p| p.phone_masked))
+    .bind(d.proposed.map(|p| p.region))
     .fetch_one(c)
     .await?
     .try_get(0)?)

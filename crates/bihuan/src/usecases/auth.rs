@@ -114,7 +114,97 @@ pub fn parse_new_user(
     }
 }
 
+/// Password hashes computed at once, process-wide: each argon2id check
+/// takes about 19 MiB and a core for a while, so a burst of logins waits
+/// here instead of taking the memory all at once.
+pub const HASHING_AT_ONCE: usize = 2;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+
+/// Remembers failures of usernames nobody has, so an unknown name locks
+/// out after the same number of tries as a real one (the answers do not
+/// tell them apart). Bounded: when full it forgets everything not locked.
+const UNKNOWN_NAMES_KEPT: usize = 10_000;
+
+/// Login bookkeeping kept in memory, per process.
+#[derive(Default)]
+pub struct LoginGuard {
+    /// Password checks run (real and dummy), for tests and metrics.
+    checks: std::sync::atomic::AtomicU64,
+    /// Unknown usernames: (failures, locked until).
+    unknown: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+}
+
+impl LoginGuard {
+    /// How many password checks ran since start.
+    pub fn password_checks(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Claims a try for an unknown username, as the database does for a
+    /// real one: `None` when locked.
+    fn claim_unknown(&self, username: &str, now: i64) -> Option<()> {
+        let mut m = self.unknown.lock().expect("login guard lock");
+        if m.len() >= UNKNOWN_NAMES_KEPT {
+            m.retain(|_, (_, until)| *until > now);
+            if m.len() >= UNKNOWN_NAMES_KEPT {
+                m.clear();
+            }
+        }
+        let e = m.entry(username.to_string()).or_insert((0, 0));
+        if e.1 > now {
+            return None;
+        }
+        e.0 += 1;
+        e.1 = lock_until(e.0, now);
+        Some(())
+    }
+}
+
+/// When an account with `failures` failed tries locks: not before
+/// [`FREE_FAILURES`], then 1, 2, 4 … minutes, at most an hour.
+fn lock_until(failures: i64, now: i64) -> i64 {
+    if failures >= FREE_FAILURES {
+        let minutes = 1i64 << (failures - FREE_FAILURES).min(6);
+        now + minutes.min(60) * 60
+    } else {
+        0
+    }
+}
+
+/// A self-service password change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+fn check_new_password(field: &str, password: &str) -> Result<()> {
+    if password.chars().count() < 10 || password.len() > 256 {
+        return Err(Error::field(
+            field,
+            "length",
+            "密码长度应为10到256个字符",
+            "10 to 256 characters",
+        ));
+    }
+    Ok(())
+}
+
+fn wrong_old_password() -> Error {
+    Error::field(
+        "old_password",
+        "wrong",
+        "原密码不正确",
+        "the current password is wrong",
+    )
+}
+
 async fn hash_password(password: String) -> Result<String> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&crypto::random_bytes::<16>())
             .map_err(|e| Error::Internal(e.to_string()))?;
@@ -127,7 +217,13 @@ async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| Error::Internal(e.to_string()))?
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+async fn verify_password(guard: &LoginGuard, password: String, hash: String) -> bool {
+    let Ok(_permit) = HASHING.acquire().await else {
+        return false;
+    };
+    guard
+        .checks
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|h| {
@@ -195,25 +291,63 @@ impl Services {
     }
 
     /// Checks a password and opens a session. A wrong password and an unknown
-    /// user answer the same; a locked account answers `Locked`.
+    /// user answer the same, and so do a locked account and an unknown name
+    /// tried as often (`Locked`). Each try first claims a slot in one
+    /// statement (`failed_logins + 1`, locking at [`FREE_FAILURES`]) and
+    /// only then hashes, so parallel tries cannot outrun the lockout: at
+    /// most `FREE_FAILURES` checks per lock window. A right password resets
+    /// the count.
     pub async fn login(&self, input: LoginInput) -> Result<Session> {
         if input.username.len() > 64 || input.password.len() > 256 {
             return Err(Error::Unauthorized);
         }
         let now = self.clock.timestamp();
-        let user = {
-            let mut c = self.db.pool().acquire().await?;
-            repo::user_by_name(&mut c, &input.username).await?
-        };
-        let Some(user) = user else {
-            // Spend the same time as a real check, so timing does not tell.
-            let _ = verify_password(input.password, DUMMY_HASH.into()).await;
+        let name = input.username.clone();
+        let user = self
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    let Some(user) = repo::user_by_name(c, &name).await? else {
+                        return Ok(None);
+                    };
+                    let Some(failures) = repo::claim_login(c, user.id, now).await? else {
+                        return Err(Error::Locked);
+                    };
+                    repo::lock_login(c, user.id, lock_until(failures, now)).await?;
+                    Ok(Some((user, failures)))
+                })
+            })
+            .await?;
+        let Some((user, claimed)) = user else {
+            if self.logins.claim_unknown(&input.username, now).is_none() {
+                return Err(Error::Locked);
+            }
+            // Spend the same time as a real check (a hash, then a write),
+            // so timing does not tell. The name itself is not recorded.
+            let _ = verify_password(&self.logins, input.password, DUMMY_HASH.into()).await;
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        repo::insert_event(
+                            c,
+                            now,
+                            "public",
+                            None,
+                            None,
+                            "login_failed",
+                            &json!({"known": false}),
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .await?;
             return Err(Error::Unauthorized);
         };
-        if user.locked_until > now {
-            return Err(Error::Locked);
-        }
-        let ok = verify_password(input.password, user.password_hash.clone()).await;
+        // A disabled account is checked and counted like any other, and
+        // answers like a wrong password.
+        let ok = verify_password(&self.logins, input.password, user.password_hash.clone()).await
+            && !user.disabled;
         let token = crypto::token(32);
         let csrf = crypto::token(16);
         let token_hash = crypto::sha256_hex(&token);
@@ -235,15 +369,6 @@ impl Services {
                         .await?;
                         return Ok(());
                     }
-                    let failures = user.failed_logins + 1;
-                    let locked_until = if failures >= FREE_FAILURES {
-                        // 1, 2, 4 … minutes, at most an hour.
-                        let minutes = 1i64 << (failures - FREE_FAILURES).min(6);
-                        now + minutes.min(60) * 60
-                    } else {
-                        0
-                    };
-                    repo::record_login(c, user.id, failures, locked_until).await?;
                     repo::insert_event(
                         c,
                         now,
@@ -251,7 +376,7 @@ impl Services {
                         None,
                         None,
                         "login_failed",
-                        &json!({"failures": failures}),
+                        &json!({"failures": claimed, "disabled": user.disabled}),
                     )
                     .await?;
                     Ok(())
@@ -263,6 +388,125 @@ impl Services {
         } else {
             Err(Error::Unauthorized)
         }
+    }
+
+    /// Disables (or enables again) an account; disabling ends its sessions.
+    /// A disabled account's sign-in answers like a wrong password.
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<()> {
+        let (name, now) = (username.to_string(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    let user = repo::user_by_name(c, &name).await?.ok_or(Error::NotFound)?;
+                    repo::set_user_disabled(c, &name, disabled).await?;
+                    let ended = if disabled {
+                        repo::delete_sessions_of(c, user.id).await?
+                    } else {
+                        0
+                    };
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        if disabled {
+                            "user_disabled"
+                        } else {
+                            "user_enabled"
+                        },
+                        &json!({"username": name, "sessions_ended": ended}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Sets a user's password (the CLI, for a forgotten one): clears any
+    /// lock and ends every session of the user.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        check_new_password("password", password)?;
+        let hash = hash_password(password.to_string()).await?;
+        let (name, now) = (username.to_string(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    let user = repo::user_by_name(c, &name).await?.ok_or(Error::NotFound)?;
+                    repo::set_password_hash(c, user.id, &hash).await?;
+                    let ended = repo::delete_sessions_of(c, user.id).await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        "password_set",
+                        &json!({"username": name, "sessions_ended": ended}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// A signed-in user changes their own password, giving the old one. The
+    /// old password is checked like a sign-in (it claims a try, so this is
+    /// no way around the lockout); on success every session of the user
+    /// ends, this one too.
+    pub async fn change_password(&self, actor: &Actor, input: PasswordChange) -> Result<()> {
+        check_new_password("new_password", &input.new_password)?;
+        if input.old_password.len() > 256 {
+            return Err(wrong_old_password());
+        }
+        let (user_id, name, now) = (
+            actor.user_id,
+            actor.username.clone(),
+            self.clock.timestamp(),
+        );
+        let user = self
+            .db
+            .write(move |c| {
+                Box::pin(async move {
+                    let user = repo::user_by_name(c, &name)
+                        .await?
+                        .ok_or(Error::Unauthorized)?;
+                    if user.id != user_id || user.disabled {
+                        return Err(Error::Unauthorized);
+                    }
+                    let failures = repo::claim_login(c, user.id, now)
+                        .await?
+                        .ok_or(Error::Locked)?;
+                    repo::lock_login(c, user.id, lock_until(failures, now)).await?;
+                    Ok(user)
+                })
+            })
+            .await?;
+        if !verify_password(&self.logins, input.old_password, user.password_hash.clone()).await {
+            return Err(wrong_old_password());
+        }
+        let hash = hash_password(input.new_password).await?;
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    repo::set_password_hash(c, user.id, &hash).await?;
+                    let ended = repo::delete_sessions_of(c, user.id).await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        &user.username,
+                        None,
+                        None,
+                        "password_changed",
+                        &json!({"sessions_ended": ended}),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// The user behind a session token, if the session is valid.

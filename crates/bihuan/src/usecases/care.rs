@@ -91,6 +91,9 @@ pub enum FeedCaller {
     Token(String),
 }
 
+/// How long an API token lives unless told otherwise.
+pub const TOKEN_DAYS: i64 = 365;
+
 impl Services {
     /// Confirms the release of a person who is due for it: the control ends,
     /// the code turns green, the person is told, and open release tasks close.
@@ -254,7 +257,9 @@ impl Services {
             FeedCaller::User(_) => return Err(Error::Forbidden),
             FeedCaller::Token(token) => {
                 let mut c = self.db.pool().acquire().await?;
-                match store::api_token(&mut c, &crypto::sha256_hex(&token)).await? {
+                match store::api_token(&mut c, &crypto::sha256_hex(&token), self.clock.timestamp())
+                    .await?
+                {
                     Some((name, scope)) if scope == "health_codes" => {
                         (format!("token:{name}"), None)
                     }
@@ -295,8 +300,22 @@ impl Services {
         })
     }
 
-    /// Makes an API token for a machine client; shown once.
+    /// Makes an API token for a machine client, valid for
+    /// [`TOKEN_DAYS`]; shown once.
     pub async fn add_api_token(&self, name: &str, scope: &str) -> Result<String> {
+        self.add_api_token_for(name, scope, TOKEN_DAYS).await
+    }
+
+    /// Makes an API token valid for `days` (1 to 3650); shown once.
+    pub async fn add_api_token_for(&self, name: &str, scope: &str, days: i64) -> Result<String> {
+        if !(1..=3650).contains(&days) {
+            return Err(Error::field(
+                "expires_days",
+                "range",
+                "有效期应为1到3650天",
+                "1 to 3,650 days",
+            ));
+        }
         let name = validation::text("name", name, 64)?;
         if !["health_codes", "lab_results", "checkins"].contains(&scope) {
             return Err(Error::field(
@@ -314,10 +333,55 @@ impl Services {
         );
         self.db
             .write(move |c| {
-                Box::pin(async move { store::insert_api_token(c, &hash, &name, &scope, now).await })
+                Box::pin(async move {
+                    if store::api_token_named(c, &name).await? {
+                        return Err(Error::field(
+                            "name",
+                            "taken",
+                            "该名称已有令牌（含已吊销的），请换一个名称",
+                            "a token of that name exists (revoked ones too); choose another name",
+                        ));
+                    }
+                    store::insert_api_token(c, &hash, &name, &scope, now, now + days * 86_400)
+                        .await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        "token_added",
+                        &json!({"name": name, "scope": scope, "days": days}),
+                    )
+                    .await
+                })
             })
             .await?;
         Ok(token)
+    }
+
+    /// Revokes the API token of that name at once.
+    pub async fn revoke_api_token(&self, name: &str) -> Result<()> {
+        let (name, now) = (name.to_string(), self.clock.timestamp());
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    if !store::revoke_api_token(c, &name, now).await? {
+                        return Err(Error::NotFound);
+                    }
+                    repo::insert_event(
+                        c,
+                        now,
+                        "cli",
+                        None,
+                        None,
+                        "token_revoked",
+                        &json!({"name": name}),
+                    )
+                    .await
+                })
+            })
+            .await
     }
 
     /// A person under a measure asks for help from their status page.

@@ -424,6 +424,67 @@ pub fn counties_key(f: &Facts) -> String {
     format!(",{},", counties.join(","))
 }
 
+/// The status a receipt shows while its identity change waits for the grid.
+pub const IDENTITY_PENDING: &str = "identity_pending";
+/// The verification task's reason for a declared identity change.
+pub const IDENTITY_REASON: &str = "信息变更待核实";
+/// Hours the grid has to verify a declared identity change.
+pub const IDENTITY_VERIFY_HOURS: u32 = 24;
+
+/// How a declaration's identity compares with the person on file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// The declaration created the person.
+    New,
+    /// Name, phone and region agree (or were blank on file).
+    Same,
+    /// Name and phone agree; the declared destination is another region.
+    Moved,
+    /// The name or the phone differs from the one on file.
+    Pending,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::New => "new",
+            Identity::Same => "same",
+            Identity::Moved => "moved",
+            Identity::Pending => "pending",
+        }
+    }
+
+    /// The receipt may speak for the person on file.
+    pub fn trusted(self) -> bool {
+        self != Identity::Pending
+    }
+
+    /// Something on file would change once the grid confirms it.
+    pub fn proposes(self) -> bool {
+        matches!(self, Identity::Moved | Identity::Pending)
+    }
+}
+
+pub struct OnFile<'a> {
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub region: &'a str,
+}
+
+/// A blank name or phone on file agrees with anything; the region agrees
+/// when the person's grid lies in the declared village.
+pub fn compare_identity(existed: bool, f: &OnFile<'_>, v: &ValidDeclaration) -> Identity {
+    let name = f.name.trim().is_empty() || f.name.trim() == v.name.trim();
+    let phone = f.phone.is_empty() || f.phone == v.phone.as_str();
+    let region = f.region.starts_with(v.village.as_str());
+    match (name && phone, region) {
+        (false, _) => Identity::Pending,
+        (true, false) => Identity::Moved,
+        (true, true) if existed => Identity::Same,
+        (true, true) => Identity::New,
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlView {
     pub category: String,
@@ -435,6 +496,15 @@ pub struct ControlView {
 }
 
 impl ControlView {
+    /// Without the reasons when the control came from another declaration
+    /// (its travel and symptoms are not this receipt's to show).
+    pub fn own_reasons_only(mut self, own: bool) -> Self {
+        if !own {
+            self.reasons.clear();
+        }
+        self
+    }
+
     pub fn new(a: &Assessment, status: &str) -> Self {
         ControlView {
             category: a.category.clone(),
@@ -455,6 +525,9 @@ pub struct Declared {
     pub status_url: String,
     pub assessment: Assessment,
     pub control: ControlView,
+    /// The declared name or phone differs from the identity on file: the
+    /// receipt shows this declaration only until the grid confirms it.
+    pub identity_pending: bool,
 }
 
 impl Services {
@@ -481,7 +554,7 @@ impl Services {
                 .execute(&mut *c)
                 .await?;
         }
-        let grid = repo::first_grid(c, v.village.as_str())
+        let declared_grid = repo::first_grid(c, v.village.as_str())
             .await?
             .ok_or_else(|| {
                 Error::field(
@@ -491,21 +564,65 @@ impl Services {
                     "not a village managed here",
                 )
             })?;
+        let lookup = self.vault.lookup(&v.document.lookup_key_material());
+        let existed = crate::storage::testing::person_by_document(c, &lookup)
+            .await?
+            .is_some();
+        let phone_enc = self.vault.encrypt(v.phone.as_str());
+        let phone_masked = v.phone.masked();
+        // Finds or creates the person; an existing identity is never
+        // overwritten by what a declaration says.
         let person_id = repo::upsert_person(
             c,
             &repo::NewPerson {
                 doc_type: v.document.kind().as_str(),
-                doc_lookup: &self.vault.lookup(&v.document.lookup_key_material()),
+                doc_lookup: &lookup,
                 doc_enc: &self.vault.encrypt(v.document.number()),
                 doc_masked: &v.document.masked(),
                 name: &v.name,
-                phone_enc: &self.vault.encrypt(v.phone.as_str()),
-                phone_masked: &v.phone.masked(),
-                region: &grid,
+                phone_enc: &phone_enc,
+                phone_masked: &phone_masked,
+                region: &declared_grid,
             },
             now,
         )
         .await?;
+        let on_file = repo::person_in(c, person_id, "")
+            .await?
+            .ok_or(Error::NotFound)?;
+        let file_phone = self.vault.decrypt(&on_file.phone_enc).unwrap_or_default();
+        let identity = compare_identity(
+            existed,
+            &OnFile {
+                name: &on_file.name,
+                phone: &file_phone,
+                region: &on_file.region,
+            },
+            &v,
+        );
+        if identity.trusted() && (file_phone.is_empty() || on_file.name.trim().is_empty()) {
+            // A blank on file (a resident from the roll, a tube member added
+            // by number) is filled in, not changed.
+            repo::apply_identity(
+                c,
+                person_id,
+                &v.name,
+                &phone_enc,
+                &phone_masked,
+                &on_file.region,
+                now,
+            )
+            .await?;
+        }
+        // The person's grid on file does the work; a different declared
+        // destination waits for its verification.
+        let grid = on_file.region.clone();
+        let proposed = identity.proposes().then_some(repo::ProposedIdentity {
+            name: &v.name,
+            phone_enc: &phone_enc,
+            phone_masked: &phone_masked,
+            region: &declared_grid,
+        });
         let counties = counties_key(&v.facts);
         let county_list: Vec<&str> = counties.trim_matches(',').split(',').collect();
         let areas = repo::risk_areas_in(c, &county_list).await?;
@@ -530,6 +647,8 @@ impl Services {
                 category: &assessment.category,
                 policy_version: &assessment.policy_version,
                 assessment: &serde_json::to_string(&assessment).expect("serialisable"),
+                identity: identity.as_str(),
+                proposed,
             },
             now,
         )
@@ -547,6 +666,7 @@ impl Services {
                 "arrival": v.facts.arrival,
                 "village": v.village.as_str(),
                 "category": assessment.category,
+                "identity": identity.as_str(),
             }),
         )
         .await?;
@@ -565,12 +685,46 @@ impl Services {
             },
         )
         .await?;
+        if identity.proposes() {
+            let mut what = Vec::new();
+            if identity == Identity::Pending {
+                what.push("姓名或手机号".to_string());
+            }
+            if !on_file.region.starts_with(v.village.as_str()) {
+                what.push(format!("居住地（申报目的地 {}）", v.village.as_str()));
+            }
+            let reason = format!("{IDENTITY_REASON}：{}", what.join("、"));
+            control::open_task(
+                c,
+                &control::NewTask {
+                    person_id,
+                    kind: bihuan_domain::task::TaskKind::Verify,
+                    region: &grid,
+                    hours: IDENTITY_VERIFY_HOURS,
+                    reason: &reason,
+                    actor: "public",
+                    now,
+                },
+            )
+            .await?;
+        }
+        // The answer speaks only of this declaration: a stranger's receipt
+        // learns nothing of the person on file.
+        let control = if identity.trusted() {
+            let own = repo::control(c, person_id)
+                .await?
+                .is_some_and(|k| k.declaration_id == Some(declaration_id));
+            ControlView::new(&applied.control, &applied.status).own_reasons_only(own)
+        } else {
+            ControlView::new(&assessment, IDENTITY_PENDING)
+        };
         Ok(Declared {
             declaration_id,
             person_id,
             status_url: format!("/s/{receipt}"),
             receipt,
-            control: ControlView::new(&applied.control, &applied.status),
+            control,
+            identity_pending: !identity.trusted(),
             assessment,
         })
     }

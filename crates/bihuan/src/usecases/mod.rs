@@ -43,6 +43,10 @@ pub struct Services {
     pub stays: Arc<crate::stays::StayIndex>,
     /// 看板 and 日报: the report hour and the cache of today's tests.
     pub dashboard: dashboard::DashboardState,
+    /// Login tries of unknown names, and the count of password checks.
+    pub logins: Arc<auth::LoginGuard>,
+    /// 代扫 tries per visitor.
+    pub proxy_scans: Arc<venues::ProxyScans>,
 }
 
 /// A signed-in user, bound to one region.

@@ -181,6 +181,14 @@ fn tenths(t: u16) -> String {
     format!("{}.{}", t / 10, t % 10)
 }
 
+/// Check-ins, help requests and tube scans by a receipt whose declared name
+/// or phone did not match the identity on file, before the grid confirmed it.
+pub const IDENTITY_PENDING_REFUSAL: Error = Error::Refused {
+    code: "identity_pending",
+    zh: "申报信息与登记信息不一致，正等待网格核实；核实前不能用此回执打卡、求助或采样登记，请联系所在村(社区)",
+    en: "the declared identity differs from the one on file and awaits the grid's verification; until then this receipt cannot check in, ask for help or register a sample",
+};
+
 impl Services {
     /// A person checks in from their status page (no login: the receipt is the key).
     pub async fn check_in_by_receipt(
@@ -223,15 +231,21 @@ impl Services {
             .await
     }
 
+    /// The person a receipt speaks for. A receipt whose declared identity
+    /// waits for the grid's verification is refused: check-ins, help and
+    /// tubes by it would act for whoever is on file.
     pub(crate) async fn person_of_receipt(&self, receipt: &str) -> Result<i64> {
         if receipt.len() != 24 || !receipt.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::NotFound);
         }
         let mut c = self.db.pool().acquire().await?;
-        Ok(repo::declaration_by_receipt(&mut c, receipt)
+        let d = repo::declaration_by_receipt(&mut c, receipt)
             .await?
-            .ok_or(Error::NotFound)?
-            .person_id)
+            .ok_or(Error::NotFound)?;
+        if !d.trusted() {
+            return Err(IDENTITY_PENDING_REFUSAL);
+        }
+        Ok(d.person_id)
     }
 
     async fn check_in_in(

@@ -26,6 +26,17 @@ pub struct ReportInput {
     pub address: Option<String>,
     #[serde(default)]
     pub corrections: Option<Corrections>,
+    /// The worker's answer to a declared identity change (信息变更待核实).
+    #[serde(default)]
+    pub identity: Option<IdentityAnswer>,
+}
+
+/// Confirms or rejects one declaration's waiting identity change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityAnswer {
+    pub declaration_id: i64,
+    pub confirm: bool,
 }
 
 /// The declaration's own fields a worker may correct.
@@ -87,6 +98,7 @@ struct ValidReport {
     note: String,
     moved_to: Option<(RegionCode, String)>,
     corrections: Option<Corrections>,
+    identity: Option<IdentityAnswer>,
 }
 
 fn parse_report(r: &ReportInput) -> std::result::Result<ValidReport, FieldErrors> {
@@ -142,6 +154,7 @@ fn parse_report(r: &ReportInput) -> std::result::Result<ValidReport, FieldErrors
         note,
         moved_to,
         corrections: r.corrections.clone(),
+        identity: r.identity.clone(),
     })
 }
 
@@ -265,6 +278,9 @@ impl Services {
             &detail,
         )
         .await?;
+        if let Some(answer) = report.as_ref().and_then(|r| r.identity.as_ref()) {
+            self.answer_identity(c, actor, &task, answer, now).await?;
+        }
         if let Some(ValidReport {
             corrections: Some(corr),
             outcome: Outcome::Corrected,
@@ -279,6 +295,69 @@ impl Services {
             self.assist_task_changed(c, &task, now).await?;
         }
         Ok(view(&task, now))
+    }
+
+    /// The grid's answer to a declared identity change: confirmed, the
+    /// declared name, phone and grid become the person's; rejected, nothing
+    /// on file changes. Either way the declaration stops waiting.
+    async fn answer_identity(
+        &self,
+        c: &mut AnyConnection,
+        actor: &Actor,
+        task: &TaskRow,
+        answer: &IdentityAnswer,
+        now: i64,
+    ) -> Result<()> {
+        let not_waiting = || {
+            Error::field(
+                "identity.declaration_id",
+                "not_pending",
+                "该申报没有待核实的信息变更",
+                "that declaration has no identity change waiting",
+            )
+        };
+        let person_id = task.person_id.ok_or_else(not_waiting)?;
+        let pending = repo::pending_identities(c, person_id)
+            .await?
+            .into_iter()
+            .find(|p| p.declaration_id == answer.declaration_id)
+            .ok_or_else(not_waiting)?;
+        if answer.confirm {
+            repo::apply_identity(
+                c,
+                person_id,
+                &pending.name,
+                &pending.phone_enc,
+                &pending.phone_masked,
+                &pending.region,
+                now,
+            )
+            .await?;
+        }
+        let state = if answer.confirm {
+            "confirmed"
+        } else {
+            "rejected"
+        };
+        if !repo::answer_identity(c, pending.declaration_id, person_id, state).await? {
+            return Err(not_waiting());
+        }
+        repo::insert_event(
+            c,
+            now,
+            &actor.username,
+            Some(person_id),
+            Some(task.id),
+            &format!("identity_{state}"),
+            &json!({
+                "declaration_id": pending.declaration_id,
+                "name": bihuan_domain::identity::mask_name(&pending.name),
+                "phone": pending.phone_masked,
+                "region": pending.region,
+            }),
+        )
+        .await?;
+        Ok(())
     }
 
     /// Re-runs triage on corrected facts; the stricter control is kept.

@@ -105,6 +105,12 @@ pub enum LabCaller {
     Token(String),
 }
 
+/// Tubes belong to the region they were opened in (the sampler's): only
+/// users of that region or above see, fill or seal them.
+fn in_scope(t: &store::TubeRow, actor: &Actor) -> bool {
+    t.region.starts_with(actor.scope())
+}
+
 fn refusal(code: &'static str, zh: &str, en: &str) -> Error {
     Error::field("barcode", code, zh, en)
 }
@@ -221,6 +227,7 @@ impl Services {
                     let now = svc.clock.timestamp();
                     let t = store::tube(c, &barcode)
                         .await?
+                        .filter(|t| in_scope(t, &actor))
                         .ok_or_else(|| refusal("unknown", "没有这个试管条码", "no tube with this barcode"))?;
                     let person_id = svc.resolve_member(c, &actor, &input, document, &name, now).await?;
                     if !store::add_member(c, t.id, person_id, now).await? {
@@ -254,20 +261,21 @@ impl Services {
     ) -> Result<i64> {
         if let Some(receipt) = &input.receipt {
             let r = receipt.trim().trim_start_matches("/s/");
-            return Ok(repo::declaration_by_receipt(c, r)
-                .await?
-                .ok_or_else(|| {
-                    Error::field("receipt", "unknown", "无效的返永通码", "unknown receipt")
-                })?
-                .person_id);
+            let d = repo::declaration_by_receipt(c, r).await?.ok_or_else(|| {
+                Error::field("receipt", "unknown", "无效的返永通码", "unknown receipt")
+            })?;
+            if !d.trusted() {
+                return Err(super::monitoring::IDENTITY_PENDING_REFUSAL);
+            }
+            return Ok(d.person_id);
         }
         if let Some(id) = input.person_id {
-            return repo::person_in(c, id, "")
+            // An internal id reaches only people in the sampler's region;
+            // people from elsewhere are scanned by receipt or document.
+            return repo::person_in(c, id, actor.scope())
                 .await?
                 .map(|p| p.id)
-                .ok_or_else(|| {
-                    Error::field("person_id", "unknown", "无效的人员码", "unknown person")
-                });
+                .ok_or(Error::NotFound);
         }
         let doc = document.ok_or_else(|| Error::Internal("a document was parsed".into()))?;
         let lookup = self.vault.lookup(&doc.lookup_key_material());
@@ -301,7 +309,10 @@ impl Services {
             .write(move |c| {
                 Box::pin(async move {
                     let now = svc.clock.timestamp();
-                    let t = store::tube(c, &barcode).await?.ok_or(Error::NotFound)?;
+                    let t = store::tube(c, &barcode)
+                        .await?
+                        .filter(|t| in_scope(t, &actor))
+                        .ok_or(Error::NotFound)?;
                     if t.members == 0 {
                         return Err(Error::Refused {
                             code: "empty",
@@ -330,11 +341,13 @@ impl Services {
             .await
     }
 
-    pub async fn tube(&self, barcode: &str) -> Result<TubeView> {
+    /// A tube opened inside the caller's region (404 otherwise).
+    pub async fn tube(&self, actor: &Actor, barcode: &str) -> Result<TubeView> {
         let barcode = parse_barcode("barcode", barcode)?;
         let mut c = self.db.pool().acquire().await?;
         let t = store::tube(&mut c, &barcode)
             .await?
+            .filter(|t| in_scope(t, actor))
             .ok_or(Error::NotFound)?;
         let pending = if t.result.as_deref() == Some("positive") && t.pool_size > 1 {
             Some(store::pending_retests(&mut c, t.id).await?)
@@ -352,7 +365,13 @@ impl Services {
             LabCaller::User(_) => return Err(Error::Forbidden),
             LabCaller::Token(token) => {
                 let mut c = self.db.pool().acquire().await?;
-                match monitoring_store::api_token(&mut c, &crypto::sha256_hex(token)).await? {
+                match monitoring_store::api_token(
+                    &mut c,
+                    &crypto::sha256_hex(token),
+                    self.clock.timestamp(),
+                )
+                .await?
+                {
                     Some((name, scope)) if scope == "lab_results" => format!("token:{name}"),
                     _ => return Err(Error::Unauthorized),
                 }

@@ -20,6 +20,39 @@ use crate::storage::repo;
 use crate::storage::testing as testing_store;
 use crate::storage::venues::{self as store, VenueRow};
 
+/// The one answer to a 代扫 that does not match a person on file.
+pub const PROXY_REFUSAL: Error = Error::Refused {
+    code: "proxy_refused",
+    zh: "无法代为登记：请核对证件号码和姓名，或由本人扫码登记",
+    en: "cannot check in for this person: check the document number and name, or let them scan themselves",
+};
+
+/// 代扫 tries per visitor (the person a device remembers) per hour.
+pub const PROXY_SCANS_PER_HOUR: u32 = 10;
+
+/// Counts 代扫 tries per visitor in fixed hour windows, in memory (per
+/// process): every try counts, refused ones too.
+#[derive(Default)]
+pub struct ProxyScans {
+    windows: std::sync::Mutex<std::collections::HashMap<i64, (i64, u32)>>,
+}
+
+impl ProxyScans {
+    pub fn allow(&self, visitor: i64, now: i64) -> bool {
+        let hour = now / 3600;
+        let mut w = self.windows.lock().expect("proxy scans lock");
+        if w.len() > 100_000 {
+            w.retain(|_, (h, _)| *h == hour);
+        }
+        let e = w.entry(visitor).or_insert((hour, 0));
+        if e.0 != hour {
+            *e = (hour, 0);
+        }
+        e.1 += 1;
+        e.1 <= PROXY_SCANS_PER_HOUR
+    }
+}
+
 /// A batch from a scanner device or a venue's own system.
 pub const MAX_BATCH: usize = 5_000;
 /// How far back a scanner may report a stay.
@@ -122,10 +155,17 @@ impl Services {
         self.vault.lookup(&format!("venue:{id}"))[..16].to_string()
     }
 
+    /// The code's signature is ours.
+    fn signed(&self, code: &str) -> bool {
+        parse_venue_code(code).is_some_and(|(id, sig)| {
+            crypto::constant_time_eq(sig.as_bytes(), self.venue_signature(id).as_bytes())
+        })
+    }
+
     /// The approved venue a scanned code names, checking its signature.
     async fn venue_by_code(&self, c: &mut AnyConnection, code: &str) -> Result<VenueRow> {
-        let (id, sig) = parse_venue_code(code).ok_or(Error::NotFound)?;
-        if !crypto::constant_time_eq(sig.as_bytes(), self.venue_signature(id).as_bytes()) {
+        let (id, _) = parse_venue_code(code).ok_or(Error::NotFound)?;
+        if !self.signed(code) {
             return Err(Error::NotFound);
         }
         let v = store::venue_in(c, id, "").await?.ok_or(Error::NotFound)?;
@@ -335,10 +375,12 @@ impl Services {
                         }
                     };
                     let (person, helper) = match other {
-                        Some(Who::Document(doc, name)) => (
-                            svc.person_for_stay(c, &doc, &name, &v.region, now).await?,
-                            Some(visitor),
-                        ),
+                        Some(Who::Document(doc, name)) => {
+                            if !svc.proxy_scans.allow(visitor, now) {
+                                return Err(Error::Locked);
+                            }
+                            (svc.proxy_person(c, &doc, &name).await?, Some(visitor))
+                        }
                         _ => (visitor, None),
                     };
                     let stay = NewCheckin {
@@ -403,21 +445,25 @@ impl Services {
             .await
     }
 
-    /// The person checked in by a helper, or by a scanner: found by document,
-    /// or created in the venue's grid.
-    async fn person_for_stay(
+    /// The person a helper checks in (代扫): someone on file whose full name
+    /// matches the document's. Anything else (no such person, another name,
+    /// no name on file) answers the same neutral refusal, so the page is no
+    /// oracle of who exists or of anyone's colour, and nothing is stored.
+    async fn proxy_person(
         &self,
         c: &mut AnyConnection,
         doc: &DocumentNumber,
         name: &str,
-        venue_region: &str,
-        now: i64,
     ) -> Result<i64> {
         let lookup = self.vault.lookup(&doc.lookup_key_material());
-        match testing_store::person_by_document(c, &lookup).await? {
-            Some((id, _)) => Ok(id),
-            None => self.new_person(c, doc, name, "", venue_region, now).await,
+        if let Some((id, _)) = testing_store::person_by_document(c, &lookup).await?
+            && let Some(p) = repo::person_in(c, id, "").await?
+            && !p.name.trim().is_empty()
+            && p.name.trim() == name.trim()
+        {
+            return Ok(id);
         }
+        Err(PROXY_REFUSAL)
     }
 
     async fn new_person(
@@ -474,7 +520,13 @@ impl Services {
     ) -> Result<CheckinReport> {
         let source = {
             let mut c = self.db.pool().acquire().await?;
-            match monitoring_store::api_token(&mut c, &crypto::sha256_hex(token)).await? {
+            match monitoring_store::api_token(
+                &mut c,
+                &crypto::sha256_hex(token),
+                self.clock.timestamp(),
+            )
+            .await?
+            {
                 Some((name, scope)) if scope == "checkins" => format!("token:{name}"),
                 _ => return Err(Error::Unauthorized),
             }
@@ -506,17 +558,27 @@ impl Services {
                     let mut stays = Vec::with_capacity(parsed.len());
                     let mut kinds: Vec<(i64, String, String)> = Vec::new();
                     for (i, p) in parsed.iter().enumerate() {
+                        let unknown = || {
+                            Error::field(
+                                &format!("[{i}].venue"),
+                                "unknown",
+                                "场所码无效或未审核",
+                                "unknown or unapproved venue code",
+                            )
+                        };
+                        // Every row's signature is checked; only the venue
+                        // row is cached (a forged code after a valid one
+                        // for the same id is still refused).
+                        if !svc.signed(&codes[i]) {
+                            return Err(unknown());
+                        }
                         let (region, kind) = match kinds.iter().find(|k| k.0 == p.venue_id) {
                             Some(k) => (k.1.clone(), k.2.clone()),
                             None => {
-                                let v = svc.venue_by_code(c, &codes[i]).await.map_err(|_| {
-                                    Error::field(
-                                        &format!("[{i}].venue"),
-                                        "unknown",
-                                        "场所码无效或未审核",
-                                        "unknown or unapproved venue code",
-                                    )
-                                })?;
+                                let v = svc
+                                    .venue_by_code(c, &codes[i])
+                                    .await
+                                    .map_err(|_| unknown())?;
                                 kinds.push((v.id, v.region.clone(), v.kind.clone()));
                                 (v.region, v.kind)
                             }

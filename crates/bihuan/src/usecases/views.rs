@@ -26,6 +26,9 @@ pub struct PersonView {
     pub control: Option<ControlView>,
     pub tasks: Vec<TaskView>,
     pub timeline: Vec<EventRow>,
+    /// Declared identity changes waiting for the grid (信息变更待核实);
+    /// a 反馈 with `identity` answers one.
+    pub identity_changes: Vec<repo::PendingIdentity>,
 }
 
 /// What the person sees on their status page: no login, masked name only.
@@ -36,6 +39,9 @@ pub struct StatusView {
     pub arrival_date: String,
     pub assessment: Assessment,
     pub control: Option<ControlView>,
+    /// The declared identity waits for the grid's verification: no measure
+    /// on file, no check-ins or help by this receipt.
+    pub identity_pending: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -112,9 +118,16 @@ impl Services {
             control,
             tasks,
             timeline: repo::person_events(&mut c, id).await?,
+            identity_changes: repo::pending_identities(&mut c, id).await?,
         })
     }
 
+    /// What a receipt shows: this declaration's name (masked), its own
+    /// assessment, and the measure running now. A receipt whose declared
+    /// name or phone did not match the identity on file (`identity_pending`)
+    /// shows its own assessment only, until the grid confirms it; any
+    /// receipt shows the reasons of the running control only when that
+    /// control came from this declaration.
     pub async fn status(&self, receipt: &str) -> Result<StatusView> {
         if receipt.len() != 24 || !receipt.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::NotFound);
@@ -123,23 +136,21 @@ impl Services {
         let d = repo::declaration_by_receipt(&mut c, receipt)
             .await?
             .ok_or(Error::NotFound)?;
-        let name = repo::person_in(&mut c, d.person_id, "")
-            .await?
-            .map(|p| mask_name(&p.name))
-            .unwrap_or_default();
+        let trusted = d.trusted();
         let control = match repo::control(&mut c, d.person_id).await? {
-            Some(k) => Some(ControlView::new(
-                &parse_assessment(&k.assessment)?,
-                &k.status,
-            )),
-            None => None,
+            Some(k) if trusted => Some(
+                ControlView::new(&parse_assessment(&k.assessment)?, &k.status)
+                    .own_reasons_only(k.declaration_id == Some(d.id)),
+            ),
+            _ => None,
         };
         Ok(StatusView {
             receipt: d.receipt,
-            name,
+            name: mask_name(&d.name),
             arrival_date: d.arrival_date,
             assessment: parse_assessment(&d.assessment)?,
             control,
+            identity_pending: !trusted,
         })
     }
 
@@ -369,6 +380,14 @@ impl Services {
         use crate::storage::monitoring as store;
         use bihuan_domain::policy::Symptom;
         let mut view = self.status(receipt).await?;
+        if view.identity_pending {
+            return Ok(StatusPageView {
+                view,
+                status_since: None,
+                checked_in_today: None,
+                help: Vec::new(),
+            });
+        }
         let person_id = self.person_of_receipt(receipt).await?;
         let today = self.clock.today().to_string();
         let mut c = self.db.pool().acquire().await?;

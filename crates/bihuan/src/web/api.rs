@@ -54,10 +54,12 @@ pub async fn declare(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
+/// Rate-limited per client address in the login family, before the body is
+/// read.
 pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    JsonBody(input): JsonBody<LoginInput>,
+    body: Result<JsonBody<LoginInput>, Response>,
 ) -> ApiResult {
     if !s.limiter.allow(
         crate::web::ratelimit::Family::Login,
@@ -66,8 +68,23 @@ pub async fn login(
     ) {
         return Ok(too_many());
     }
+    let JsonBody(input) = match body {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
     let session = s.services.login(input).await?;
     Ok(Json(json!({"token": session.token})).into_response())
+}
+
+/// A signed-in user changes their own password (the old one required);
+/// every session of the user ends, this one too.
+pub async fn change_password(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    JsonBody(input): JsonBody<crate::usecases::auth::PasswordChange>,
+) -> ApiResult {
+    s.services.change_password(&actor, input).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub async fn risk_areas(State(s): State<AppState>, ApiActor(_): ApiActor) -> ApiResult {
@@ -482,10 +499,10 @@ pub async fn open_tube(
 
 pub async fn tube(
     State(s): State<AppState>,
-    ApiActor(_): ApiActor,
+    ApiActor(a): ApiActor,
     Path(barcode): Path<String>,
 ) -> ApiResult {
-    Ok(Json(s.services.tube(&barcode).await?).into_response())
+    Ok(Json(s.services.tube(&a, &barcode).await?).into_response())
 }
 
 pub async fn add_to_tube(

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/declarations", post(api::declare))
         .route("/session", post(api::login))
+        .route("/session/password", post(api::change_password))
         .route("/risk-areas", get(api::risk_areas).post(api::add_risk_area))
         .route(
             "/risk-areas/import",

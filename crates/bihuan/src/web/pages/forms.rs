@@ -275,6 +275,10 @@ pub struct ReportForm {
     pub origin: PlaceForm,
     pub departed_on: String,
     pub health_code: String,
+    /// 信息变更待核实: the declaration whose change is answered, and
+    /// `confirm` or `reject`.
+    pub identity_declaration: String,
+    pub identity_answer: String,
 }
 
 impl ReportForm {
@@ -290,6 +294,8 @@ impl ReportForm {
             },
             departed_on: p.get("origin_departed_on"),
             health_code: p.get("health_code"),
+            identity_declaration: p.get("identity_declaration"),
+            identity_answer: p.get("identity_answer"),
         }
     }
 
@@ -323,6 +329,18 @@ impl ReportForm {
             village: if moved { opt(&self.village) } else { None },
             address: if moved { opt(&self.address) } else { None },
             corrections,
+            identity: match (
+                self.identity_declaration.trim().parse::<i64>(),
+                self.identity_answer.as_str(),
+            ) {
+                (Ok(declaration_id), "confirm" | "reject") => {
+                    Some(crate::usecases::tasks::IdentityAnswer {
+                        declaration_id,
+                        confirm: self.identity_answer == "confirm",
+                    })
+                }
+                _ => None,
+            },
         }
     }
 }

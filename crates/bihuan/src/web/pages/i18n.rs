@@ -118,6 +118,7 @@ strings! {
     s_declared_as: "申报时研判为", "Assessed at declaration as";
     s_raised: "因风险地区调整，管控要求已升级，请以本页为准。", "Your requirements were raised after the risk-area list changed; this page is current.";
     s_double: "双采", "two samples";
+    s_identity_pending: "您填写的姓名、手机号或住址与该证件的登记信息不一致，已转所在网格核实。核实前本页只显示本次申报的研判结果，不能在此打卡或求助；如需帮助请联系所在村(社区)。", "The name, phone or address you gave differs from what is on file for this document; the grid will verify it. Until then this page shows only this declaration's assessment, and check-ins and help requests are not open here; please contact your village or community.";
     next_central: "请留在原地（车站、机场或住处），做好个人防护，保持电话畅通，等待网格员联系安排集中隔离；在此之前请勿外出、不乘坐公共交通。", "Stay where you are (station, airport or home), wear a mask and keep your phone on: a grid worker will call you to arrange centralised quarantine. Until then do not go out or use public transport.";
     next_home: "请直接回到住处，不外出，保持电话畅通，网格员会联系您落实居家措施。", "Go straight to where you are staying, stay in, and keep your phone on: a grid worker will call you about the home measures.";
     next_monitor: "请每日自我健康监测，按下列日期做核酸检测，不参加聚集性活动；网格员会与您联系。", "Check your health every day, take the tests on the dates below and avoid gatherings; a grid worker will contact you.";
@@ -172,6 +173,16 @@ strings! {
     login_submit: "登录", "Sign in";
     login_wrong: "用户名或密码错误。", "Wrong username or password.";
     login_locked: "尝试次数过多，账号已暂时锁定，请稍后再试。", "Too many attempts: the account is locked for a while. Try again later.";
+    pw_title: "修改密码", "Change password";
+    t_id_changes: "信息变更待核实", "Identity change to verify";
+    t_id_region: "居住网格", "Grid";
+    t_id_none: "不处理", "Leave waiting";
+    t_id_confirm: "核实无误，更新登记信息", "Verified: update the record";
+    t_id_reject: "不属实，保留原登记信息", "Not true: keep the record";
+    pw_old: "原密码", "Current password";
+    pw_new: "新密码（至少10个字符）", "New password (at least 10 characters)";
+    pw_submit: "修改并重新登录", "Change and sign in again";
+    pw_done: "密码已修改，所有登录已退出，请用新密码登录。", "Password changed: every session ended. Sign in with the new password.";
     // tasks
     tasks_title_grid: "我的任务", "My tasks";
     tasks_title_review: "审核队列", "Review queue";

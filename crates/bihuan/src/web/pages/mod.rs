@@ -53,6 +53,10 @@ pub fn routes() -> Router<AppState> {
         .route("/poster", get(public::poster))
         .route("/login", get(staff::login_form).post(staff::login))
         .route("/logout", post(staff::logout))
+        .route(
+            "/password",
+            get(staff::password_form).post(staff::change_password),
+        )
         .route("/tasks", get(staff::tasks))
         .route("/tasks/{id}/ack", post(staff::ack))
         .route("/tasks/{id}/report", post(staff::report))

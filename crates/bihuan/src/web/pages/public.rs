@@ -379,6 +379,8 @@ struct StatusPage {
     help_kinds: Vec<(&'static str, String)>,
     help: Vec<HelpView>,
     errors: FormErrors,
+    /// The declared identity waits for the grid: this declaration only.
+    identity_pending: bool,
 }
 with_base!(StatusPage);
 
@@ -393,6 +395,7 @@ impl StatusPage {
         errors: FormErrors,
     ) -> StatusPage {
         let v = p.view;
+        let identity_pending = v.identity_pending;
         let t = l.t();
         let policy = s.services.policy();
         let (category, plan, status, extra_reasons) = match &v.control {
@@ -494,6 +497,7 @@ impl StatusPage {
             help_kinds: HELP_KINDS.iter().map(|k| (k.0, l.help_kind(k.0))).collect(),
             help,
             errors,
+            identity_pending,
             receipt,
         }
     }

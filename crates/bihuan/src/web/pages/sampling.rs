@@ -241,7 +241,7 @@ pub async fn tube(
     Path(barcode): Path<String>,
     Query(q): Query<TubeQuery>,
 ) -> PageResult {
-    let v = s.services.tube(&barcode).await.or_page(l)?;
+    let v = s.services.tube(&actor, &barcode).await.or_page(l)?;
     let mut page = TubePage::new(l, &actor, v, ScanForm::default());
     if let Some(who) = q.added.as_deref().filter(|w| !w.is_empty()) {
         let n = q.n.unwrap_or(page.v.members);
@@ -262,7 +262,7 @@ async fn tube_again(
     form: ScanForm,
     set: impl FnOnce(&mut TubePage),
 ) -> PageResult {
-    let v = s.services.tube(barcode).await.or_page(l)?;
+    let v = s.services.tube(actor, barcode).await.or_page(l)?;
     let mut page = TubePage::new(l, actor, v, form);
     set(&mut page);
     Ok(no_store(render(status, &page)))
@@ -312,7 +312,19 @@ pub async fn add_member(
             .await;
         }
     };
-    match s.services.add_to_tube(&actor, &barcode, input).await {
+    let by_person = input.person_id.is_some();
+    let result = match s.services.add_to_tube(&actor, &barcode, input).await {
+        // A person code outside the sampler's region reads like a code
+        // nobody has: said in the form, where the scan was typed.
+        Err(Error::NotFound) if by_person => Err(Error::field(
+            "person_id",
+            "unknown",
+            "无效的人员码",
+            "unknown person",
+        )),
+        other => other,
+    };
+    match result {
         Ok(a) => {
             let who = if a.name.is_empty() {
                 format!("P{}", a.person_id)

@@ -21,7 +21,7 @@ use super::forms::{
 use super::public::{Picker, PlanView};
 use super::{
     Base, Failure, Here, Lang, OrPage, PageActor, PageError, PageResult, SessionToken, check_csrf,
-    ok, render, safe_next, see_other, shanghai_rfc3339, shanghai_time, with_base,
+    no_store, ok, render, safe_next, see_other, shanghai_rfc3339, shanghai_time, with_base,
 };
 use crate::error::Error;
 use crate::usecases::Actor;
@@ -45,6 +45,8 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<&'static str>,
+    /// After a password change: every session ended.
+    notice: Option<&'static str>,
 }
 with_base!(LoginPage);
 
@@ -52,6 +54,8 @@ with_base!(LoginPage);
 pub struct NextQuery {
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    changed: Option<String>,
 }
 
 pub async fn login_form(l: Lang, Query(q): Query<NextQuery>) -> Response {
@@ -62,6 +66,7 @@ pub async fn login_form(l: Lang, Query(q): Query<NextQuery>) -> Response {
         next: safe_next(&q.next, "/tasks"),
         username: String::new(),
         error: None,
+        notice: q.changed.is_some().then_some(t.pw_done),
     })
 }
 
@@ -117,6 +122,7 @@ pub async fn login(
                 next: next.clone(),
                 username: f.username.clone(),
                 error: Some(error),
+                notice: None,
             },
         )
     };
@@ -168,6 +174,86 @@ pub async fn logout(
 }
 
 // ---------------------------------------------------------------------------
+// Changing one's own password.
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    base: Base,
+    action: String,
+    csrf: String,
+    errors: Vec<String>,
+}
+with_base!(PasswordPage);
+
+pub async fn password_form(actor: PageActor, l: Lang) -> Response {
+    let t = l.t();
+    no_store(ok(&PasswordPage {
+        base: Base::new(l, t.pw_title, "/password").signed_in(&actor),
+        action: l.link("/password"),
+        csrf: actor.csrf.clone(),
+        errors: vec![],
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    old_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// On success every session ends (this one too): back to the sign-in page.
+pub async fn change_password(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Form(f): Form<PasswordForm>,
+) -> PageResult {
+    check_csrf(&actor, &f.csrf, l)?;
+    let t = l.t();
+    let input = crate::usecases::auth::PasswordChange {
+        old_password: f.old_password,
+        new_password: f.new_password,
+    };
+    let again = |status, errors: Vec<String>| {
+        no_store(render(
+            status,
+            &PasswordPage {
+                base: Base::new(l, t.pw_title, "/password").signed_in(&actor),
+                action: l.link("/password"),
+                csrf: actor.csrf.clone(),
+                errors,
+            },
+        ))
+    };
+    match s.services.change_password(&actor, input).await {
+        Ok(()) => {
+            let secure = s.settings.public_base_url.starts_with("https://");
+            let mut r = see_other(&l.link("/login?changed=1"));
+            r.headers_mut()
+                .insert(header::SET_COOKIE, session_cookie("", secure, true));
+            Ok(r)
+        }
+        Err(Error::Invalid(errors)) => Ok(again(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .into_iter()
+                .map(|e| if l.is_en() { e.message_en } else { e.message })
+                .collect(),
+        )),
+        Err(Error::Locked) => Ok(again(
+            StatusCode::TOO_MANY_REQUESTS,
+            vec![t.login_locked.to_string()],
+        )),
+        Err(e) => Err(e).or_page(l),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Tasks.
 
 /// One task as a card, with the actions its state and the user's role allow.
@@ -207,6 +293,9 @@ pub struct ReportView {
     pub codes: Vec<(&'static str, &'static str)>,
     /// The city whose towns and villages the "moved" picker offers.
     pub city: String,
+    /// 信息变更待核实: (declaration id, what it would change), answered
+    /// with the report (a verification task on the person page).
+    pub identity_changes: Vec<(i64, String)>,
 }
 
 /// The outcomes a report offers: a verification's findings, and for other
@@ -266,6 +355,7 @@ impl ReportView {
             .map(|(c, label)| (c.as_str(), label))
             .collect(),
             city: city.to_string(),
+            identity_changes: Vec::new(),
             f,
             errors,
         }
@@ -274,6 +364,32 @@ impl ReportView {
     pub fn err(&self, key: &str) -> Option<String> {
         self.errors.get(key)
     }
+}
+
+/// Each waiting identity change in words: the declared name, phone and grid.
+fn identity_changes(
+    l: Lang,
+    changes: &[crate::storage::repo::PendingIdentity],
+) -> Vec<(i64, String)> {
+    let t = l.t();
+    changes
+        .iter()
+        .map(|c| {
+            (
+                c.declaration_id,
+                format!(
+                    "{} {} · {} {} · {} {} · {}",
+                    t.s_name,
+                    c.name,
+                    t.f_phone,
+                    c.phone_masked,
+                    t.t_id_region,
+                    l.region_code(&c.region),
+                    shanghai_time(c.received_at)
+                ),
+            )
+        })
+        .collect()
 }
 
 fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> TaskCard {
@@ -755,7 +871,13 @@ pub async fn person(
         cards: p
             .tasks
             .iter()
-            .map(|v| task_card(l, &actor, v, &back, city))
+            .map(|v| {
+                let mut card = task_card(l, &actor, v, &back, city);
+                if let Some(r) = card.report.as_mut().filter(|_| v.kind == "verify") {
+                    r.identity_changes = identity_changes(l, &p.identity_changes);
+                }
+                card
+            })
             .collect(),
         timeline: p
             .timeline

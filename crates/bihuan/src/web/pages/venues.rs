@@ -356,7 +356,7 @@ fn remembered_device(headers: &HeaderMap) -> Option<String> {
 
 fn doc_types(l: Lang) -> Vec<(&'static str, &'static str)> {
     use bihuan_domain::identity::DocumentType as D;
-    [D::Resident, D::Passport, D::HkMacauPermit, D::TaiwanPermit]
+    D::ALL
         .into_iter()
         .map(|d| (d.as_str(), l.pick(d.label_zh(), d.label_en())))
         .collect()
