@@ -5,11 +5,7 @@
 //! (never a 5xx, never a 2xx/3xx), no body shows B's data, and nothing in
 //! the database changed.
 //!
-//! The corpus is a table ([`probes`]): add a row for a new route. A row
-//! marked `pending` names the helper whose fix it waits for; those rows are
-//! reported, not asserted, by the main test, and asserted by the ignored
-//! `pending_probes_hold` (run it with `--ignored` after the merge, then
-//! drop the marks).
+//! The corpus is a table ([`probes`]): add a row for a new route.
 
 mod support;
 
@@ -416,7 +412,6 @@ struct Probe {
     /// B's value for `{id}`.
     b: String,
     /// Whose fix this row waits for, if any.
-    pending: Option<&'static str>,
     /// Statuses accepted for B's own ids besides 403 / 404 / 422 (a
     /// spreadsheet import answers 200 with every row refused).
     also: &'static [u16],
@@ -436,7 +431,6 @@ fn row(method: &'static str, page: bool, path: &str, kind: Kind, b: impl ToStrin
         },
         kind,
         b: b.to_string(),
-        pending: None,
         also: &[],
     }
 }
@@ -458,17 +452,11 @@ impl Probe {
         self.body = Body::Csv(text);
         self
     }
-    fn pending(mut self, who: &'static str) -> Self {
-        self.pending = Some(who);
-        self
-    }
     fn also(mut self, statuses: &'static [u16]) -> Self {
         self.also = statuses;
         self
     }
 }
-
-const TUBES: &str = "ident (tube scoping)";
 
 fn probes(b: &B) -> Vec<Probe> {
     use Kind::*;
@@ -657,16 +645,7 @@ fn probes(b: &B) -> Vec<Probe> {
             .form(&[("kind", "other")]),
         row("POST", true, "/s/x/help/{id}/rate", Id, b.help).form(&[("rating", "5")]),
     ];
-    // Tube scoping is ident's fix: every tube row waits for it.
-    v.into_iter()
-        .map(|p| {
-            if p.path.contains("/tubes/") {
-                p.pending(TUBES)
-            } else {
-                p
-            }
-        })
-        .collect()
+    v
 }
 
 /// Listings without ids: each of A's users may see them, none shows B's data.
@@ -891,9 +870,8 @@ fn text_of(bytes: &[u8]) -> String {
     out
 }
 
-/// Runs the probes (pending ones only, or the others) and returns what
-/// went wrong.
-async fn run(pending: bool) -> Vec<String> {
+/// Runs every probe and listing, and returns what went wrong.
+async fn run() -> Vec<String> {
     let app = spawn().await;
     let b = town_b(&app).await;
     assert!(!b.person_doc_masked.is_empty(), "B's masked number");
@@ -901,7 +879,7 @@ async fn run(pending: bool) -> Vec<String> {
     let leaks = |body: &str| body.contains(SECRET) || body.contains(&b.person_doc_masked);
     let mut failures = vec![];
     let mut before = snapshot(&app).await;
-    for p in probes(&b).iter().filter(|p| p.pending.is_some() == pending) {
+    for p in probes(&b).iter() {
         for u in &users {
             for (id, own) in variants(p.kind, &p.b) {
                 if id == "%20" && p.path.contains("={id}") {
@@ -936,7 +914,7 @@ async fn run(pending: bool) -> Vec<String> {
             }
         }
     }
-    if !pending {
+    {
         for (path, page) in LISTS {
             let p = row("GET", *page, path, Kind::Token, "");
             for u in &users {
@@ -963,21 +941,7 @@ async fn run(pending: bool) -> Vec<String> {
 
 #[tokio::test]
 async fn town_a_cannot_reach_town_b_through_any_id() {
-    let failures = run(false).await;
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-/// The rows that wait for another helper's fix (see `pending` in the
-/// table): run with `--ignored` after merging, then drop their marks.
-#[tokio::test]
-#[ignore]
-async fn pending_probes_hold() {
-    let failures = run(true).await;
+    let failures = run().await;
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
