@@ -258,3 +258,87 @@ async fn every_job_runs_past_malformed_rows() {
     let (s, _) = app.get(&command, "/api/v1/dashboard/330784").await;
     assert_eq!(s, 200, "the board counts past C's plan");
 }
+
+/// The per-minute escalation runs past receipts it cannot escalate: one the
+/// database refuses to update and one whose stored region is not a code
+/// (whose parent region cannot be cut off it). The good receipt after them
+/// still escalates, and the job does not fail.
+#[tokio::test]
+async fn escalation_runs_past_receipts_it_cannot_escalate() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    for _ in 0..3 {
+        app.login_as("grid_worker", "330784001001001").await;
+    }
+    let (s, i) = app
+        .post(&command, "/api/v1/instructions", json!({"title": "核查", "body": "请核查", "due_at": "2022-01-28T10:30:00+08:00", "regions": ["330784001001"], "roles": ["grid_worker"]}))
+        .await;
+    assert_eq!(s, 201, "{i}");
+    let users: Vec<i64> =
+        sqlx::query("SELECT user_id FROM instruction_recipients ORDER BY user_id")
+            .fetch_all(app.services.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<i64, _>(0))
+            .collect();
+    assert_eq!(users.len(), 3);
+    let (refused, odd, good) = (users[0], users[1], users[2]);
+    // The first: the database refuses its update.
+    if app.services.db.backend() == bihuan::storage::Backend::Postgres {
+        exec(
+            &app,
+            "CREATE FUNCTION planted_refusal() RETURNS trigger AS $$
+             BEGIN RAISE EXCEPTION 'planted refusal'; END $$ LANGUAGE plpgsql",
+        )
+        .await;
+        exec(
+            &app,
+            &format!(
+                "CREATE TRIGGER planted BEFORE UPDATE ON instruction_recipients FOR EACH ROW
+                 WHEN (OLD.user_id = {refused}) EXECUTE FUNCTION planted_refusal()"
+            ),
+        )
+        .await;
+    } else {
+        exec(
+            &app,
+            &format!(
+                "CREATE TRIGGER planted BEFORE UPDATE ON instruction_recipients
+                 WHEN OLD.user_id = {refused} BEGIN SELECT RAISE(ABORT, 'planted refusal'); END"
+            ),
+        )
+        .await;
+    }
+    // The second: a region that is not a code, cut mid-character.
+    exec(
+        &app,
+        &format!(
+            "UPDATE instruction_recipients SET region = '3307840010一1' WHERE user_id = {odd}"
+        ),
+    )
+    .await;
+
+    app.advance_hours(1);
+    let r = app.services.run_jobs().await.unwrap();
+    assert!(r.failed.is_empty(), "no job failed: {:?}", r.failed);
+    assert_eq!(r.escalated, Some(1), "the good receipt");
+    let escalated = |user: i64| {
+        format!(
+            "SELECT COUNT(*) FROM instruction_recipients
+             WHERE user_id = {user} AND escalated_to = '330784001001'"
+        )
+    };
+    assert_eq!(count(&app, &escalated(good)).await, 1);
+    assert_eq!(count(&app, &escalated(refused)).await, 0);
+    assert_eq!(count(&app, &escalated(odd)).await, 0);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind = 'instruction_escalated'"
+        )
+        .await,
+        1,
+        "only the good receipt's"
+    );
+}

@@ -230,3 +230,48 @@ async fn reminders_wait_for_the_webhook_and_arrive_once() {
         .unwrap();
     assert_eq!(sent["detail"]["attempts"], 3);
 }
+
+/// A job's colour changes take their feed numbers together, just before it
+/// commits: consecutive, right after what the feed had, and none taken and
+/// left unused.
+#[tokio::test]
+async fn a_jobs_colour_changes_take_consecutive_feed_numbers() {
+    let app = spawn().await;
+    declare_many(&app, 4).await;
+    let command = app.login_as("command", "330784").await;
+    let seqs = |feed: &Value| -> Vec<i64> {
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;
+    assert_eq!(seqs(&feed), [1, 2, 3, 4], "red on arrival: {feed}");
+    // Home observation: the daily sweep turns all four yellow.
+    at(&app, day(14), 9);
+    let r = app.services.run_jobs().await.unwrap();
+    assert_eq!(r.obligations, Some(4));
+    let command = app.login_as("command", "330784").await;
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=4").await;
+    assert_eq!(seqs(&feed), [5, 6, 7, 8], "{feed}");
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["colour"] == "yellow")
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT value FROM counters WHERE name = 'health_codes'"
+        )
+        .await,
+        8
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM health_codes WHERE seq = 0").await,
+        0,
+        "no placeholder is ever committed"
+    );
+}

@@ -642,3 +642,149 @@ async fn a_resident_added_mid_round_is_counted_listed_and_tasked() {
     assert_eq!(untested.len(), 1, "{tasks}");
     assert!(untested[0]["reason"].as_str().unwrap().contains("未检1人"));
 }
+
+/// A person's own plan and a zone, in either order and ended in either
+/// order: the zone is never lost beneath the stricter plan. When the plan is
+/// released first the person falls back to the still sealed zone; lifting
+/// the zone then releases them. Lifted first, the zone leaves the plan alone.
+#[tokio::test]
+async fn a_zone_beneath_a_stricter_plan_outlives_the_plan() {
+    let app = spawn().await;
+    let town = app.login_as("town", "330784001").await;
+    upload(&app, &town, "/api/v1/residents/import", roll()).await;
+    let command = app.login_as("command", "330784").await;
+    app.post(&command, "/api/v1/risk-areas", json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"})).await;
+    let declare = |n: u32| {
+        let mut d = support::declaration();
+        d["id_number"] = json!(resident_id(n));
+        d["name"] = json!(format!("居民{n}"));
+        d["phone"] = json!(format!("1390000000{n}"));
+        d
+    };
+    // Residents 2 and 3 run their own stricter plan when the zone comes.
+    let mut people = Vec::new();
+    for n in [2, 3] {
+        let (s, d) = app.declare(declare(n)).await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(d["control"]["category"], "risk_street");
+        people.push(d["person_id"].as_i64().unwrap());
+    }
+    let (r2, r3) = (people[0], people[1]);
+    let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;
+    let cursor = feed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_i64().unwrap())
+        .max()
+        .unwrap_or(0);
+    let zone = json!({"kind": "sealed", "region": "330784001001", "starts_on": "2022-01-28"});
+    let (s, z) = app.post(&command, "/api/v1/zones", zone).await;
+    assert_eq!(s, 201, "{z}");
+    assert_eq!(
+        (z["placed"].as_i64(), z["kept"].as_i64()),
+        (Some(1), Some(2))
+    );
+    // Resident 1 was placed under the zone; then declares the stricter plan.
+    let (s, d) = app.declare(declare(1)).await;
+    assert_eq!(s, 201, "{d}");
+    assert_eq!(d["control"]["category"], "risk_street");
+    let r1 = d["person_id"].as_i64().unwrap();
+    // The zone marking's one colour change took the next number in the feed.
+    let (_, feed) = app
+        .get(&command, &format!("/api/v1/health-codes?cursor={cursor}"))
+        .await;
+    assert_eq!(feed[0]["seq"].as_i64(), Some(cursor + 1), "{feed}");
+
+    // Every one of the three keeps the zone beneath their own plan.
+    for p in [r1, r2, r3] {
+        let beneath: Option<String> =
+            sqlx::query("SELECT underlying FROM controls WHERE person_id = $1")
+                .bind(p)
+                .fetch_one(app.services.db.pool())
+                .await
+                .map(|r| sqlx::Row::get(&r, 0))
+                .unwrap();
+        assert!(
+            beneath
+                .as_deref()
+                .is_some_and(|b| b.contains("zone_sealed")),
+            "{p}: {beneath:?}"
+        );
+    }
+
+    // Past the plan's release date, every day tested negative.
+    let (_, p) = app.get(&command, &format!("/api/v1/persons/{r1}")).await;
+    let release_on: chrono::NaiveDate = p["control"]["plan"]["release_on"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let start = chrono::NaiveDate::from_ymd_opt(2022, 1, 28).unwrap();
+    let days = (release_on - start).num_days();
+    app.advance_hours(24 * (days + 1));
+    let worker = app.login_as("grid_worker", G1).await;
+    for n in 0..=days {
+        let day = start + chrono::Duration::days(n);
+        for p in [r1, r2, r3] {
+            let (s, r) = app
+                .post(&worker, "/api/v1/tests", json!({"person_id": p, "sampled_at": format!("{day}T08:00:00+08:00"), "result": "negative"}))
+                .await;
+            assert_eq!(s, 201, "{r}");
+        }
+    }
+    let village = app.login_as("village", "330784001001").await;
+    let command = app.login_as("command", "330784").await;
+    // Plan released first: 1 and 2 fall back to the zone, still sealed.
+    for p in [r1, r2] {
+        let (s, k) = app
+            .post(&village, &format!("/api/v1/persons/{p}/release"), json!({}))
+            .await;
+        assert_eq!(s, 200, "{k}");
+        assert_eq!(
+            (&k["category"], &k["status"]),
+            (&json!("zone_sealed"), &json!("active")),
+            "{k}"
+        );
+        let (_, v) = app.get(&command, &format!("/api/v1/persons/{p}")).await;
+        assert_eq!(
+            (&v["control"]["category"], &v["control"]["status"]),
+            (&json!("zone_sealed"), &json!("active")),
+            "{v}"
+        );
+    }
+    // The zone is lifted: 1 and 2 are released; for 3 it was only beneath.
+    let (s, l) = app
+        .post(
+            &command,
+            &format!("/api/v1/zones/{}/lift", z["id"]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(
+        (l["released"].as_i64(), l["remaining"].as_i64()),
+        (Some(2), Some(0)),
+        "{l}"
+    );
+    for p in [r1, r2] {
+        let (_, v) = app.get(&command, &format!("/api/v1/persons/{p}")).await;
+        assert_eq!(v["control"]["status"], "released", "{v}");
+    }
+    let (_, v) = app.get(&command, &format!("/api/v1/persons/{r3}")).await;
+    assert_eq!(
+        (&v["control"]["category"], &v["control"]["status"]),
+        (&json!("risk_street"), &json!("active")),
+        "{v}"
+    );
+    // Zone lifted first: 3's release ends everything.
+    let (s, k) = app
+        .post(
+            &village,
+            &format!("/api/v1/persons/{r3}/release"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{k}");
+    assert_eq!(k["status"], "released", "{k}");
+}

@@ -149,7 +149,8 @@ async fn a_negative_pool_satisfies_obligations() {
         .await;
     let after = seqs(&feed);
     assert_eq!(after.len(), 4, "{feed}");
-    assert!(after.windows(2).all(|w| w[0] < w[1]) && after[0] > cursor);
+    // Taken together just before commit: consecutive, right after the cursor.
+    assert_eq!(after, (cursor + 1..=cursor + 4).collect::<Vec<_>>());
     assert!(
         feed.as_array()
             .unwrap()

@@ -71,7 +71,11 @@ pub fn on_duty_at(date: Date, hour: u32) -> [(Date, Shift); 2] {
 /// to its village, a village to its town, a town to the city). The city has
 /// nowhere further to go.
 pub fn escalation_target(region: &str) -> Option<&str> {
-    (region.len() > 6).then(|| &region[..region.len() - 3])
+    // `get`: a stored region that is not a code (not ASCII) has no parent,
+    // rather than a panic in the job that escalates it.
+    (region.len() > 6)
+        .then(|| region.get(..region.len() - 3))
+        .flatten()
 }
 
 /// One recipient's state, for the receipt rates.
@@ -156,6 +160,11 @@ mod tests {
         assert_eq!(escalation_target("330784001001"), Some("330784001"));
         assert_eq!(escalation_target("330784001"), Some("330784"));
         assert_eq!(escalation_target("330784"), None);
+        assert_eq!(
+            escalation_target("3307840010一1"),
+            None,
+            "not a code: no panic"
+        );
     }
 
     #[test]

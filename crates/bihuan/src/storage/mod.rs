@@ -121,6 +121,11 @@ impl Db {
 
     /// Runs `work` in one transaction and returns once it is committed.
     /// A failed unit of work leaves nothing behind.
+    ///
+    /// The health-code feed numbers of the colours `work` changes are taken
+    /// once, at its end, just before commit
+    /// ([`monitoring::deferring_seqs`]): the counter row is never locked for
+    /// the length of a long job, only from its last statement to its commit.
     pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
@@ -128,8 +133,18 @@ impl Db {
             + Send
             + 'static,
     {
+        let work: WorkFn<T> = Box::new(move |c| {
+            Box::pin(async move {
+                let (out, deferred) = monitoring::deferring_seqs(work(&mut *c)).await;
+                let out = out?;
+                if deferred {
+                    monitoring::stamp_health_code_seqs(c).await?;
+                }
+                Ok(out)
+            })
+        });
         match &self.writer {
-            Some(w) => w.submit(Box::new(work)).await,
+            Some(w) => w.submit(work).await,
             None => {
                 let mut tx = self.pool.begin().await?;
                 let out = work(&mut tx).await?;

@@ -592,9 +592,62 @@ pub async fn handovers_in(c: &mut AnyConnection, scope: &str) -> Result<Vec<Hand
 
 // ---------- health codes ----------
 
+tokio::task_local! {
+    /// Set inside [`deferring_seqs`]: colour changes are written with seq 0
+    /// and numbered by [`stamp_health_code_seqs`] just before commit.
+    static DEFERRED: std::cell::Cell<bool>;
+}
+
+/// Runs `work` (a whole unit of work) with its feed numbers deferred:
+/// every colour it changes is written with seq 0 (a placeholder no reader
+/// sees: it is never committed), and the second value says whether any was.
+/// The caller then numbers them with [`stamp_health_code_seqs`] in the same
+/// transaction, so the counter row is locked only from then to the commit,
+/// not for the whole of a city-wide job.
+pub async fn deferring_seqs<F: std::future::Future>(work: F) -> (F::Output, bool) {
+    DEFERRED
+        .scope(std::cell::Cell::new(false), async move {
+            let out = work.await;
+            (out, DEFERRED.with(std::cell::Cell::get))
+        })
+        .await
+}
+
+/// Whether feed numbers are deferred here (and notes that one is owed).
+pub(crate) fn defer_seq() -> bool {
+    DEFERRED.try_with(|d| d.set(true)).is_ok()
+}
+
+/// Numbers this transaction's deferred colour changes (seq 0): takes as
+/// many consecutive feed numbers at once and stamps them in person order.
+/// Rows rolled back since (a job row that failed) are no longer 0 and take
+/// no number, so the feed has no gaps.
+pub async fn stamp_health_code_seqs(c: &mut AnyConnection) -> Result<u64> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM health_codes WHERE seq = 0")
+        .fetch_one(&mut *c)
+        .await?
+        .try_get(0)?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let first = take_health_code_seqs(c, n).await?;
+    Ok(sqlx::query(
+        "UPDATE health_codes SET seq = r.n FROM (
+             SELECT person_id, $1 + ROW_NUMBER() OVER (ORDER BY person_id) - 1 AS n
+             FROM health_codes WHERE seq = 0
+         ) AS r WHERE r.person_id = health_codes.person_id",
+    )
+    .bind(first)
+    .execute(c)
+    .await?
+    .rows_affected())
+}
+
 /// Stores the colour when it changed; true when it did. A change takes the
 /// next feed sequence number (the counter row stays locked until this
-/// transaction ends, so numbers commit in order).
+/// transaction ends, so numbers commit in order), or, inside
+/// [`deferring_seqs`] (every [`super::Db::write`]), seq 0 to be numbered
+/// just before commit.
 pub async fn put_health_code(
     c: &mut AnyConnection,
     person_id: i64,
@@ -611,7 +664,11 @@ pub async fn put_health_code(
     if current.as_deref() == Some(colour) {
         return Ok(false);
     }
-    let seq = take_health_code_seqs(c, 1).await?;
+    let seq = if defer_seq() {
+        0
+    } else {
+        take_health_code_seqs(c, 1).await?
+    };
     sqlx::query(
         "INSERT INTO health_codes (person_id, colour, changed_at, seq) VALUES ($1, $2, $3, $4)
          ON CONFLICT (person_id) DO UPDATE SET colour = excluded.colour,
@@ -628,7 +685,8 @@ pub async fn put_health_code(
 
 /// Takes `n` consecutive feed sequence numbers; returns the first. Every
 /// write to `health_codes` stamps its rows with numbers taken here, in the
-/// same transaction (the counter row stays locked until it ends).
+/// same transaction (the counter row stays locked until it ends): at once,
+/// or deferred to [`stamp_health_code_seqs`] just before commit.
 pub async fn take_health_code_seqs(c: &mut AnyConnection, n: i64) -> Result<i64> {
     let last: i64 = sqlx::query(
         "UPDATE counters SET value = value + $1 WHERE name = 'health_codes' RETURNING value",

@@ -463,12 +463,19 @@ pub async fn make_green(
         q = q.bind(*p);
     }
     q.execute(&mut *c).await?;
-    // Each change takes its feed sequence number, in the order given.
-    let first = crate::storage::monitoring::take_health_code_seqs(
-        &mut *c,
-        i64::try_from(changing.len()).unwrap_or(i64::MAX),
-    )
-    .await?;
+    // Each change takes its feed sequence number, in the order given (or
+    // seq 0, numbered just before commit, when deferred).
+    let first = if crate::storage::monitoring::defer_seq() {
+        None
+    } else {
+        Some(
+            crate::storage::monitoring::take_health_code_seqs(
+                &mut *c,
+                i64::try_from(changing.len()).unwrap_or(i64::MAX),
+            )
+            .await?,
+        )
+    };
     let rows = (0..changing.len())
         .map(|i| format!("(${}, 'green', $1, ${})", 2 * i + 2, 2 * i + 3))
         .collect::<Vec<_>>()
@@ -480,7 +487,7 @@ pub async fn make_green(
     );
     let mut q = sqlx::query(&sql).bind(now);
     for (i, p) in changing.iter().enumerate() {
-        q = q.bind(*p).bind(first + i as i64);
+        q = q.bind(*p).bind(first.map_or(0, |f| f + i as i64));
     }
     q.execute(c).await?;
     Ok(())

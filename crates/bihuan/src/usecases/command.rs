@@ -323,32 +323,66 @@ impl Services {
     /// The per-minute escalation: overdue tasks and unacknowledged
     /// instructions go one region up, to whoever is on duty there.
     pub(crate) async fn escalate_all(&self, c: &mut AnyConnection, now: i64) -> Result<u64> {
+        use crate::storage::monitoring as jobs;
         let mut n = repo::escalate_overdue(c, now).await?;
-        for region in store::escalated_task_targets(c, now).await? {
-            if let Some(duty) = self.on_duty(c, &region).await? {
-                store::set_task_duty(c, now, &region, &duty).await?;
-            }
+        // Each region and each receipt is a row of the job: one that fails
+        // is rolled back alone and logged, and the others still escalate.
+        for (i, region) in store::escalated_task_targets(c, now)
+            .await?
+            .iter()
+            .enumerate()
+        {
+            jobs::row_begin(c).await?;
+            let r = self.task_duty(c, region, now).await;
+            jobs::row_end(c, "escalate_tasks", i64::try_from(i).unwrap_or(-1), r).await?;
         }
         for (instruction, user, region) in store::overdue_receipts(c, now).await? {
-            let Some(to) = duty::escalation_target(&region) else {
-                continue;
-            };
-            let duty = self.on_duty(c, to).await?;
-            if store::escalate_receipt(c, instruction, user, to, duty.as_deref(), now).await? {
-                n += 1;
-                repo::insert_event(
-                    c,
-                    now,
-                    "system",
-                    None,
-                    None,
-                    "instruction_escalated",
-                    &json!({"instruction": instruction, "user": user, "to": to, "region": to, "duty": duty}),
-                )
-                .await?;
-            }
+            jobs::row_begin(c).await?;
+            let r = self.escalate_one(c, instruction, user, &region, now).await;
+            n += u64::from(
+                jobs::row_end(c, "escalate_receipts", instruction, r)
+                    .await?
+                    .unwrap_or_default(),
+            );
         }
         Ok(n)
+    }
+
+    /// Names who is on duty on the tasks just escalated to `region`.
+    async fn task_duty(&self, c: &mut AnyConnection, region: &str, now: i64) -> Result<()> {
+        if let Some(duty) = self.on_duty(c, region).await? {
+            store::set_task_duty(c, now, region, &duty).await?;
+        }
+        Ok(())
+    }
+
+    /// Escalates one overdue receipt one region up; whether it did.
+    async fn escalate_one(
+        &self,
+        c: &mut AnyConnection,
+        instruction: i64,
+        user: i64,
+        region: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let Some(to) = duty::escalation_target(region) else {
+            return Ok(false);
+        };
+        let duty = self.on_duty(c, to).await?;
+        if !store::escalate_receipt(c, instruction, user, to, duty.as_deref(), now).await? {
+            return Ok(false);
+        }
+        repo::insert_event(
+            c,
+            now,
+            "system",
+            None,
+            None,
+            "instruction_escalated",
+            &json!({"instruction": instruction, "user": user, "to": to, "region": to, "duty": duty}),
+        )
+        .await?;
+        Ok(true)
     }
 
     // ---------- instructions ----------

@@ -93,15 +93,18 @@ pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Re
     let raised = stricter && running.is_some();
     let control = if stricter {
         let a = ch.assessment;
-        // A temporary measure keeps what it displaces in force beneath it;
-        // a person's own stricter plan supersedes everything.
-        let underlying = match &running {
-            Some(r) if is_temporary(&a.category) => {
-                beneath.push(r.clone());
-                normalise(policy, beneath)
-            }
-            _ => None,
-        };
+        // A temporary measure keeps what it displaces in force beneath it.
+        // A person's own stricter plan supersedes their other own plans, but
+        // never a temporary measure: that ends only by its own event (a
+        // re-test, the zone lifted), so it stays beneath to come back when
+        // the plan on top ends first.
+        if let Some(r) = &running {
+            beneath.push(r.clone());
+        }
+        if !is_temporary(&a.category) {
+            beneath.retain(|b| is_temporary(&b.category));
+        }
+        let underlying = normalise(policy, beneath);
         let status = status_of(a);
         repo::put_control(
             c,
@@ -147,9 +150,16 @@ pub async fn apply(c: &mut AnyConnection, policy: &Policy, ch: Change<'_>) -> Re
     } else {
         let r = running.expect("not stricter implies a running control");
         // A plan arriving under a temporary measure is still in force
-        // beneath it, to come back when the measure ends.
-        if is_temporary(&r.category) {
+        // beneath it, to come back when the measure ends; a temporary
+        // measure arriving under anything (a zone under a 集中隔离) is
+        // recorded beneath too, to run when what is on top ends first.
+        if is_temporary(&r.category) || is_temporary(&ch.assessment.category) {
             beneath.push(ch.assessment.clone());
+            if !is_temporary(&r.category) {
+                // Beneath an own plan only temporary measures are kept (the
+                // own plan on top supersedes the person's other plans).
+                beneath.retain(|b| is_temporary(&b.category));
+            }
             repo::set_underlying(c, ch.person_id, normalise(policy, beneath).as_deref()).await?;
         }
         r
@@ -251,11 +261,10 @@ pub async fn end_control(
                     release_on: a.plan.release_on.map(|d| d.to_string()),
                     status: status_of(&a),
                     assessment: &serde_json::to_string(&a).expect("serialisable"),
-                    underlying: if is_temporary(&a.category) {
-                        rest.as_deref()
-                    } else {
-                        None
-                    },
+                    // Temporary measures still running stay beneath
+                    // whatever comes back (`rest` holds at most one own plan,
+                    // and none when `a` is the person's own).
+                    underlying: rest.as_deref(),
                 },
                 now,
             )
