@@ -248,7 +248,7 @@ mod tests {
         for i in 0..MAX_CLIENTS_A_MINUTE as u32 {
             l.allow(
                 Family::Declare,
-                IpAddr::from((i + 1 << 8).to_be_bytes()),
+                IpAddr::from(((i + 1) << 8).to_be_bytes()),
                 180,
             );
         }
