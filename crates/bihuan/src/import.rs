@@ -44,13 +44,34 @@ where
     T: Send + 'static,
     F: FnOnce(&[u8]) -> anyhow::Result<T> + Send + 'static,
 {
-    let _permit = match tokio::time::timeout(PARSE_WAIT, PARSERS.acquire()).await {
+    run_permitted(&PARSERS, PARSE_WAIT, move || parse(bytes.as_ref()))
+        .await?
+        .map_err(|e| Error::Internal(format!("parsing a file: {e}")))
+}
+
+/// Runs `job` on the blocking pool under one of `permits`, waiting for it
+/// at most `wait` (then [`Error::Busy`]). The permit moves into the job:
+/// it is held until the job ends, even when the request that started it is
+/// cancelled (a client gone, a timeout) — dropping the future cannot start
+/// more jobs than there are permits.
+pub async fn run_permitted<T, F>(
+    permits: &'static tokio::sync::Semaphore,
+    wait: Duration,
+    job: F,
+) -> Result<Result<T, tokio::task::JoinError>, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let permit = match tokio::time::timeout(wait, permits.acquire()).await {
         Ok(Ok(p)) => p,
         _ => return Err(Error::Busy),
     };
-    tokio::task::spawn_blocking(move || parse(bytes.as_ref()))
-        .await
-        .map_err(|e| Error::Internal(format!("parsing a file: {e}")))
+    Ok(tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        job()
+    })
+    .await)
 }
 
 /// The same, for the request handlers that turn a file into rows: a file
@@ -483,6 +504,28 @@ mod tests {
             ws.write_string(*r, *c, *v).unwrap();
         }
         wb.save_to_buffer().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_request_keeps_its_permit_until_the_job_ends() {
+        static ONE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+        let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+        let (finish, may_finish) = std::sync::mpsc::channel::<()>();
+        let request = tokio::spawn(run_permitted(&ONE, PARSE_WAIT, move || {
+            started.send(()).unwrap();
+            may_finish.recv().unwrap();
+        }));
+        is_started.await.unwrap();
+        // The client goes away: the request's future is dropped.
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        // The job still runs, so its permit is still taken.
+        assert_eq!(ONE.available_permits(), 0);
+        assert!(ONE.try_acquire().is_err());
+        // Once it ends, the permit comes back.
+        finish.send(()).unwrap();
+        drop(ONE.acquire().await.unwrap());
+        assert_eq!(ONE.available_permits(), 1);
     }
 
     #[test]

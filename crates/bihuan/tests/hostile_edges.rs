@@ -269,10 +269,22 @@ async fn upload_bombs_are_refused_on_every_route_signed_in_or_not() {
 /// Sends the head of an upload and a few bytes of a large body, then waits
 /// for the answer: one that comes was decided without reading the body.
 async fn answer_before_body(app: &TestApp, path: &str, auth: &str) -> u16 {
+    answer_before_typed_body(app, path, "application/octet-stream", auth).await
+}
+
+/// The status a request gets with its head and the first bytes of a
+/// 4 MB body sent, the rest never: only an answer given before the body is
+/// read arrives (otherwise the server waits for the body).
+async fn answer_before_typed_body(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    auth: &str,
+) -> u16 {
     let addr = app.base.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/octet-stream\r\nContent-Length: 4000000\r\n{auth}\r\nPK\x03\x04"
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: 4000000\r\n{auth}\r\nPK\x03\x04"
     );
     s.write_all(head.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 1024];
@@ -301,6 +313,68 @@ async fn uploads_are_refused_before_their_body_arrives() {
         assert_eq!(answer_before_body(&app, path, "").await, 401, "{path}");
         let worker = format!("Authorization: Bearer {grid}\r\n");
         assert_eq!(answer_before_body(&app, path, &worker).await, 403, "{path}");
+    }
+    // Pasted tables on pages: the role is checked before the form is read.
+    let form = "application/x-www-form-urlencoded";
+    let grid_cookie = format!("Cookie: bihuan_session={grid}\r\n");
+    for path in ["/residents", "/rolling/import", "/risk-areas/import"] {
+        assert_eq!(
+            answer_before_typed_body(&app, path, form, "").await,
+            303,
+            "{path}: to /login"
+        );
+        assert_eq!(
+            answer_before_typed_body(&app, path, form, &grid_cookie).await,
+            403,
+            "{path} as a grid worker"
+        );
+    }
+    // Scanner batches: the token before the JSON.
+    let json = "application/json";
+    let lab = app
+        .services
+        .add_api_token("lab", "lab_results")
+        .await
+        .unwrap();
+    for auth in [
+        String::new(),
+        "Authorization: Bearer not-a-token\r\n".to_string(),
+        format!("Authorization: Bearer {grid}\r\n"),
+        format!("Authorization: Bearer {lab}\r\n"),
+    ] {
+        assert_eq!(
+            answer_before_typed_body(&app, "/api/v1/checkins", json, &auth).await,
+            401,
+            "{auth}"
+        );
+    }
+    // An answer (with its photo) only from a recipient of the instruction.
+    let command = app.login_as("command", "330784").await;
+    app.login_as("town", "330784001").await;
+    let (status, sent) = app
+        .post(
+            &command,
+            "/api/v1/instructions",
+            serde_json::json!({"title": "t", "body": "b", "due_at": "2022-01-28T12:00:00+08:00",
+                   "regions": ["330784001"], "roles": ["town"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["id"].as_i64().unwrap();
+    let bearer = format!("Authorization: Bearer {grid}\r\n");
+    for id in [id, 999_999] {
+        let page = format!("/instructions/{id}/answers");
+        assert_eq!(
+            answer_before_typed_body(&app, &page, &multipart_type(), &grid_cookie).await,
+            404,
+            "{page} from a grid worker it was not sent to"
+        );
+        let api = format!("/api/v1/instructions/{id}/answers");
+        assert_eq!(
+            answer_before_typed_body(&app, &api, json, &bearer).await,
+            404,
+            "{api} from a grid worker it was not sent to"
+        );
     }
     alive(&app).await;
 }

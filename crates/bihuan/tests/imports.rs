@@ -152,3 +152,31 @@ async fn grids_are_replaced_from_a_file() {
         .unwrap_err();
     assert!(matches!(e, bihuan::error::Error::Conflict(_)), "{e}");
 }
+
+#[tokio::test]
+async fn a_risk_area_since_with_a_time_of_day_is_cut_to_the_date() {
+    let app = spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let csv = "县区编码,风险等级,起始日期\n110106,高,2022-01-20 00:00:00\n420106,中,2022-01-18T08:30\n110106,中,2022-01-18 nope\n";
+    let r = app
+        .http
+        .post(app.url("/api/v1/risk-areas/import"))
+        .bearer_auth(&command)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["added"], 2, "{report}");
+    assert_eq!(report["rows"][2]["errors"][0]["field"], "since", "{report}");
+    let (_, areas) = app.get(&command, "/api/v1/risk-areas").await;
+    let mut since: Vec<&str> = areas
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["since"].as_str().unwrap())
+        .collect();
+    since.sort();
+    assert_eq!(since, ["2022-01-18", "2022-01-20"], "{areas}");
+}

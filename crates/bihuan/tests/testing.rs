@@ -468,3 +468,71 @@ async fn a_negative_retest_gives_back_the_landing_test() {
         (Some(4), &json!("due"))
     );
 }
+
+#[tokio::test]
+async fn a_lab_sheet_with_excel_date_times_imports() {
+    let app = spawn().await;
+    let sampler = app.login_as("grid_worker", GRID).await;
+    open(&app, &sampler, "YK5000001", 5).await;
+    add_id(&app, &sampler, "YK5000001", 1).await;
+    app.post(&sampler, "/api/v1/tubes/YK5000001/seal", json!({}))
+        .await;
+    let command = app.login_as("command", "330784").await;
+    // 检测时间 as a real Excel date-time cell, as a lab's sheet has it.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["试管条码", "检测结果", "CT值", "检测时间"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "YK5000001").unwrap();
+    ws.write_string(1, 1, "阴性").unwrap();
+    let when = rust_xlsxwriter::ExcelDateTime::from_ymd(2022, 1, 28)
+        .unwrap()
+        .and_hms(9, 30, 0)
+        .unwrap();
+    let format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    ws.write_datetime_with_format(1, 3, &when, &format).unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/v1/lab-results/import"))
+        .bearer_auth(&command)
+        .body(wb.save_to_buffer().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let r: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        (r["applied"].as_i64(), r["refused"].as_i64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    // 09:30 in Asia/Shanghai: 01:30 UTC.
+    assert_eq!(
+        count(&app, "SELECT tested_at FROM lab_results").await,
+        1_643_333_400
+    );
+    // Typed the same way in a CSV, with or without seconds: the same time.
+    let csv = "试管条码,检测结果,CT值,检测时间\nYK5000001,阴性,,2022-01-28 09:30\nYK5000001,阳性,,2022-01-28 25:00\n";
+    let r: Value = app
+        .http
+        .post(app.url("/api/v1/lab-results/import"))
+        .bearer_auth(&command)
+        .body(csv)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["unchanged"].as_i64(), r["refused"].as_i64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["rows"][1]["errors"][0]["field"], "tested_at", "{r}");
+}

@@ -201,11 +201,14 @@ fn wrong_old_password() -> Error {
 }
 
 async fn hash_password(password: String) -> Result<String> {
-    let _permit = HASHING
+    // The permit moves into the job: a cancelled request cannot free it
+    // while the hash still runs.
+    let permit = HASHING
         .acquire()
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let salt = SaltString::encode_b64(&crypto::random_bytes::<16>())
             .map_err(|e| Error::Internal(e.to_string()))?;
         Argon2::default()
@@ -218,13 +221,14 @@ async fn hash_password(password: String) -> Result<String> {
 }
 
 async fn verify_password(guard: &LoginGuard, password: String, hash: String) -> bool {
-    let Ok(_permit) = HASHING.acquire().await else {
+    let Ok(permit) = HASHING.acquire().await else {
         return false;
     };
     guard
         .checks
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         PasswordHash::new(&hash)
             .map(|h| {
                 Argon2::default()

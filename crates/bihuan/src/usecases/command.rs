@@ -661,6 +661,17 @@ impl Services {
     }
 
     /// 反馈: text and an optional photo; a correction is a new answer.
+    /// NotFound unless the actor is one of the instruction's recipients:
+    /// a cheap check before an answer's body is read.
+    pub async fn check_recipient(&self, actor: &Actor, id: i64) -> Result<()> {
+        let mut c = self.db.pool().acquire().await?;
+        if store::is_recipient(&mut c, id, actor.user_id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
     pub async fn answer_instruction(
         &self,
         actor: &Actor,

@@ -63,8 +63,26 @@ pub struct ImportRow {
 /// `since` may lie at most this many days back.
 const MAX_SINCE_DAYS: i64 = 60;
 
+/// A date as typed, or a date with a time of day (an Excel date-time cell,
+/// `2022-01-20 00:00:00`), cut to the date.
+fn date_part(value: &str) -> &str {
+    let value = value.trim();
+    match (value.get(..10), value.get(10..)) {
+        (Some(date), Some(rest))
+            if rest.len() > 1
+                && (rest.starts_with(' ') || rest.starts_with('T'))
+                && ["%H:%M:%S", "%H:%M"]
+                    .iter()
+                    .any(|f| chrono::NaiveTime::parse_from_str(rest[1..].trim(), f).is_ok()) =>
+        {
+            date
+        }
+        _ => value,
+    }
+}
+
 fn parse_since(value: &str, today: Date) -> std::result::Result<Date, FieldError> {
-    let d = validation::date("since", value)?;
+    let d = validation::date("since", date_part(value))?;
     if d > today || d < today - Duration::days(MAX_SINCE_DAYS) {
         return Err(FieldError::new(
             "since",

@@ -694,14 +694,14 @@ fn parse_result(
         r.ct.as_deref()
             .filter(|s| !s.trim().is_empty())
             .and_then(|s| e.take(parse_ct("ct", s)));
-    let tested_at = match chrono::DateTime::parse_from_rfc3339(r.tested_at.trim()) {
-        Ok(t) if t.timestamp() <= now + 300 => Some(t.timestamp()),
+    let tested_at = match parse_tested_at(&r.tested_at) {
+        Some(t) if t <= now + 300 => Some(t),
         _ => {
             e.push(FieldError::new(
                 "tested_at",
                 "datetime",
-                "检测时间应为不晚于现在的 RFC 3339 时间",
-                "an RFC 3339 time, not in the future",
+                "检测时间应为不晚于现在的 RFC 3339 时间或北京时间 YYYY-MM-DD HH:MM[:SS]",
+                "an RFC 3339 time or a local (Asia/Shanghai) YYYY-MM-DD HH:MM[:SS], not in the future",
             ));
             None
         }
@@ -710,4 +710,23 @@ fn parse_result(
         (Some(b), Some(res), Some(t)) if e.is_empty() => Ok((b, res, ct, t)),
         _ => Err((r.barcode.chars().take(40).collect(), e)),
     }
+}
+
+/// When a sample was tested: an RFC 3339 time, or a local date-time in
+/// Asia/Shanghai as a spreadsheet cell comes out (`2022-01-28 09:30:00`,
+/// `2022-01-28 09:30`, also with a `T`). Unix seconds.
+fn parse_tested_at(value: &str) -> Option<i64> {
+    let value = value.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(value) {
+        return Some(t.timestamp());
+    }
+    let local = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(value, f).ok())?;
+    Some(local.and_utc().timestamp() - 8 * 3600)
 }

@@ -513,24 +513,28 @@ impl Services {
 
     /// Stays from a scanner or a venue's system, by an API token with the
     /// `checkins` scope. The batch is checked whole: one bad row stores none.
+    /// Who sends check-ins with `token` (`token:<name>`): Unauthorized
+    /// unless it is a live token of scope `checkins`.
+    pub async fn checkin_source(&self, token: &str) -> Result<String> {
+        let mut c = self.db.pool().acquire().await?;
+        match monitoring_store::api_token(
+            &mut c,
+            &crypto::sha256_hex(token),
+            self.clock.timestamp(),
+        )
+        .await?
+        {
+            Some((name, scope)) if scope == "checkins" => Ok(format!("token:{name}")),
+            _ => Err(Error::Unauthorized),
+        }
+    }
+
     pub async fn ingest_checkins(
         &self,
         token: &str,
         rows: Vec<CheckinInput>,
     ) -> Result<CheckinReport> {
-        let source = {
-            let mut c = self.db.pool().acquire().await?;
-            match monitoring_store::api_token(
-                &mut c,
-                &crypto::sha256_hex(token),
-                self.clock.timestamp(),
-            )
-            .await?
-            {
-                Some((name, scope)) if scope == "checkins" => format!("token:{name}"),
-                _ => return Err(Error::Unauthorized),
-            }
-        };
+        let source = self.checkin_source(token).await?;
         if rows.is_empty() || rows.len() > MAX_BATCH {
             return Err(Error::field(
                 "rows",

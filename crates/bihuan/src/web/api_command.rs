@@ -118,8 +118,18 @@ async fn answer(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Path(id): Path<i64>,
-    JsonBody(input): JsonBody<AnswerInput>,
+    req: axum::extract::Request,
 ) -> ApiResult {
+    // Only a recipient may answer: checked before the body is read.
+    s.services.check_recipient(&a, id).await?;
+    let input = match <JsonBody<AnswerInput> as axum::extract::FromRequest<AppState>>::from_request(
+        req, &s,
+    )
+    .await
+    {
+        Ok(JsonBody(input)) => input,
+        Err(refused) => return Ok(refused),
+    };
     let answer = s.services.answer_instruction(&a, id, input).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": answer}))).into_response())
 }

@@ -76,12 +76,19 @@ async fn visit(
 }
 
 /// Batches from scanners and venue systems, by an API token (scope checkins).
-async fn checkins(
-    State(s): State<AppState>,
-    headers: axum::http::HeaderMap,
-    JsonBody(rows): JsonBody<Vec<CheckinInput>>,
-) -> ApiResult {
-    let token = bearer(&headers)?;
+async fn checkins(State(s): State<AppState>, req: axum::extract::Request) -> ApiResult {
+    // The token is checked before the batch is read.
+    let token = bearer(req.headers())?;
+    s.services.checkin_source(&token).await?;
+    let rows =
+        match <JsonBody<Vec<CheckinInput>> as axum::extract::FromRequest<AppState>>::from_request(
+            req, &s,
+        )
+        .await
+        {
+            Ok(JsonBody(rows)) => rows,
+            Err(refused) => return Ok(refused),
+        };
     let r = s.services.ingest_checkins(&token, rows).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }

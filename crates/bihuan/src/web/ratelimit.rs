@@ -25,9 +25,30 @@ pub enum Family {
     Login,
 }
 
+/// Clients counted in one minute; past it, further new clients of a family
+/// share one budget until the minute ends (memory stays bounded).
+pub const MAX_CLIENTS_A_MINUTE: usize = 100_000;
+
 pub struct RateLimiter {
     per_minute: u32,
-    windows: Mutex<HashMap<(Family, IpAddr), (i64, u32)>>,
+    windows: Mutex<Windows>,
+}
+
+/// The counts of the current minute only: a new minute drops them all at
+/// once, so no request pays for sweeping old ones.
+#[derive(Default)]
+struct Windows {
+    minute: i64,
+    counts: HashMap<(Family, IpAddr), u32>,
+}
+
+/// Who a client is, for counting: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's network: a host picks any address in it at will).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        v4 => v4,
+    }
 }
 
 impl RateLimiter {
@@ -35,7 +56,7 @@ impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
         RateLimiter {
             per_minute,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(Windows::default()),
         }
     }
 
@@ -44,18 +65,24 @@ impl RateLimiter {
         if self.per_minute == 0 {
             return true;
         }
-        let minute = now / 60;
+        let minute = now.div_euclid(60);
         let mut w = self.windows.lock().expect("rate limiter lock");
-        if w.len() > 100_000 {
-            // Forget old windows so the map cannot grow without bound.
-            w.retain(|_, (m, _)| *m == minute);
+        if w.minute != minute {
+            w.minute = minute;
+            w.counts.clear();
         }
-        let entry = w.entry((family, ip.to_canonical())).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let mut key = (family, client_key(ip));
+        if w.counts.len() >= MAX_CLIENTS_A_MINUTE && !w.counts.contains_key(&key) {
+            key = (family, IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
         }
-        entry.1 = entry.1.saturating_add(1);
-        entry.1 <= self.per_minute
+        let count = w.counts.entry(key).or_insert(0);
+        *count = count.saturating_add(1);
+        *count <= self.per_minute
+    }
+
+    #[cfg(test)]
+    fn clients(&self) -> usize {
+        self.windows.lock().unwrap().counts.len()
     }
 }
 
@@ -181,6 +208,62 @@ mod tests {
             "a new minute starts afresh"
         );
         assert!(RateLimiter::new(0).allow(Family::Login, a, 0));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        let l = RateLimiter::new(2);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(l.allow(Family::Visit, ip("2001:db8:1:2::1"), 60));
+        assert!(l.allow(Family::Visit, ip("2001:db8:1:2:ffff:1:2:3"), 60));
+        assert!(
+            !l.allow(Family::Visit, ip("2001:db8:1:2:abcd::9"), 60),
+            "another address in the same /64"
+        );
+        assert!(
+            l.allow(Family::Visit, ip("2001:db8:1:3::1"), 60),
+            "the next /64 is another client"
+        );
+        // IPv4, also as an IPv4-mapped IPv6 address, is per address.
+        assert!(l.allow(Family::Visit, ip("10.0.0.1"), 60));
+        assert!(l.allow(Family::Visit, ip("::ffff:10.0.0.1"), 60));
+        assert!(!l.allow(Family::Visit, ip("10.0.0.1"), 60));
+        assert!(l.allow(Family::Visit, ip("10.0.0.2"), 60));
+        assert_eq!(client_key(ip("10.0.0.1")), ip("10.0.0.1"));
+        assert_eq!(client_key(ip("2001:db8::1:2:3:4")), ip("2001:db8::"));
+    }
+
+    #[test]
+    fn old_minutes_are_dropped_at_once_and_clients_are_bounded() {
+        let l = RateLimiter::new(1);
+        for i in 0..1000u32 {
+            assert!(l.allow(Family::Declare, IpAddr::from(i.to_be_bytes()), 60));
+        }
+        assert_eq!(l.clients(), 1000);
+        // The next minute starts with nobody counted.
+        assert!(l.allow(Family::Declare, "10.9.9.9".parse().unwrap(), 120));
+        assert_eq!(l.clients(), 1);
+        // Past the cap, new clients share one budget for the minute; the
+        // ones already counted keep theirs.
+        for i in 0..MAX_CLIENTS_A_MINUTE as u32 {
+            l.allow(
+                Family::Declare,
+                IpAddr::from(((i + 1) << 8).to_be_bytes()),
+                180,
+            );
+        }
+        assert_eq!(l.clients(), MAX_CLIENTS_A_MINUTE);
+        let late: IpAddr = "203.0.113.7".parse().unwrap();
+        assert!(l.allow(Family::Declare, late, 180));
+        assert!(!l.allow(Family::Declare, "203.0.113.8".parse().unwrap(), 180));
+        assert_eq!(l.clients(), MAX_CLIENTS_A_MINUTE + 1);
+        assert!(!l.allow(
+            Family::Declare,
+            IpAddr::from((1u32 << 8).to_be_bytes()),
+            180
+        ));
+        assert!(l.allow(Family::Declare, late, 240), "a new minute");
+        assert_eq!(l.clients(), 1);
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

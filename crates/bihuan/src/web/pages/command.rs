@@ -437,9 +437,16 @@ pub async fn answer(
     l: Lang,
     PageActor(actor): PageActor,
     Path(id): Path<i64>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> PageResult {
+    // Only a recipient may answer: checked before the body (a photo, up
+    // to the route's limit) is read.
+    s.services.check_recipient(&actor, id).await.or_page(l)?;
+    let headers = req.headers().clone();
+    let body = match <Bytes as axum::extract::FromRequest<AppState>>::from_request(req, &s).await {
+        Ok(b) => b,
+        Err(refused) => return Ok(axum::response::IntoResponse::into_response(refused)),
+    };
     let parts = parts_of(&headers, &body);
     check_csrf(&actor, &multipart::text(&parts, "csrf"), l)?;
     let draft = multipart::text(&parts, "body");

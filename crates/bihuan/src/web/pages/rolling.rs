@@ -3,13 +3,12 @@
 //! grid, the paste-CSV import of employers' rosters.
 
 use askama::Template;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use bihuan_domain::policy::Policy;
 
 use super::forms::pasted_table;
-use super::rounds::{PasteForm, field_lines, report_page, unreadable};
+use super::rounds::{PasteForm, field_lines, read_form, report_page, unreadable};
 use super::{
     Base, Lang, OrPage, PageActor, PageResult, check_csrf, no_store, ok, render, with_base,
 };
@@ -164,13 +163,17 @@ pub async fn import_roster(
     State(s): State<AppState>,
     actor: PageActor,
     l: Lang,
-    Form(f): Form<PasteForm>,
+    req: Request,
 ) -> PageResult {
-    check_csrf(&actor, &f.csrf, l)?;
     // Refused before the text is read: the form is not theirs.
     if !actor.role.can_review() {
         return Err(Error::Forbidden).or_page(l);
     }
+    let f: PasteForm = match read_form(req, &s).await {
+        Ok(f) => f,
+        Err(refused) => return Ok(refused),
+    };
+    check_csrf(&actor, &f.csrf, l)?;
     let policy = s.services.policy();
     let again = |errors: Vec<String>, overdue: Vec<Overdue>| {
         let page = RollingPage::new(l, &actor, policy, overdue, f.csv.clone(), errors);

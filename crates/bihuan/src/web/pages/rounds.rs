@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use bihuan_domain::regions::{RegionCode, RegionLevel};
 use bihuan_domain::validation::FieldError;
 use serde::Deserialize;
@@ -588,17 +589,35 @@ pub fn field_lines(l: Lang, errors: &[FieldError]) -> Vec<String> {
         .collect()
 }
 
+/// A form's fields, read only once the caller may send them: each handler
+/// checks the role from the request's head first, then reads the body
+/// (within the route's limit). A body that is not the form is answered as
+/// axum's `Form` would.
+pub(super) async fn read_form<T: serde::de::DeserializeOwned>(
+    req: Request,
+    s: &AppState,
+) -> Result<T, Response> {
+    Form::<T>::from_request(req, s)
+        .await
+        .map(|Form(f)| f)
+        .map_err(IntoResponse::into_response)
+}
+
 pub async fn import_residents(
     State(s): State<AppState>,
     actor: PageActor,
     l: Lang,
-    Form(f): Form<PasteForm>,
+    req: Request,
 ) -> PageResult {
-    check_csrf(&actor, &f.csrf, l)?;
     // Refused before the text is read: the form is not theirs.
     if !actor.role.can_review() {
         return Err(Error::Forbidden).or_page(l);
     }
+    let f: PasteForm = match read_form(req, &s).await {
+        Ok(f) => f,
+        Err(refused) => return Ok(refused),
+    };
+    check_csrf(&actor, &f.csrf, l)?;
     let again = |errors: Vec<String>| {
         let page = residents_page(l, &actor, f.csv.clone(), errors);
         Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))

@@ -1475,12 +1475,17 @@ pub async fn import_risk_areas(
     State(s): State<AppState>,
     actor: PageActor,
     l: Lang,
-    Form(f): Form<ImportForm>,
+    req: axum::extract::Request,
 ) -> PageResult {
-    check_csrf(&actor, &f.csrf, l)?;
+    // Refused before the text is read: the form is not theirs.
     if !actor.role.can_manage_risk_areas() {
         return Err(Error::Forbidden).or_page(l);
     }
+    let f: ImportForm = match super::rounds::read_form(req, &s).await {
+        Ok(f) => f,
+        Err(refused) => return Ok(refused),
+    };
+    check_csrf(&actor, &f.csrf, l)?;
     let rows = match risk_area_rows(&f.csv) {
         Ok(rows) => rows,
         Err(e) => {
