@@ -866,3 +866,269 @@ async fn the_password_page_changes_ones_own_password() {
     );
     assert_eq!(sign_in(&app, "zc", "second password").await.0, 200);
 }
+
+/// The grid's verification task for `person`, acknowledged and answered.
+async fn answer_verify(app: &TestApp, worker: &str, declaration_id: &Value, confirm: bool) {
+    let (_, list) = app.get(worker, "/api/v1/tasks").await;
+    let task = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "verify")
+        .unwrap_or_else(|| panic!("no verify task: {list}"));
+    let id = task["id"].as_i64().unwrap();
+    app.post(worker, &format!("/api/v1/tasks/{id}/ack"), json!({}))
+        .await;
+    let (s, t) = app
+        .post(
+            worker,
+            &format!("/api/v1/tasks/{id}/report"),
+            json!({"outcome": "verified", "identity": {
+                "declaration_id": declaration_id, "confirm": confirm}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{t}");
+}
+
+#[tokio::test]
+async fn a_blank_phone_on_file_is_filled_in_only_by_the_grid() {
+    let app = spawn().await;
+    // 张三 was added to a tube by ID number: no phone on file.
+    let sampler = app.login_as("grid_worker", GRID).await;
+    let (s, t) = app
+        .post(&sampler, "/api/v1/tubes", json!({"barcode": "YK0000042", "pool_size": 10, "category": "mandatory", "site": "园丁社区采样点"}))
+        .await;
+    assert_eq!(s, 201, "{t}");
+    let (s, m) = app
+        .post(
+            &sampler,
+            "/api/v1/tubes/YK0000042/members",
+            json!({"id_number": "11010519491231002X", "name": "张三"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{m}");
+    let person = m["person_id"].as_i64().unwrap();
+    // Someone who knows the number and the name declares with their phone.
+    let (s, d) = app.declare(declaration()).await;
+    assert_eq!(s, 201, "{d}");
+    assert_eq!(d["person_id"], person);
+    assert_eq!(d["identity_pending"], true);
+    let (_, p) = app
+        .get(&sampler, &format!("/api/v1/persons/{person}"))
+        .await;
+    assert_ne!(p["phone"], "138****8000", "the phone on file is unchanged");
+    assert_eq!(p["identity_changes"][0]["phone_masked"], "138****8000");
+    let phones = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM persons WHERE id = {person} AND phone_masked = ''"),
+    )
+    .await;
+    assert_eq!(phones, 1);
+    let receipt = d["receipt"].as_str().unwrap();
+    let (s, e) = app
+        .post(
+            "",
+            &format!("/api/v1/status/{receipt}/check-ins"),
+            json!({"temperature": "36.5"}),
+        )
+        .await;
+    assert_eq!((s, e["error"].as_str()), (409, Some("identity_pending")));
+    // The grid confirms: the phone is on file and the receipt speaks.
+    answer_verify(&app, &sampler, &d["declaration_id"], true).await;
+    let (_, p) = app
+        .get(&sampler, &format!("/api/v1/persons/{person}"))
+        .await;
+    assert_eq!(p["phone"], "138****8000");
+    let (s, e) = app
+        .post(
+            "",
+            &format!("/api/v1/status/{receipt}/check-ins"),
+            json!({"temperature": "36.5"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+}
+
+#[tokio::test]
+async fn a_pending_declaration_turns_nobody_red_until_the_grid_confirms() {
+    let app = spawn().await;
+    let token = app
+        .services
+        .add_api_token("zj-health-code", "health_codes")
+        .await
+        .unwrap();
+    let (_, victim) = app.declare(declaration()).await;
+    let person = victim["person_id"].as_i64().unwrap();
+    let worker = app.login_as("grid_worker", GRID).await;
+    let (_, before) = app.get(&worker, &format!("/api/v1/persons/{person}")).await;
+    let (_, feed) = app.get(&token, "/api/v1/health-codes?cursor=0").await;
+    let feed_before = feed.as_array().unwrap().len();
+    // A stranger with the ID number declares a red code: 集中隔离.
+    let mut d = declaration();
+    d["name"] = json!("李四");
+    d["phone"] = json!("13911112222");
+    d["health_code"] = json!("red");
+    let (s, attacker) = app.declare(d).await;
+    assert_eq!(s, 201, "the signal is stored and triaged: {attacker}");
+    assert_eq!(attacker["identity_pending"], true);
+    assert_eq!(attacker["assessment"]["category"], "red_code");
+    // Nothing changes for the person: no colour, no control.
+    let (_, feed) = app.get(&token, "/api/v1/health-codes?cursor=0").await;
+    assert_eq!(feed.as_array().unwrap().len(), feed_before, "{feed}");
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["colour"] != "red"),
+        "{feed}"
+    );
+    let (_, p) = app.get(&worker, &format!("/api/v1/persons/{person}")).await;
+    assert_eq!(p["control"], before["control"]);
+    // The grid is tasked at once, within the category's 2 h, and told
+    // what confirming will put in force.
+    let (_, list) = app.get(&worker, "/api/v1/tasks").await;
+    let task = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "verify")
+        .unwrap();
+    let reason = task["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("信息变更待核实")
+            && reason.contains("14+7")
+            && reason.contains("核实确认后执行"),
+        "{reason}"
+    );
+    let within = count(
+        &app,
+        &format!("SELECT MAX(due_at - created_at) FROM tasks WHERE person_id = {person} AND kind = 'verify'"),
+    )
+    .await;
+    assert!(within <= 2 * 3600, "due in {within} s");
+    // The grid confirms: the held assessment applies, red at once.
+    answer_verify(&app, &worker, &attacker["declaration_id"], true).await;
+    let (_, p) = app.get(&worker, &format!("/api/v1/persons/{person}")).await;
+    assert_eq!(p["control"]["category"], "red_code", "{p}");
+    let (_, feed) = app.get(&token, "/api/v1/health-codes?cursor=0").await;
+    assert!(
+        feed.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["person_id"] == person && r["colour"] == "red"),
+        "{feed}"
+    );
+}
+
+#[tokio::test]
+async fn a_self_check_in_needs_the_full_name_and_the_phone_on_file() {
+    let app = spawn().await;
+    let code = venue(&app).await;
+    let visits = format!("/api/v1/venue-codes/{code}/visits");
+    let (_, victim) = app.declare(declaration()).await;
+    assert_eq!(victim["identity_pending"], false);
+    // A tube member added by number: no phone on file.
+    let sampler = app.login_as("grid_worker", GRID).await;
+    app.post(&sampler, "/api/v1/tubes", json!({"barcode": "YK0000043", "pool_size": 10, "category": "mandatory", "site": "园丁社区采样点"}))
+        .await;
+    let (s, _) = app
+        .post(
+            &sampler,
+            "/api/v1/tubes/YK0000043/members",
+            json!({"id_number": support::resident_id(5), "name": "赵六"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let stays = || count(&app, "SELECT COUNT(*) FROM checkins");
+    let before = stays().await;
+    let tries = [
+        // The right phone, another name.
+        json!({"id_number": "11010519491231002X", "name": "李四", "phone": "13800138000"}),
+        // The right name, another phone.
+        json!({"id_number": "11010519491231002X", "name": "张三", "phone": "13911112222"}),
+        // No phone on file: the number and the name are not enough.
+        json!({"id_number": support::resident_id(5), "name": "赵六", "phone": "13911112222"}),
+    ];
+    let mut answers = Vec::new();
+    for t in tries {
+        let (s, body) = app.post("", &visits, t).await;
+        assert_eq!(s, 409, "{body}");
+        assert!(body.get("colour").is_none() && body.get("person_name").is_none());
+        answers.push(body);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    assert_eq!(stays().await, before, "nothing stored");
+    // The full name and the phone on file check in.
+    let (s, ok) = app
+        .post(
+            "",
+            &visits,
+            json!({"id_number": "11010519491231002X", "name": "张三", "phone": "13800138000"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ok}");
+    assert_eq!(stays().await, before + 1);
+}
+
+#[tokio::test]
+async fn a_fresh_visitor_identity_does_not_get_a_fresh_proxy_budget() {
+    let app = spawn().await;
+    let code = venue(&app).await;
+    let visits = format!("/api/v1/venue-codes/{code}/visits");
+    let visitor = |n: u32| {
+        json!({"id_number": support::resident_id(n), "name": format!("访客{n}"),
+            "phone": format!("139{n:08}")})
+    };
+    // Hour windows; the per-minute limit of public visits stays out of the
+    // way (a minute passes every five tries, all in one hour).
+    let next_hour = || {
+        let now = app.services.clock.timestamp();
+        app.clock
+            .advance(chrono::Duration::seconds(3600 - now % 3600 + 1));
+    };
+    next_hour();
+    let minute = || app.clock.advance(chrono::Duration::seconds(61));
+    // From one address, a fresh identity each try: the address's limit.
+    let mut statuses = Vec::new();
+    for n in 100..131 {
+        if n % 5 == 0 {
+            minute();
+        }
+        let mut b = visitor(n);
+        b["for_other"] =
+            json!({"id_type": "resident", "id_number": support::resident_id(999), "name": "无名"});
+        statuses.push(app.post("", &visits, b).await.0);
+    }
+    assert_eq!(&statuses[..30], [409; 30], "{statuses:?}");
+    assert_eq!(statuses[30], 429);
+    // On one device (its cookie), a fresh identity each try: the device's.
+    next_hour();
+    let (s, me) = app.post("", &visits, visitor(1)).await;
+    assert_eq!(s, 201, "{me}");
+    let cookie = format!("bh_visitor={}", me["device"].as_str().unwrap());
+    let mut statuses = Vec::new();
+    for n in 2..13 {
+        if n % 5 == 0 {
+            minute();
+        }
+        let form = [
+            ("id_type", "resident".to_string()),
+            ("id_number", support::resident_id(n)),
+            ("name", format!("访客{n}")),
+            ("phone", format!("139{n:08}")),
+            ("for_other_id_number", support::resident_id(999)),
+            ("for_other_name", "无名".to_string()),
+        ];
+        let r = app
+            .http
+            .post(app.url(&format!("/v/{code}")))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(&statuses[..10], [409; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429);
+}

@@ -232,7 +232,12 @@ async fn a_zone_puts_its_residents_under_measure_until_lifted() {
     app.post(&command, "/api/v1/risk-areas", json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"})).await;
     let mut d = support::declaration();
     d["id_number"] = json!(resident_id(3));
+    // As on the roll: a declaration that does not match acts only once the
+    // grid confirms it.
+    d["name"] = json!("居民3");
+    d["phone"] = json!("13900000003");
     let (_, d) = app.declare(d).await;
+    assert_eq!(d["identity_pending"], false, "{d}");
     assert_eq!(d["control"]["category"], "risk_street");
 
     let zone = json!({"kind": "sealed", "region": "330784001001", "starts_on": "2022-01-28"});
@@ -500,7 +505,12 @@ async fn a_sealed_zone_is_red_at_once_and_lifting_it_gives_back_the_landing_test
     // Resident 1 arrived from another province today: a 落地检 (days 1 and 4).
     let mut d = support::declaration();
     d["id_number"] = json!(resident_id(1));
+    // As on the roll: a declaration that does not match acts only once the
+    // grid confirms it.
+    d["name"] = json!("居民1");
+    d["phone"] = json!("13900000001");
     let (_, d) = app.declare(d).await;
+    assert_eq!(d["identity_pending"], false, "{d}");
     assert_eq!(d["control"]["category"], "out_of_province");
     let person = d["person_id"].as_i64().unwrap();
     let (_, feed) = app.get(&command, "/api/v1/health-codes?cursor=0").await;

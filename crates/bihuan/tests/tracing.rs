@@ -153,14 +153,15 @@ async fn check_ins_show_green_yellow_and_red_and_helpers_scan_for_others() {
     let device = v["device"].as_str().unwrap().to_string();
     let (s, again) = visit(&app, &code, json!({"device": device})).await;
     assert_eq!((s, again["colour"].as_str()), (201, Some("green")));
-    // The same document with another phone is not them.
+    // The same document with another phone is not them: the neutral refusal
+    // (which field differs is not said).
     let (s, e) = visit(
         &app,
         &code,
         json!({"id_number": resident_id(7), "name": "王五", "phone": "13900000008"}),
     )
     .await;
-    assert_eq!((s, e["errors"][0]["field"].as_str()), (422, Some("phone")));
+    assert_eq!((s, e["error"].as_str()), (409, Some("visitor_refused")));
 
     // Yellow and red: people under home observation and quarantine.
     let mut yellow = declaration();

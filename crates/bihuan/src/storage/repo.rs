@@ -630,6 +630,18 @@ pub async fn declaration_by_receipt(
     .transpose()
 }
 
+pub async fn declaration_by_id(c: &mut AnyConnection, id: i64) -> Result<Option<DeclarationRow>> {
+    sqlx::query(&format!(
+        "SELECT {DECL_COLS} FROM declarations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(c)
+    .await?
+    .as_ref()
+    .map(declaration_row)
+    .transpose()
+}
+
 pub async fn latest_declaration(
     c: &mut AnyConnection,
     person_id: i64,
@@ -673,7 +685,8 @@ pub async fn reassessment_candidates(
         "SELECT {DECL_COLS}, (SELECT region FROM persons p WHERE p.id = d.person_id) AS grid
          FROM declarations d
          WHERE d.counties LIKE $1
-           AND d.id = (SELECT MAX(id) FROM declarations x WHERE x.person_id = d.person_id)
+           AND d.id = (SELECT MAX(id) FROM declarations x WHERE x.person_id = d.person_id
+                       AND x.identity IN ('new', 'same', 'moved', 'confirmed'))
            AND (d.arrival_date >= $2 OR EXISTS (SELECT 1 FROM controls k
                 WHERE k.person_id = d.person_id AND k.status = 'active'))
          ORDER BY d.id"

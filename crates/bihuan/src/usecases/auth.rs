@@ -122,16 +122,70 @@ static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHI
 
 /// Remembers failures of usernames nobody has, so an unknown name locks
 /// out after the same number of tries as a real one (the answers do not
-/// tell them apart). Bounded: when full it forgets everything not locked.
-const UNKNOWN_NAMES_KEPT: usize = 10_000;
+/// tell them apart). Bounded: when full it forgets the entries not locked
+/// (counts below the lockout, expired locks), and only then the one least
+/// recently tried; locks are never forgotten wholesale.
+pub const UNKNOWN_NAMES_KEPT: usize = 10_000;
+
+/// Failures of usernames nobody has: name → (failures, locked until, last try).
+struct UnknownNames {
+    cap: usize,
+    names: std::collections::HashMap<String, (i64, i64, u64)>,
+    /// Increases with every try: orders entries by their last try.
+    tick: u64,
+}
+
+impl UnknownNames {
+    fn new(cap: usize) -> Self {
+        UnknownNames {
+            cap: cap.max(1),
+            names: Default::default(),
+            tick: 0,
+        }
+    }
+
+    /// Claims a try for `username`: `None` when it is locked.
+    fn claim(&mut self, username: &str, now: i64) -> Option<()> {
+        if !self.names.contains_key(username) && self.names.len() >= self.cap {
+            self.names.retain(|_, (_, until, _)| *until > now);
+            while self.names.len() >= self.cap {
+                let oldest = self
+                    .names
+                    .iter()
+                    .min_by_key(|(_, (_, _, t))| *t)
+                    .map(|(k, _)| k.clone())?;
+                self.names.remove(&oldest);
+            }
+        }
+        self.tick += 1;
+        let e = self
+            .names
+            .entry(username.to_string())
+            .or_insert((0, 0, self.tick));
+        e.2 = self.tick;
+        if e.1 > now {
+            return None;
+        }
+        e.0 += 1;
+        e.1 = lock_until(e.0, now);
+        Some(())
+    }
+}
 
 /// Login bookkeeping kept in memory, per process.
-#[derive(Default)]
 pub struct LoginGuard {
     /// Password checks run (real and dummy), for tests and metrics.
     checks: std::sync::atomic::AtomicU64,
-    /// Unknown usernames: (failures, locked until).
-    unknown: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
+    unknown: std::sync::Mutex<UnknownNames>,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        LoginGuard {
+            checks: Default::default(),
+            unknown: std::sync::Mutex::new(UnknownNames::new(UNKNOWN_NAMES_KEPT)),
+        }
+    }
 }
 
 impl LoginGuard {
@@ -143,20 +197,10 @@ impl LoginGuard {
     /// Claims a try for an unknown username, as the database does for a
     /// real one: `None` when locked.
     fn claim_unknown(&self, username: &str, now: i64) -> Option<()> {
-        let mut m = self.unknown.lock().expect("login guard lock");
-        if m.len() >= UNKNOWN_NAMES_KEPT {
-            m.retain(|_, (_, until)| *until > now);
-            if m.len() >= UNKNOWN_NAMES_KEPT {
-                m.clear();
-            }
-        }
-        let e = m.entry(username.to_string()).or_insert((0, 0));
-        if e.1 > now {
-            return None;
-        }
-        e.0 += 1;
-        e.1 = lock_until(e.0, now);
-        Some(())
+        self.unknown
+            .lock()
+            .expect("login guard lock")
+            .claim(username, now)
     }
 }
 
@@ -555,5 +599,35 @@ mod tests {
         let e = parse_new_user("a b", "admin", "x", "short").unwrap_err();
         let fields: Vec<_> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["username", "role", "region", "password"]);
+    }
+
+    fn lock(m: &mut UnknownNames, name: &str, now: i64) {
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(m.claim(name, now), Some(()));
+        }
+        assert_eq!(m.claim(name, now), None, "{name} is locked");
+    }
+
+    #[test]
+    fn a_full_map_of_unknown_names_forgets_expired_entries_first_then_the_oldest() {
+        let mut m = UnknownNames::new(3);
+        // Full of one expired lock, one count below the lockout, one lock.
+        lock(&mut m, "a", 0);
+        assert_eq!(m.claim("c", 50), Some(()));
+        lock(&mut m, "b", 100);
+        m.claim("d", 120).unwrap();
+        assert!(!m.names.contains_key("a") && !m.names.contains_key("c"));
+        assert_eq!(m.claim("b", 120), None, "a running lock is kept");
+        // Full of running locks: only the least recently tried goes.
+        let mut m = UnknownNames::new(3);
+        for name in ["x", "y", "z"] {
+            lock(&mut m, name, 0);
+        }
+        assert_eq!(m.claim("x", 1), None);
+        m.claim("new", 1).unwrap();
+        assert!(!m.names.contains_key("y"), "y was tried longest ago");
+        assert_eq!(m.claim("x", 1), None);
+        assert_eq!(m.claim("z", 1), None);
+        assert_eq!(m.names.len(), 3);
     }
 }

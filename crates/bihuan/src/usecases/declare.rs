@@ -436,11 +436,13 @@ pub const IDENTITY_VERIFY_HOURS: u32 = 24;
 pub enum Identity {
     /// The declaration created the person.
     New,
-    /// Name, phone and region agree (or were blank on file).
+    /// Name, phone and region agree with the person on file.
     Same,
     /// Name and phone agree; the declared destination is another region.
     Moved,
-    /// The name or the phone differs from the one on file.
+    /// The name or the phone differs from the one on file (or is blank
+    /// there). Nothing of this declaration acts on the person (identity,
+    /// control, colour) until the grid confirms it.
     Pending,
 }
 
@@ -471,11 +473,13 @@ pub struct OnFile<'a> {
     pub region: &'a str,
 }
 
-/// A blank name or phone on file agrees with anything; the region agrees
-/// when the person's grid lies in the declared village.
+/// The name and the phone must be the ones on file: a blank on file (a
+/// resident from the roll, a tube member added by number, a phone that no
+/// longer decrypts) is a change like any other, for the grid to confirm.
+/// The region agrees when the person's grid lies in the declared village.
 pub fn compare_identity(existed: bool, f: &OnFile<'_>, v: &ValidDeclaration) -> Identity {
-    let name = f.name.trim().is_empty() || f.name.trim() == v.name.trim();
-    let phone = f.phone.is_empty() || f.phone == v.phone.as_str();
+    let name = !f.name.trim().is_empty() && f.name.trim() == v.name.trim();
+    let phone = !f.phone.is_empty() && f.phone == v.phone.as_str();
     let region = f.region.starts_with(v.village.as_str());
     match (name && phone, region) {
         (false, _) => Identity::Pending,
@@ -600,20 +604,6 @@ impl Services {
             },
             &v,
         );
-        if identity.trusted() && (file_phone.is_empty() || on_file.name.trim().is_empty()) {
-            // A blank on file (a resident from the roll, a tube member added
-            // by number) is filled in, not changed.
-            repo::apply_identity(
-                c,
-                person_id,
-                &v.name,
-                &phone_enc,
-                &phone_masked,
-                &on_file.region,
-                now,
-            )
-            .await?;
-        }
         // The person's grid on file does the work; a different declared
         // destination waits for its verification.
         let grid = on_file.region.clone();
@@ -670,21 +660,31 @@ impl Services {
             }),
         )
         .await?;
-        let applied = control::apply(
-            c,
-            &self.policy,
-            Change {
-                person_id,
-                declaration_id: Some(declaration_id),
-                grid: &grid,
-                assessment: &assessment,
-                because: None,
-                always_dispatch: true,
-                actor: "public",
-                now,
-            },
-        )
-        .await?;
+        // A declaration whose identity waits acts on nobody: its assessment
+        // is held on the declaration (and named in the verification task)
+        // and applied when the grid confirms (`apply_held`), so an ID number
+        // alone cannot raise anyone's control or turn their code red.
+        let applied = if identity.trusted() {
+            Some(
+                control::apply(
+                    c,
+                    &self.policy,
+                    Change {
+                        person_id,
+                        declaration_id: Some(declaration_id),
+                        grid: &grid,
+                        assessment: &assessment,
+                        because: None,
+                        always_dispatch: true,
+                        actor: "public",
+                        now,
+                    },
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         if identity.proposes() {
             let mut what = Vec::new();
             if identity == Identity::Pending {
@@ -693,14 +693,29 @@ impl Services {
             if !on_file.region.starts_with(v.village.as_str()) {
                 what.push(format!("居住地（申报目的地 {}）", v.village.as_str()));
             }
-            let reason = format!("{IDENTITY_REASON}：{}", what.join("、"));
+            let mut reason = format!("{IDENTITY_REASON}：{}", what.join("、"));
+            let mut hours = IDENTITY_VERIFY_HOURS;
+            if applied.is_none() {
+                // The held assessment: what confirming will put in force,
+                // and as soon as its own category asks for a visit.
+                reason.push_str(&held_note(&assessment));
+                hours = [
+                    Some(hours),
+                    assessment.verify_within_hours,
+                    assessment.fever_transfer_within_hours,
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(hours);
+            }
             control::open_task(
                 c,
                 &control::NewTask {
                     person_id,
                     kind: bihuan_domain::task::TaskKind::Verify,
                     region: &grid,
-                    hours: IDENTITY_VERIFY_HOURS,
+                    hours,
                     reason: &reason,
                     actor: "public",
                     now,
@@ -710,13 +725,14 @@ impl Services {
         }
         // The answer speaks only of this declaration: a stranger's receipt
         // learns nothing of the person on file.
-        let control = if identity.trusted() {
-            let own = repo::control(c, person_id)
-                .await?
-                .is_some_and(|k| k.declaration_id == Some(declaration_id));
-            ControlView::new(&applied.control, &applied.status).own_reasons_only(own)
-        } else {
-            ControlView::new(&assessment, IDENTITY_PENDING)
+        let control = match &applied {
+            Some(applied) => {
+                let own = repo::control(c, person_id)
+                    .await?
+                    .is_some_and(|k| k.declaration_id == Some(declaration_id));
+                ControlView::new(&applied.control, &applied.status).own_reasons_only(own)
+            }
+            None => ControlView::new(&assessment, IDENTITY_PENDING),
         };
         Ok(Declared {
             declaration_id,
@@ -727,6 +743,63 @@ impl Services {
             identity_pending: !identity.trusted(),
             assessment,
         })
+    }
+}
+
+/// "；申报研判：… ，核实确认后执行" — a held assessment, in a task's reason.
+fn held_note(a: &Assessment) -> String {
+    let mut note = format!("；申报研判：{}", a.measure);
+    if a.plan.is_empty() && a.verify_within_hours.is_none() {
+        note.push_str("（仅登记）");
+    }
+    if let Some(r) = a.reasons.iter().map(|r| r.zh.as_str()).next() {
+        note.push_str(&format!("（{r}）"));
+    }
+    note.push_str("，核实确认后执行");
+    note
+}
+
+impl Services {
+    /// The grid confirmed a declaration whose name or phone did not match:
+    /// its facts are triaged again (risk areas may have changed while it
+    /// waited) and applied as if it had been trusted when it arrived. Called
+    /// in the confirming transaction, after the identity is applied.
+    pub(crate) async fn apply_held(
+        &self,
+        c: &mut sqlx::AnyConnection,
+        declaration_id: i64,
+        actor: &str,
+        now: i64,
+    ) -> Result<()> {
+        let d = repo::declaration_by_id(c, declaration_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let facts: Facts = serde_json::from_str(&d.facts)
+            .map_err(|e| Error::Internal(format!("stored facts: {e}")))?;
+        let counties = counties_key(&facts);
+        let counties: Vec<&str> = counties.trim_matches(',').split(',').collect();
+        let areas = repo::risk_areas_in(c, &counties).await?;
+        let assessment = triage(&self.policy, &areas, &facts);
+        let grid = repo::person_in(c, d.person_id, "")
+            .await?
+            .ok_or(Error::NotFound)?
+            .region;
+        control::apply(
+            c,
+            &self.policy,
+            Change {
+                person_id: d.person_id,
+                declaration_id: Some(declaration_id),
+                grid: &grid,
+                assessment: &assessment,
+                because: None,
+                always_dispatch: true,
+                actor,
+                now,
+            },
+        )
+        .await?;
+        Ok(())
     }
 }
 

@@ -342,6 +342,11 @@ impl Services {
         if !repo::answer_identity(c, pending.declaration_id, person_id, state).await? {
             return Err(not_waiting());
         }
+        if answer.confirm && pending.identity == "pending" {
+            // Its assessment was held while the identity waited.
+            self.apply_held(c, pending.declaration_id, &actor.username, now)
+                .await?;
+        }
         repo::insert_event(
             c,
             now,

@@ -27,29 +27,98 @@ pub const PROXY_REFUSAL: Error = Error::Refused {
     en: "cannot check in for this person: check the document number and name, or let them scan themselves",
 };
 
-/// 代扫 tries per visitor (the person a device remembers) per hour.
-pub const PROXY_SCANS_PER_HOUR: u32 = 10;
+/// The one answer to a self check-in whose document, name and phone do not
+/// match the person on file (or whose phone on file is blank): like
+/// [`PROXY_REFUSAL`], it shows and stores nothing.
+pub const VISITOR_REFUSAL: Error = Error::Refused {
+    code: "visitor_refused",
+    zh: "无法登记：请核对证件号码、姓名和手机号；信息待网格核实后可用，如有疑问请联系所在村(社区)",
+    en: "cannot check in: check the document number, name and phone; if your details await the grid's verification, please contact your village or community",
+};
 
-/// Counts 代扫 tries per visitor in fixed hour windows, in memory (per
-/// process): every try counts, refused ones too.
+/// 代扫 tries per hour per device and per visitor (the person checking in
+/// for someone else).
+pub const PROXY_SCANS_PER_HOUR: u32 = 10;
+/// 代扫 tries per hour per client address (an IPv6 address by its /64):
+/// shared by everyone behind one NAT, so larger; it is what a fresh
+/// visitor identity on a fresh device still meets.
+pub const PROXY_SCANS_PER_ADDRESS_PER_HOUR: u32 = 30;
+/// Keys counted in one hour; when full, a new key is refused (fail closed).
+const PROXY_KEYS_KEPT: usize = 100_000;
+
+/// What one 代扫 try is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProxyKey {
+    /// The device id carried in the visitor cookie (kept across identities).
+    Device(String),
+    /// The visitor's person id.
+    Visitor(i64),
+    /// The client address (IPv6 cut to its /64).
+    Address(std::net::IpAddr),
+}
+
+impl ProxyKey {
+    pub fn address(ip: std::net::IpAddr) -> Self {
+        match ip {
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ProxyKey::Address(v4.into()),
+                None => {
+                    let mut o = v6.octets();
+                    o[8..].fill(0);
+                    ProxyKey::Address(std::net::Ipv6Addr::from(o).into())
+                }
+            },
+            v4 => ProxyKey::Address(v4),
+        }
+    }
+
+    fn limit(&self) -> u32 {
+        match self {
+            ProxyKey::Address(_) => PROXY_SCANS_PER_ADDRESS_PER_HOUR,
+            _ => PROXY_SCANS_PER_HOUR,
+        }
+    }
+}
+
+/// Where a public visit comes from: its client address and the visitor
+/// cookie it carries, if any (used to key the 代扫 limit even when the
+/// visitor identifies by document).
+#[derive(Debug, Clone, Default)]
+pub struct VisitFrom {
+    pub addr: Option<std::net::IpAddr>,
+    pub device: Option<String>,
+}
+
+/// Counts 代扫 tries in fixed hour windows, in memory (per process), per
+/// device, per visitor and per client address: every try counts against
+/// every key, refused ones too, and a try is allowed only while every key
+/// is within its limit.
 #[derive(Default)]
 pub struct ProxyScans {
-    windows: std::sync::Mutex<std::collections::HashMap<i64, (i64, u32)>>,
+    windows: std::sync::Mutex<(i64, std::collections::HashMap<ProxyKey, u32>)>,
 }
 
 impl ProxyScans {
-    pub fn allow(&self, visitor: i64, now: i64) -> bool {
+    pub fn allow(&self, keys: &[ProxyKey], now: i64) -> bool {
         let hour = now / 3600;
         let mut w = self.windows.lock().expect("proxy scans lock");
-        if w.len() > 100_000 {
-            w.retain(|_, (h, _)| *h == hour);
+        let (window, counts) = &mut *w;
+        if *window != hour {
+            // Swept once per window, never per request.
+            counts.clear();
+            *window = hour;
         }
-        let e = w.entry(visitor).or_insert((hour, 0));
-        if e.0 != hour {
-            *e = (hour, 0);
+        let mut ok = true;
+        for k in keys {
+            if !counts.contains_key(k) && counts.len() >= PROXY_KEYS_KEPT {
+                ok = false;
+                continue;
+            }
+            let n = counts.entry(k.clone()).or_insert(0);
+            *n = n.saturating_add(1);
+            ok &= *n <= k.limit();
         }
-        e.1 += 1;
-        e.1 <= PROXY_SCANS_PER_HOUR
+        ok
     }
 }
 
@@ -319,23 +388,35 @@ impl Services {
         self.venue_by_code(&mut c, code).await
     }
 
-    /// The person a device remembers, if the token is ours.
-    fn device_person(&self, device: &str) -> Option<i64> {
-        self.vault
-            .decrypt(device)?
-            .strip_prefix("visitor:")?
-            .parse()
-            .ok()
+    /// The person a device remembers and the device's id (absent in
+    /// cookies issued before device ids), if the token is ours.
+    fn device_person(&self, device: &str) -> Option<(i64, Option<String>)> {
+        let plain = self.vault.decrypt(device)?;
+        let rest = plain.strip_prefix("visitor:")?;
+        let (id, device_id) = match rest.split_once(':') {
+            Some((id, d)) => (id, Some(d.to_string())),
+            None => (rest, None),
+        };
+        Some((id.parse().ok()?, device_id))
     }
 
     /// 扫码登记 on the public page: one stay now, lasting the venue type's
     /// typical stay, and the banner of the person's current colour.
-    pub async fn visit(&self, code: &str, input: VisitInput) -> Result<Visit> {
+    pub async fn visit(&self, code: &str, input: VisitInput, from: VisitFrom) -> Result<Visit> {
         let today = self.clock.today();
         let remembered = input.device.as_deref().and_then(|d| self.device_person(d));
+        // The device keeps its id whoever checks in on it next.
+        let device_id = remembered
+            .as_ref()
+            .or(from
+                .device
+                .as_deref()
+                .and_then(|d| self.device_person(d))
+                .as_ref())
+            .and_then(|(_, d)| d.clone());
         let mut e = FieldErrors::default();
         let me = match remembered {
-            Some(id) => Some(Who::Person(id)),
+            Some((id, _)) => Some(Who::Person(id)),
             None => {
                 let doc = parse_document(&mut e, "", &input.id_type, &input.id_number, today);
                 let name = e.take(validation::text("name", &input.name, 50));
@@ -366,8 +447,9 @@ impl Services {
                 Box::pin(async move {
                     let now = svc.clock.timestamp();
                     let v = svc.venue_by_code(c, &code).await?;
-                    let visitor = match me {
-                        Who::Person(id) => id,
+                    // (visitor, created by this visit)
+                    let (visitor, created) = match me {
+                        Who::Person(id) => (id, false),
                         Who::Document(doc, name_phone) => {
                             let (name, phone) =
                                 name_phone.split_once('\u{1f}').unwrap_or((&name_phone, ""));
@@ -376,7 +458,16 @@ impl Services {
                     };
                     let (person, helper) = match other {
                         Some(Who::Document(doc, name)) => {
-                            if !svc.proxy_scans.allow(visitor, now) {
+                            // A visitor this try created has no budget of
+                            // its own (its id is not yet anyone's: a refused
+                            // try rolls it back): the device and address count.
+                            let mut keys: Vec<ProxyKey> = (!created)
+                                .then_some(ProxyKey::Visitor(visitor))
+                                .into_iter()
+                                .collect();
+                            keys.extend(device_id.clone().map(ProxyKey::Device));
+                            keys.extend(from.addr.map(ProxyKey::address));
+                            if !svc.proxy_scans.allow(&keys, now) {
                                 return Err(Error::Locked);
                             }
                             (svc.proxy_person(c, &doc, &name).await?, Some(visitor))
@@ -408,7 +499,10 @@ impl Services {
                         banner_zh: entry.label_zh(),
                         banner_en: entry.label_en(),
                         at: now,
-                        device: svc.vault.encrypt(&format!("visitor:{visitor}")),
+                        device: svc.vault.encrypt(&format!(
+                            "visitor:{visitor}:{}",
+                            device_id.unwrap_or_else(|| crypto::token(8))
+                        )),
                         for_other: helper.is_some(),
                     })
                 })
@@ -416,8 +510,12 @@ impl Services {
             .await
     }
 
-    /// The visitor named by document and phone. Someone new is created in the
-    /// venue's grid; someone known must give the phone on file.
+    /// The visitor named by document, name and phone. Someone new is created
+    /// in the venue's grid; someone known must give the full name and the
+    /// phone on file, and a person with no phone on file cannot check in by
+    /// document (a tube member added by number, a resident from the roll:
+    /// their phone comes through a declaration the grid confirms). Every
+    /// mismatch answers the same neutral refusal, and nothing is stored.
     async fn visitor(
         &self,
         c: &mut AnyConnection,
@@ -426,23 +524,20 @@ impl Services {
         phone: &str,
         venue_region: &str,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<(i64, bool)> {
         let lookup = self.vault.lookup(&doc.lookup_key_material());
         if let Some((id, _)) = testing_store::person_by_document(c, &lookup).await? {
             let p = repo::person_in(c, id, "").await?.ok_or(Error::NotFound)?;
             let on_file = self.vault.decrypt(&p.phone_enc).unwrap_or_default();
-            if !on_file.is_empty() && on_file != phone {
-                return Err(Error::field(
-                    "phone",
-                    "mismatch",
-                    "手机号与登记信息不符",
-                    "the phone does not match the one on file",
-                ));
+            let name_ok = !p.name.trim().is_empty() && p.name.trim() == name.trim();
+            if on_file.is_empty() || on_file != phone || !name_ok {
+                return Err(VISITOR_REFUSAL);
             }
-            return Ok(id);
+            return Ok((id, false));
         }
         self.new_person(c, doc, name, phone, venue_region, now)
             .await
+            .map(|id| (id, true))
     }
 
     /// The person a helper checks in (代扫): someone on file whose full name

@@ -71,7 +71,11 @@ async fn visit(
     ) {
         return Ok(too_many());
     }
-    let v = s.services.visit(&code, input).await?;
+    let from = crate::usecases::venues::VisitFrom {
+        addr: Some(addr.ip()),
+        device: input.device.clone(),
+    };
+    let v = s.services.visit(&code, input, from).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 

@@ -439,7 +439,12 @@ pub async fn visit(
         phone: f.phone.clone(),
         for_other,
     };
-    match s.services.visit(&code, input).await {
+    // The cookie keys the 代扫 limit even when the visitor types a document.
+    let from = crate::usecases::venues::VisitFrom {
+        addr: Some(addr.ip()),
+        device: remembered_device(&headers),
+    };
+    match s.services.visit(&code, input, from).await {
         Ok(v) => {
             let secure = s.settings.public_base_url.starts_with("https://");
             let cookie = format!(
