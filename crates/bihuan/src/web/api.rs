@@ -39,11 +39,7 @@ pub async fn declare(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<JsonBody<DeclarationInput>, Response>,
 ) -> ApiResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Declare,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Declare, addr) {
         return Ok(too_many());
     }
     let JsonBody(input) = match body {
@@ -61,11 +57,7 @@ pub async fn login(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<JsonBody<LoginInput>, Response>,
 ) -> ApiResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Login,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Login, addr) {
         return Ok(too_many());
     }
     let JsonBody(input) = match body {
@@ -296,11 +288,7 @@ pub async fn check_in_by_receipt(
     Path(receipt): Path<String>,
     JsonBody(input): JsonBody<CheckInInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Status,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Status, addr) {
         return Ok(too_many());
     }
     let out = s.services.check_in_by_receipt(&receipt, input).await?;
@@ -460,11 +448,7 @@ pub async fn request_help(
     Path(receipt): Path<String>,
     JsonBody(input): JsonBody<HelpInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Status,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Status, addr) {
         return Ok(too_many());
     }
     let id = s.services.request_help(&receipt, input).await?;

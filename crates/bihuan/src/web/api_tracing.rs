@@ -64,11 +64,7 @@ async fn visit(
     Path(code): Path<String>,
     JsonBody(input): JsonBody<VisitInput>,
 ) -> ApiResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Visit,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Visit, addr) {
         return Ok(too_many());
     }
     let from = crate::usecases::venues::VisitFrom {

@@ -31,6 +31,15 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::RateLimiter>,
 }
 
+impl AppState {
+    /// True while `addr` is within its budget for this family of public
+    /// routes at the clock's time.
+    pub fn allowed(&self, family: ratelimit::Family, addr: std::net::SocketAddr) -> bool {
+        self.limiter
+            .allow(family, addr.ip(), self.services.clock.timestamp())
+    }
+}
+
 /// Bodies past this size answer 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Spreadsheet uploads may be larger.

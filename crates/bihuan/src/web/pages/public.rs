@@ -292,11 +292,7 @@ pub async fn declare(
     l: Lang,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Declare,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Declare, addr) {
         return Err(PageError {
             lang: l,
             failure: Failure::RateLimited,
@@ -547,11 +543,7 @@ pub async fn status(
 }
 
 fn limited(s: &AppState, addr: SocketAddr, l: Lang) -> Result<(), PageError> {
-    if s.limiter.allow(
-        crate::web::ratelimit::Family::Status,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if s.allowed(crate::web::ratelimit::Family::Status, addr) {
         Ok(())
     } else {
         Err(PageError {

@@ -97,11 +97,7 @@ pub async fn login(
     l: Lang,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Login,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Login, addr) {
         return Err(PageError {
             lang: l,
             failure: Failure::RateLimited,

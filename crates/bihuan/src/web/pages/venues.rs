@@ -398,11 +398,7 @@ pub async fn visit(
     Path(code): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    if !s.limiter.allow(
-        crate::web::ratelimit::Family::Visit,
-        addr.ip(),
-        s.services.clock.timestamp(),
-    ) {
+    if !s.allowed(crate::web::ratelimit::Family::Visit, addr) {
         return Err(PageError {
             lang: l,
             failure: Failure::RateLimited,
