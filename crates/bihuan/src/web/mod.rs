@@ -18,6 +18,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, patch, post};
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -171,7 +173,26 @@ pub fn router(state: AppState) -> Router {
                 "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'",
             ),
         ))
+        // HTML, CSS, JS and JSON travel gzip/brotli-compressed when the
+        // client accepts it; tiny answers and files that are already
+        // compressed (images, xlsx, zip) go as they are.
+        .layer(CompressionLayer::new().compress_when(compress_predicate()))
         .with_state(state)
+}
+
+/// Answers below this many bytes are not worth compressing (one TCP packet
+/// either way).
+pub(crate) const COMPRESS_MIN_BYTES: u16 = 860;
+
+fn compress_predicate() -> impl Predicate {
+    SizeAbove::new(COMPRESS_MIN_BYTES)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::const_new(XLSX))
+        .and(NotForContentType::const_new("application/zip"))
+        .and(NotForContentType::const_new("application/pdf"))
+        .and(NotForContentType::const_new("application/gzip"))
 }
 
 pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

@@ -29,7 +29,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use bihuan_domain::access::Role;
@@ -169,23 +169,70 @@ pub fn routes() -> Router<AppState> {
 const APP_CSS: &str = include_str!("../../../static/app.css");
 const APP_JS: &str = include_str!("../../../static/app.js");
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A strong validator for a compiled-in file: FNV-1a of its bytes, computed
+/// at compile time, so it changes exactly when the file does.
+const fn etag_of(body: &str) -> u64 {
+    let bytes = body.as_bytes();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+const APP_CSS_TAG: u64 = etag_of(APP_CSS);
+const APP_JS_TAG: u64 = etag_of(APP_JS);
+
+/// Whether an If-None-Match header names this ETag (or `*`). Compressed
+/// answers may come back with a `-gzip`-style suffix or a weak prefix;
+/// both still name the same file.
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    let bare = etag.trim_matches('"');
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+        .any(|t| t == "*" || t == bare || t.strip_prefix(bare).is_some_and(|r| r.starts_with('-')))
+}
+
+fn asset(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    tag: u64,
+    body: &'static str,
+) -> Response {
+    let etag = format!("\"{tag:016x}\"");
+    let cache = (header::CACHE_CONTROL, "public, max-age=3600".to_string());
+    if matches_etag(headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), cache]).into_response();
+    }
     (
         [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
+            (header::CONTENT_TYPE, content_type.to_string()),
+            cache,
+            (header::ETAG, etag),
         ],
         body,
     )
         .into_response()
 }
 
-async fn app_css() -> Response {
-    asset("text/css; charset=utf-8", APP_CSS)
+async fn app_css(headers: HeaderMap) -> Response {
+    asset(&headers, "text/css; charset=utf-8", APP_CSS_TAG, APP_CSS)
 }
 
-async fn app_js() -> Response {
-    asset("text/javascript; charset=utf-8", APP_JS)
+async fn app_js(headers: HeaderMap) -> Response {
+    asset(
+        &headers,
+        "text/javascript; charset=utf-8",
+        APP_JS_TAG,
+        APP_JS,
+    )
 }
 
 // ---------------------------------------------------------------------------
