@@ -2853,3 +2853,70 @@ async fn the_dashboard_flags_regions_without_anyone_on_duty() {
     let (_, html) = get_page(&app, "/dashboard/330784", Some(&command)).await;
     assert!(!flagged(&html).contains(&town), "{}", flagged(&html));
 }
+
+/// Numbers as people type them: a decimal comma on the status page, full-width
+/// digits and a unit through the API. Both store 37.5, and 37.5 ≥ 37.3 opens
+/// the fever-clinic transfer a fever check-in opens.
+#[tokio::test]
+async fn typed_numbers_are_read_as_people_type_them() {
+    let app = spawn().await;
+    list_xiluoyuan(&app).await;
+    let command = app.login_as("command", "330784").await;
+
+    // "37,5" on the public status page.
+    let (receipt, _) = under_control(&app, &resident(31)).await;
+    let page = format!("/s/{receipt}");
+    let r = post_form(
+        &app,
+        &format!("{page}/check-in"),
+        None,
+        &[("temperature", "37,5".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 303, "{}", text_of(r).await);
+    assert_eq!(location(&r), format!("{page}?checked=1&alarm=1#check-in"));
+    let (_, html) = get_page(&app, &page, None).await;
+    assert!(html.contains("今日已打卡 37.5℃"), "{html}");
+
+    // "３７．５度" through the API, by receipt and by a worker for a person.
+    let (receipt2, _) = under_control(&app, &resident(32)).await;
+    let (s, body) = app
+        .post(
+            "",
+            &format!("/api/v1/status/{receipt2}/check-ins"),
+            json!({"temperature": "３７．５度"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["temperature"], json!("37.5"), "{body}");
+    assert_eq!(body["alarm"], json!(true), "{body}");
+    let (_, person3) = under_control(&app, &resident(33)).await;
+    let worker = app.login_as("grid_worker", GRID).await;
+    let (s, body) = app
+        .post(
+            &worker,
+            &format!("/api/v1/persons/{person3}/check-ins"),
+            json!({"temperature": " 36.5℃ "}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["temperature"], json!("36.5"), "{body}");
+    assert_eq!(body["alarm"], json!(false), "{body}");
+
+    let fevers = api_tasks(&app, &command)
+        .await
+        .iter()
+        .filter(|t| t["kind"] == json!("fever_transfer"))
+        .count();
+    assert_eq!(fevers, 2, "one fever transfer per 37.5 check-in");
+
+    // Still not a temperature: a thousands separator or words.
+    let (s, _) = app
+        .post(
+            "",
+            &format!("/api/v1/status/{receipt2}/check-ins"),
+            json!({"temperature": "3,7,5"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+}

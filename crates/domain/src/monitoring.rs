@@ -13,6 +13,8 @@ use crate::validation::FieldError;
 pub const FEVER_TENTHS: u16 = 373;
 
 /// Parses a body temperature like `36.5` into tenths of a degree (34.0–43.0).
+/// Accepts what people type: `37,5`, `36.5度`, `36.5℃`, `３６．５`
+/// (see [`crate::validation::number_text`]).
 pub fn parse_temperature(field: &str, raw: &str) -> Result<u16, FieldError> {
     let bad = || {
         FieldError::new(
@@ -22,7 +24,8 @@ pub fn parse_temperature(field: &str, raw: &str) -> Result<u16, FieldError> {
             "a temperature between 34.0 and 43.0, e.g. 36.5",
         )
     };
-    let raw = raw.trim();
+    let normal = crate::validation::number_text(raw);
+    let raw = normal.as_str();
     let (whole, tenth) = match raw.split_once('.') {
         Some((w, t)) if t.len() == 1 => (w, t),
         Some(_) => return Err(bad()),
@@ -255,6 +258,17 @@ mod tests {
         assert!(check_in_alarm(373, &[]));
         assert!(check_in_alarm(365, &[Symptom::Cough]));
         assert_eq!(parse_temperature("t", "37"), Ok(370));
+        for typed in [
+            "37,5",
+            "37.5度",
+            "37.5℃",
+            " 37.5 ",
+            "３７．５",
+            "３７．５度",
+            "37，5",
+        ] {
+            assert_eq!(parse_temperature("t", typed), Ok(375), "{typed}");
+        }
         for bad in [
             "", "37.25", "abc", "99.0", "-36.5", "3 7.0", "1e2", "33.9", "43.1",
         ] {

@@ -127,8 +127,11 @@ pub fn member_outcome(result: LabResult, pool_size: u32) -> MemberOutcome {
 
 /// A Ct value as labs report it, e.g. "32.5": 0 to 50.
 pub fn parse_ct(field: &str, raw: &str) -> Result<String, FieldError> {
-    match raw.trim().parse::<f64>() {
-        Ok(v) if (0.0..=50.0).contains(&v) => Ok(raw.trim().to_string()),
+    let raw = crate::validation::number_text(raw);
+    match raw.parse::<f64>() {
+        Ok(v) if (0.0..=50.0).contains(&v) && !raw.contains(['e', 'E', 'n', 'N', 'i', 'I']) => {
+            Ok(raw)
+        }
         _ => Err(FieldError::new(
             field,
             "ct",

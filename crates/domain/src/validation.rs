@@ -103,6 +103,45 @@ pub fn text_optional(field: &str, value: &str, max: usize) -> Result<String, Fie
     }
 }
 
+/// A typed number as the parsers below expect it: full-width digits and
+/// punctuation as ASCII (`３６．５` → `36.5`), a decimal comma as a point
+/// (`37,5` → `37.5`), a trailing unit dropped (`36.5度`, `36.5℃`, `36.5°C`,
+/// `3次`, `10人`, `14天`, `2剂`) and surrounding space trimmed. What is left
+/// is not checked: the caller parses it and rejects what is not a number.
+pub fn number_text(raw: &str) -> String {
+    let s = crate::identity::half_width(raw).replace('，', ",");
+    let mut s = s.trim();
+    for unit in [
+        "°C",
+        "°c",
+        "℃",
+        "度",
+        "°",
+        "摄氏度",
+        "次",
+        "人",
+        "天",
+        "日",
+        "剂",
+        "份",
+        "管",
+        "个",
+    ] {
+        if let Some(rest) = s.strip_suffix(unit) {
+            s = rest.trim_end();
+            break;
+        }
+    }
+    // One comma between digits is a decimal comma; anything else stays and
+    // fails to parse.
+    let s = s.trim();
+    if s.matches(',').count() == 1 && !s.contains('.') {
+        s.replace(',', ".")
+    } else {
+        s.to_string()
+    }
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn date(field: &str, value: &str) -> Result<crate::Date, FieldError> {
     if value.len() != 10 {
@@ -123,6 +162,28 @@ fn bad_date(field: &str) -> FieldError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_as_people_type_them() {
+        for (raw, want) in [
+            ("37,5", "37.5"),
+            ("36.5度", "36.5"),
+            ("36.5℃", "36.5"),
+            ("36.5 °C", "36.5"),
+            (" 36.5 ", "36.5"),
+            ("３６．５", "36.5"),
+            ("３７．５度", "37.5"),
+            ("３７，５", "37.5"),
+            ("\u{3000}１０\u{3000}", "10"),
+            ("10人", "10"),
+            ("3", "3"),
+        ] {
+            assert_eq!(number_text(raw), want, "{raw:?}");
+        }
+        // Thousands separators and other shapes are left for the parser to reject.
+        assert_eq!(number_text("1,000.5"), "1,000.5");
+        assert_eq!(number_text("abc"), "abc");
+    }
 
     #[test]
     fn text_trims_and_bounds() {

@@ -2,7 +2,7 @@
 //! HTML field names are the use cases' field paths with `.` written `_`
 //! (`origin.county` → `origin_county`), so an error finds its input.
 
-use bihuan_domain::validation::FieldError;
+use bihuan_domain::validation::{FieldError, number_text};
 
 use super::Lang;
 use super::i18n::{EN, ZH};
@@ -192,7 +192,7 @@ impl DeclareForm {
             health_code: self.health_code.clone(),
             // Not a number: out of range on purpose, so the use case names
             // the field together with every other mistake.
-            vaccine_doses: self.vaccine_doses.trim().parse().unwrap_or(-1),
+            vaccine_doses: number_text(&self.vaccine_doses).parse().unwrap_or(-1),
             negative_test_48h: opt(&self.negative_test_48h),
             symptoms: self.symptoms.clone(),
         };
@@ -395,8 +395,8 @@ impl CheckInForm {
 
     pub fn to_input(&self) -> CheckInInput {
         CheckInInput {
-            // "36,5" from a keyboard with a decimal comma means 36.5.
-            temperature: self.temperature.trim().replace(['，', ','], "."),
+            // "36,5", "36.5度", "３６．５": the domain parser reads them all.
+            temperature: self.temperature.clone(),
             symptoms: self.symptoms.clone(),
         }
     }
@@ -652,7 +652,7 @@ impl OpenTubeForm {
         OpenTubeInput {
             barcode: self.barcode.trim().to_string(),
             // Not a number: out of range on purpose, so the use case names it.
-            pool_size: self.pool_size.trim().parse().unwrap_or(0),
+            pool_size: number_text(&self.pool_size).parse().unwrap_or(0),
             site: self.site.trim().to_string(),
             category: self.category.trim().to_string(),
         }
@@ -946,7 +946,10 @@ mod tests {
         let f =
             CheckInForm::from_pairs(&pairs(&[("temperature", " 36,8 "), ("symptoms", "cough")]));
         let i = f.to_input();
-        assert_eq!(i.temperature, "36.8");
+        assert_eq!(
+            bihuan_domain::monitoring::parse_temperature("t", &i.temperature),
+            Ok(368)
+        );
         assert_eq!(i.symptoms, ["cough"]);
         assert!(f.has_symptom("cough") && !f.has_symptom("fever"));
 
