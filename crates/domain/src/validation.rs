@@ -112,12 +112,12 @@ pub fn number_text(raw: &str) -> String {
     let s = crate::identity::half_width(raw).replace('，', ",");
     let mut s = s.trim();
     for unit in [
+        "摄氏度",
         "°C",
         "°c",
         "℃",
         "度",
         "°",
-        "摄氏度",
         "次",
         "人",
         "天",
@@ -176,6 +176,7 @@ mod tests {
             ("３７，５", "37.5"),
             ("\u{3000}１０\u{3000}", "10"),
             ("10人", "10"),
+            ("36.5摄氏度", "36.5"),
             ("3", "3"),
         ] {
             assert_eq!(number_text(raw), want, "{raw:?}");
