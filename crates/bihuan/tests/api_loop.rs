@@ -117,9 +117,13 @@ async fn declaration_to_closed_task() {
         .post(&village, &format!("/api/v1/tasks/{id}/close"), json!({}))
         .await;
     assert_eq!(s, 409, "closing twice is illegal");
-    // Reopen sends it back to the grid.
+    // Reopen sends it back to the grid, with a reason.
     let (s, t) = app
-        .post(&village, &format!("/api/v1/tasks/{id}/reopen"), json!({}))
+        .post(
+            &village,
+            &format!("/api/v1/tasks/{id}/reopen"),
+            json!({"reason": "地址未核实"}),
+        )
         .await;
     assert_eq!((s, t["state"].as_str()), (200, Some("dispatched")));
 
@@ -463,8 +467,12 @@ async fn corrected_facts_are_triaged_again_and_the_stricter_kept() {
     assert_eq!(p["control"]["plan"]["release_on"], "2022-02-15");
     // A correction towards something milder keeps the stricter control.
     let village = app.login_as("village", VILLAGE).await;
-    app.post(&village, &format!("/api/v1/tasks/{id}/reopen"), json!({}))
-        .await;
+    app.post(
+        &village,
+        &format!("/api/v1/tasks/{id}/reopen"),
+        json!({"reason": "再核一次"}),
+    )
+    .await;
     app.post(&worker, &format!("/api/v1/tasks/{id}/ack"), json!({}))
         .await;
     let (s, _) = app

@@ -688,7 +688,7 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", false, "/api/v1/tasks/{id}/ack", Id, t).by(Worker),
         row("POST", false, "/api/v1/tasks/{id}/report", Id, t).json(r#"{"outcome": "verified", "note": "x"}"#).by(Worker),
         row("POST", false, "/api/v1/tasks/{id}/close", Id, t).by(Town),
-        row("POST", false, "/api/v1/tasks/{id}/reopen", Id, t).by(Town),
+        row("POST", false, "/api/v1/tasks/{id}/reopen", Id, t).json(r#"{"reason": "x"}"#).by(Town),
         row("POST", false, "/api/v1/tasks/{id}/ack", Id, b.help_task).by(Worker),
         row("POST", false, "/api/v1/tasks/{id}/report", Id, b.help_task)
             .json(r#"{"outcome": "done", "note": "x"}"#)
@@ -812,7 +812,7 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/tasks/{id}/ack", Id, t).by(Worker),
         row("POST", true, "/tasks/{id}/report", Id, t).form(&[("outcome", "verified"), ("note", "x")]).by(Worker),
         row("POST", true, "/tasks/{id}/close", Id, t).by(Town),
-        row("POST", true, "/tasks/{id}/reopen", Id, t).by(Town),
+        row("POST", true, "/tasks/{id}/reopen", Id, t).form(&[("reason", "x")]).by(Town),
         row("POST", true, "/tasks/{id}/ack", Id, b.help_task2).by(Worker),
         row("POST", true, "/tasks/{id}/report", Id, b.help_task2)
             .form(&[("outcome", "done"), ("note", "x")])

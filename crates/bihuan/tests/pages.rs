@@ -453,7 +453,7 @@ async fn task_forms_need_the_session_csrf_token() {
         &app,
         &format!("/tasks/{id}/reopen"),
         Some(&village),
-        &[("csrf", vcsrf.clone())],
+        &[("csrf", vcsrf.clone()), ("reason", "再核一次".into())],
     )
     .await;
     assert_eq!(r.status(), 303);

@@ -127,6 +127,42 @@ pub fn is_overdue(state: TaskState, due_at: i64, now: i64) -> bool {
     matches!(state, TaskState::Dispatched | TaskState::Acknowledged) && now > due_at
 }
 
+/// The kinds that go to the top of every task list, in red: a person with
+/// symptoms, a positive result and a single re-test cannot wait for a deadline.
+pub const URGENT_KINDS: [TaskKind; 3] = [
+    TaskKind::FeverTransfer,
+    TaskKind::Positive,
+    TaskKind::Resample,
+];
+
+/// An open (not yet closed) task of an urgent kind.
+pub fn is_urgent(kind: TaskKind, state: TaskState) -> bool {
+    state != TaskState::Closed && URGENT_KINDS.contains(&kind)
+}
+
+/// The first part of the urgency order: 0 urgent, 1 overdue, 2 the rest.
+pub fn urgency_rank(kind: TaskKind, state: TaskState, due_at: i64, now: i64) -> u8 {
+    if is_urgent(kind, state) {
+        0
+    } else if is_overdue(state, due_at, now) {
+        1
+    } else {
+        2
+    }
+}
+
+/// The sort key of 我的任务: urgent kinds first, then overdue tasks, then by
+/// deadline, ties by id. `storage::repo::list_tasks` mirrors it in SQL.
+pub fn urgency_key(
+    kind: TaskKind,
+    state: TaskState,
+    due_at: i64,
+    id: i64,
+    now: i64,
+) -> (u8, i64, i64) {
+    (urgency_rank(kind, state, due_at, now), due_at, id)
+}
+
 /// Where an overdue task goes next: one level up from where it sits now
 /// (grid → village → town → city); `None` once it is at the top.
 pub fn escalate_to(current: &RegionCode) -> Option<RegionCode> {
@@ -169,6 +205,31 @@ mod tests {
         assert!(!is_overdue(S::Acknowledged, 100, 100));
         assert!(!is_overdue(S::Reported, 100, 101));
         assert!(!is_overdue(S::Closed, 100, 101));
+    }
+
+    #[test]
+    fn urgent_kinds_then_overdue_then_deadline() {
+        let now = 1_000;
+        // (id, kind, state, due_at), in creation order.
+        let tasks = [
+            (1, TaskKind::Verify, S::Dispatched, 5_000),
+            (2, TaskKind::Verify, S::Acknowledged, 900),
+            (3, TaskKind::FeverTransfer, S::Dispatched, 8_000),
+            (4, TaskKind::Help, S::Dispatched, 2_000),
+            (5, TaskKind::Resample, S::Closed, 100),
+            (6, TaskKind::Positive, S::Reported, 9_000),
+            (7, TaskKind::Verify, S::Dispatched, 5_000),
+            (8, TaskKind::TestMissed, S::Reported, 10),
+        ];
+        let mut sorted = tasks.to_vec();
+        sorted.sort_by_key(|&(id, k, s, due)| urgency_key(k, s, due, id, now));
+        let ids: Vec<i64> = sorted.iter().map(|t| t.0).collect();
+        // Urgent by deadline; the overdue verify; the rest by deadline, a
+        // closed urgent kind and a reported past-deadline task among them.
+        assert_eq!(ids, [3, 6, 2, 8, 5, 4, 1, 7]);
+        assert!(is_urgent(TaskKind::FeverTransfer, S::Acknowledged));
+        assert!(!is_urgent(TaskKind::Resample, S::Closed));
+        assert!(!is_urgent(TaskKind::Verify, S::Dispatched));
     }
 
     #[test]

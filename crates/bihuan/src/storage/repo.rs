@@ -952,14 +952,38 @@ pub struct TaskFilter<'a> {
     pub state: Option<&'a str>,
     pub escalated_to: Option<&'a str>,
     pub overdue_at: Option<i64>,
+    /// The cursor: the last task of the previous page (0 for the first page).
     pub after_id: i64,
     pub limit: i64,
+    /// The time overdue is judged at, for the order.
+    pub now: i64,
 }
 
-/// Key-paginated task list inside a region.
+/// `task::urgency_rank` in SQL over the `tasks` columns; `$n` is `now`.
+fn urgency_rank_sql(n: usize) -> String {
+    let urgent = bihuan_domain::task::URGENT_KINDS
+        .iter()
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "(CASE WHEN state <> 'closed' AND kind IN ({urgent}) THEN 0 \
+          WHEN state IN ('dispatched', 'acknowledged') AND due_at < ${n} THEN 1 ELSE 2 END)"
+    )
+}
+
+/// Key-paginated task list inside a region, in the urgency order of
+/// `task::urgency_key` (urgent kinds, overdue, deadline, id). The cursor is
+/// the id of the previous page's last task: the page continues after that
+/// task's key, computed at the same `now`.
 pub async fn list_tasks(c: &mut AnyConnection, f: &TaskFilter<'_>) -> Result<Vec<TaskRow>> {
-    let mut sql = format!("SELECT {TASK_COLS} FROM tasks WHERE region LIKE $1 AND id > $2");
-    let mut n = 2;
+    let rank = urgency_rank_sql(3);
+    let mut sql = format!(
+        "SELECT {TASK_COLS} FROM tasks WHERE region LIKE $1 \
+         AND ($2 = 0 OR ({rank}, due_at, id) > \
+             (SELECT {rank}, due_at, id FROM tasks WHERE id = $2 AND region LIKE $1))"
+    );
+    let mut n = 3;
     if f.state.is_some() {
         n += 1;
         sql.push_str(&format!(" AND state = ${n}"));
@@ -975,10 +999,11 @@ pub async fn list_tasks(c: &mut AnyConnection, f: &TaskFilter<'_>) -> Result<Vec
         ));
     }
     n += 1;
-    sql.push_str(&format!(" ORDER BY id LIMIT ${n}"));
+    sql.push_str(&format!(" ORDER BY {rank}, due_at, id LIMIT ${n}"));
     let mut q = sqlx::query(&sql)
         .bind(format!("{}%", f.scope))
-        .bind(f.after_id);
+        .bind(f.after_id)
+        .bind(f.now);
     if let Some(s) = f.state {
         q = q.bind(s);
     }

@@ -2,7 +2,7 @@
 
 use bihuan_domain::policy::{Facts, Reason, triage};
 use bihuan_domain::regions::{RegionCode, RegionLevel};
-use bihuan_domain::task::{Outcome, TaskAction, TaskState, transition};
+use bihuan_domain::task::{Outcome, TaskAction, TaskKind, TaskState, transition};
 use bihuan_domain::validation::{self, FieldErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -13,6 +13,38 @@ use super::declare;
 use super::{Actor, Services};
 use crate::error::{Error, Result};
 use crate::storage::repo::{self, TaskRow, TaskUpdate};
+
+/// 退回重办: why the work goes back (required, at most 500 characters).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenInput {
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The longest 退回原因 kept, in characters.
+pub const REOPEN_REASON_MAX: usize = 500;
+
+fn reopen_reason(input: &ReopenInput) -> Result<String> {
+    let reason = input.reason.trim();
+    if reason.is_empty() {
+        return Err(Error::field(
+            "reason",
+            "required",
+            "请填写退回原因",
+            "say why the task goes back",
+        ));
+    }
+    if reason.chars().count() > REOPEN_REASON_MAX {
+        return Err(Error::field(
+            "reason",
+            "too_long",
+            "退回原因不超过500字",
+            "at most 500 characters",
+        ));
+    }
+    Ok(reason.to_string())
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,6 +95,8 @@ pub struct TaskView {
     pub escalated_duty: Option<String>,
     pub due_at: String,
     pub overdue: bool,
+    /// An open task of an urgent kind (`task::URGENT_KINDS`): first, in red.
+    pub urgent: bool,
     pub reason: String,
     pub outcome: Option<String>,
     pub note: Option<String>,
@@ -80,6 +114,7 @@ pub fn view(t: &TaskRow, now: i64) -> TaskView {
         escalated_duty: t.escalated_duty.clone(),
         due_at: rfc3339(t.due_at),
         overdue: bihuan_domain::task::is_overdue(state, t.due_at, now),
+        urgent: TaskKind::parse(&t.kind).is_some_and(|k| bihuan_domain::task::is_urgent(k, state)),
         reason: t.reason.clone(),
         outcome: t.outcome.clone(),
         note: t.note.clone(),
@@ -160,15 +195,25 @@ fn parse_report(r: &ReportInput) -> std::result::Result<ValidReport, FieldErrors
 
 impl Services {
     pub async fn acknowledge_task(&self, actor: &Actor, id: i64) -> Result<TaskView> {
-        self.act(actor, id, TaskAction::Acknowledge, None).await
+        self.act(actor, id, TaskAction::Acknowledge, None, None)
+            .await
     }
 
     pub async fn close_task(&self, actor: &Actor, id: i64) -> Result<TaskView> {
-        self.act(actor, id, TaskAction::Close, None).await
+        self.act(actor, id, TaskAction::Close, None, None).await
     }
 
-    pub async fn reopen_task(&self, actor: &Actor, id: i64) -> Result<TaskView> {
-        self.act(actor, id, TaskAction::Reopen, None).await
+    /// 退回重办, with a reason; without one nothing changes (422 on `reason`,
+    /// after the task is found in the actor's region).
+    pub async fn reopen_task(
+        &self,
+        actor: &Actor,
+        id: i64,
+        input: ReopenInput,
+    ) -> Result<TaskView> {
+        let reason = reopen_reason(&input);
+        self.act(actor, id, TaskAction::Reopen, None, Some(reason))
+            .await
     }
 
     pub async fn report_task(
@@ -178,7 +223,8 @@ impl Services {
         input: ReportInput,
     ) -> Result<TaskView> {
         let report = parse_report(&input)?;
-        self.act(actor, id, TaskAction::Report, Some(report)).await
+        self.act(actor, id, TaskAction::Report, Some(report), None)
+            .await
     }
 
     async fn act(
@@ -187,6 +233,7 @@ impl Services {
         id: i64,
         action: TaskAction,
         report: Option<ValidReport>,
+        reason: Option<Result<String>>,
     ) -> Result<TaskView> {
         if matches!(action, TaskAction::Close | TaskAction::Reopen) && !actor.role.can_review() {
             return Err(Error::Forbidden);
@@ -194,7 +241,7 @@ impl Services {
         let (svc, actor) = (self.clone(), actor.clone());
         self.db
             .write(move |c| {
-                Box::pin(async move { svc.act_in(c, &actor, id, action, report).await })
+                Box::pin(async move { svc.act_in(c, &actor, id, action, report, reason).await })
             })
             .await
     }
@@ -206,11 +253,14 @@ impl Services {
         id: i64,
         action: TaskAction,
         report: Option<ValidReport>,
+        reason: Option<Result<String>>,
     ) -> Result<TaskView> {
         let now = self.clock.timestamp();
         let task = repo::task_in(c, id, actor.scope())
             .await?
             .ok_or(Error::NotFound)?;
+        // A task outside the region stays 404; only then is the reason judged.
+        let reason = reason.transpose()?;
         let from = TaskState::parse(&task.state)
             .ok_or_else(|| Error::Internal(format!("task state {}", task.state)))?;
         let mut to = transition(from, action).ok_or_else(|| {
@@ -234,6 +284,9 @@ impl Services {
         if action == TaskAction::Reopen {
             update.escalated_to = None;
             update.due_at = now + window;
+        }
+        if let Some(r) = &reason {
+            detail["reason"] = json!(r);
         }
         if let Some(r) = &report {
             update.outcome = Some(r.outcome.as_str());

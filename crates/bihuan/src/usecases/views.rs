@@ -4,6 +4,7 @@
 use bihuan_domain::identity::mask_name;
 use bihuan_domain::policy::{Assessment, Policy};
 use bihuan_domain::regions::RegionLevel;
+use bihuan_domain::task::{TaskKind, TaskState};
 use serde::Serialize;
 use serde_json::json;
 
@@ -182,12 +183,23 @@ impl Services {
                 state: q.state.as_deref(),
                 escalated_to: q.escalated.then_some(actor.scope()),
                 overdue_at: q.overdue.then_some(now),
-                after_id: q.after,
+                after_id: q.after.max(0),
                 limit: q.limit.clamp(1, 500),
+                now,
             },
         )
         .await?;
-        Ok(rows.iter().map(|t| view(t, now)).collect())
+        let views: Vec<TaskView> = rows.iter().map(|t| view(t, now)).collect();
+        debug_assert!(rows.is_sorted_by_key(|t| {
+            bihuan_domain::task::urgency_key(
+                TaskKind::parse(&t.kind).unwrap_or(TaskKind::Verify),
+                TaskState::parse(&t.state).unwrap_or(TaskState::Dispatched),
+                t.due_at,
+                t.id,
+                now,
+            )
+        }));
+        Ok(views)
     }
 
     pub async fn overview(&self, actor: &Actor) -> Result<Overview> {

@@ -20,7 +20,7 @@ use crate::usecases::care::{FeedCaller, HelpInput, RatingInput, TransferInput};
 use crate::usecases::declare::DeclarationInput;
 use crate::usecases::monitoring::{CheckInInput, TestInput};
 use crate::usecases::risk_areas::{RiskAreaInput, SinceInput};
-use crate::usecases::tasks::ReportInput;
+use crate::usecases::tasks::{ReopenInput, ReportInput};
 use crate::usecases::testing::{LabCaller, LabResultInput, MemberInput, OpenTubeInput};
 use crate::usecases::views::TaskQuery;
 
@@ -208,8 +208,9 @@ pub async fn reopen(
     State(s): State<AppState>,
     ApiActor(a): ApiActor,
     Path(id): Path<i64>,
+    JsonBody(input): JsonBody<ReopenInput>,
 ) -> ApiResult {
-    Ok(Json(s.services.reopen_task(&a, id).await?).into_response())
+    Ok(Json(s.services.reopen_task(&a, id, input).await?).into_response())
 }
 
 pub async fn overview(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {

@@ -191,6 +191,8 @@ strings! {
     t_reason: "原因", "Reason";
     t_due: "截止", "Due";
     t_overdue: "超时", "Overdue";
+    t_urgent: "紧急", "Urgent";
+    t_reopen_reason: "退回原因", "Reason for returning";
     t_person: "查看人员", "Person";
     t_escalated_to: "已上报至", "Escalated to";
     t_outcome: "核查结果", "Outcome";
@@ -239,6 +241,7 @@ strings! {
     d_none: "今天没有应检人员。", "Nobody is due for a test today.";
     d_record: "录入核酸", "Record a test";
     d_result: "结果", "Result";
+    d_choose: "请选择", "Choose…";
     d_sampled_at: "采样时间（不填为当前时间）", "Sampled at (empty: now)";
     d_recorded: "核酸结果已录入。", "Test recorded.";
     d_double: "双采", "two samples";

@@ -29,7 +29,7 @@ use crate::usecases::auth::LoginInput;
 use crate::usecases::care::FeedCaller;
 use crate::usecases::declare::ControlView;
 use crate::usecases::risk_areas::ImportReport;
-use crate::usecases::tasks::TaskView;
+use crate::usecases::tasks::{ReopenInput, TaskView};
 use crate::usecases::views::TaskQuery;
 use crate::web::AppState;
 use crate::web::extract::SESSION_COOKIE;
@@ -151,6 +151,16 @@ pub struct CsrfForm {
     back: String,
 }
 
+#[derive(Deserialize)]
+pub struct ReopenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+    #[serde(default)]
+    reason: String,
+}
+
 pub async fn logout(
     State(s): State<AppState>,
     actor: PageActor,
@@ -261,6 +271,8 @@ pub struct TaskCard {
     pub reason: String,
     pub due: String,
     pub overdue: bool,
+    /// An open task of an urgent kind: first in the list, in red.
+    pub urgent: bool,
     pub person_href: String,
     pub escalated_to: Option<String>,
     pub escalated_duty: Option<String>,
@@ -398,6 +410,7 @@ fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> Ta
         reason: v.reason.clone(),
         due: shanghai_rfc3339(&v.due_at),
         overdue: v.overdue,
+        urgent: v.urgent,
         // Empty for work that belongs to the whole grid.
         person_href: v
             .person_id
@@ -586,10 +599,13 @@ pub async fn reopen(
     actor: PageActor,
     l: Lang,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<ReopenForm>,
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
-    s.services.reopen_task(&actor, id).await.or_page(l)?;
+    s.services
+        .reopen_task(&actor, id, ReopenInput { reason: f.reason })
+        .await
+        .or_page(l)?;
     Ok(see_other(&back_to(l, &f.back)))
 }
 
