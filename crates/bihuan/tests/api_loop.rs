@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestApp, declaration, spawn};
+use support::{TestApp, declaration, spawn, with_xiluoyuan};
 
 const CITY: &str = "330784";
 const TOWN: &str = "330784001";
@@ -14,20 +14,6 @@ const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
 const OTHER_VILLAGE: &str = "330784002001";
 const OTHER_GRID: &str = "330784002001001";
-
-/// Lists 西罗园街道 (medium since 01-15), as in POLICY.md's examples.
-async fn with_xiluoyuan(app: &TestApp) -> String {
-    let command = app.login_as("command", CITY).await;
-    let (s, body) = app
-        .post(
-            &command,
-            "/api/v1/risk-areas",
-            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-    command
-}
 
 async fn tasks(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let (s, body) = app.get(token, &format!("/api/v1/tasks{query}")).await;

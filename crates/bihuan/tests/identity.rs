@@ -8,24 +8,11 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestApp, declaration, spawn};
+use support::{TestApp, declaration, spawn, with_xiluoyuan};
 
-const CITY: &str = "330784";
 const GRID: &str = "330784001001001";
 const OTHER_VILLAGE: &str = "330784002001";
 const OTHER_GRID: &str = "330784002001001";
-
-async fn with_xiluoyuan(app: &TestApp) {
-    let command = app.login_as("command", CITY).await;
-    let (s, body) = app
-        .post(
-            &command,
-            "/api/v1/risk-areas",
-            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-}
 
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let r = app.http.get(app.url(path)).send().await.unwrap();

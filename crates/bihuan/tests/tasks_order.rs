@@ -7,24 +7,11 @@ mod support;
 
 use bihuan::usecases::auth::parse_new_user;
 use serde_json::{Value, json};
-use support::{TestApp, declaration, spawn, unique};
+use support::{TestApp, declaration, spawn, unique, with_xiluoyuan};
 
-const CITY: &str = "330784";
 const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
 const PASSWORD: &str = "correct horse battery";
-
-async fn with_xiluoyuan(app: &TestApp) {
-    let command = app.login_as("command", CITY).await;
-    let (s, body) = app
-        .post(
-            &command,
-            "/api/v1/risk-areas",
-            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{body}");
-}
 
 async fn post_form(
     app: &TestApp,

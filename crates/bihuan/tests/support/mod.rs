@@ -212,3 +212,18 @@ pub fn resident_id(n: u32) -> String {
     let check = b"10X98765432"[(sum % 11) as usize] as char;
     format!("{body}{check}")
 }
+
+/// Lists 西罗园街道 (medium since 01-15), as in POLICY.md's examples, and
+/// returns the command's session that listed it.
+pub async fn with_xiluoyuan(app: &TestApp) -> String {
+    let command = app.login_as("command", "330784").await;
+    let (s, body) = app
+        .post(
+            &command,
+            "/api/v1/risk-areas",
+            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{body}");
+    command
+}
