@@ -6,172 +6,21 @@
 //!
 //! Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian: `apt-get install
 //! chromium chromium-driver`). Without them the test fails, on purpose: CI
-//! installs them. Set BIHUAN_KEEP_SCREENSHOTS=1 to keep the screenshots.
+//! installs them. Screenshots are kept under target/screenshots/.
 
 mod support;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use bihuan::usecases::auth::parse_new_user;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
-use support::{TestApp, unique};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-/// chromedriver and its scratch directory; both go away however the test ends.
-struct Driver {
-    child: Child,
-    dir: PathBuf,
-    keep: bool,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if self.keep {
-            eprintln!("screenshots kept in {}", self.dir.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_driver() -> (Driver, u16) {
-    for bin in [CHROMEDRIVER, CHROMIUM] {
-        assert!(
-            Path::new(bin).exists(),
-            "{bin} is missing: the browser test needs Chromium and its driver \
-             (apt-get install -y chromium chromium-driver)"
-        );
-    }
-    let dir = std::env::temp_dir().join(unique("bihuan-browser-"));
-    std::fs::create_dir_all(dir.join("profile")).unwrap();
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver {
-        child,
-        dir,
-        keep: std::env::var_os("BIHUAN_KEEP_SCREENSHOTS").is_some(),
-    };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return (driver, port);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on port {port}");
-}
-
-async fn connect(port: u16, profile: &Path) -> Client {
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=390,844",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-            "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3}},
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a Chromium session")
-}
-
-/// Lists 西罗园街道 (medium risk since 01-15), as the command does.
-async fn list_xiluoyuan(app: &TestApp) {
-    let token = app.login_as("command", "330784").await;
-    let (status, body) = app
-        .post(
-            &token,
-            "/api/v1/risk-areas",
-            json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-15"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) -> Result<()> {
-    let e = c.find(Locator::Css(css)).await?;
-    e.clear().await?;
-    e.send_keys(text).await?;
-    Ok(())
-}
-
-/// Picks an option by its visible text once the script has filled the select.
-async fn pick(c: &Client, select_id: &str, label: &str) -> Result<()> {
-    let option = format!("//select[@id='{select_id}']/option[.='{label}']");
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::XPath(&option))
-        .await
-        .map_err(|e| format!("no option {label} in #{select_id}: {e}"))?;
-    c.find(Locator::Id(select_id))
-        .await?
-        .select_by_label(label)
-        .await?;
-    Ok(())
-}
-
-/// Sets a date input the way its picker would. Typing into a date input
-/// depends on the browser's locale; the value a person picks does not.
-async fn set_date(c: &Client, id: &str, date: &str) -> Result<()> {
-    let e = c.find(Locator::Id(id)).await?;
-    c.execute(
-        "arguments[0].value = arguments[1];\
-         arguments[0].dispatchEvent(new Event('input', {bubbles: true}));\
-         arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
-        vec![serde_json::to_value(&e)?, json!(date)],
-    )
-    .await?;
-    Ok(())
-}
-
-async fn value(c: &Client, css: &str) -> Result<String> {
-    Ok(c.find(Locator::Css(css))
-        .await?
-        .prop("value")
-        .await?
-        .unwrap_or_default())
-}
-
-async fn screenshot(c: &Client, dir: &Path, name: &str) -> Result<()> {
-    let png = c.screenshot().await?;
-    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    std::fs::write(dir.join(name), png)?;
-    Ok(())
-}
+use support::TestApp;
+use support::browser::{
+    Result, Screen, connect, fits_the_phone, pick, screenshot, set_date, start_driver, type_into,
+    value,
+};
 
 async fn declare_like_a_person(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
     c.goto(&app.url("/declare")).await?;
@@ -311,11 +160,11 @@ async fn declare_like_a_person(c: &Client, app: &TestApp, dir: &Path) -> Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_declares_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("a_person_declares_on_a_phone").await;
     let app = support::spawn().await;
-    list_xiluoyuan(&app).await;
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = declare_like_a_person(&client, &app, &driver.dir).await;
+    support::with_xiluoyuan(&app).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = declare_like_a_person(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
@@ -415,7 +264,7 @@ async fn work_the_task_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grid_worker_reports_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("a_grid_worker_reports_on_a_phone").await;
     let app = support::spawn().await;
     let (status, _) = app.declare(support::declaration()).await;
     assert_eq!(status, 201);
@@ -431,23 +280,13 @@ async fn a_grid_worker_reports_on_a_phone() {
         )
         .await
         .unwrap();
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = work_the_task_like_a_grid_worker(&client, &app, &driver.dir).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = work_the_task_like_a_grid_worker(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
         panic!("{e}");
     }
-}
-
-async fn fits_the_phone(c: &Client) -> Result<bool> {
-    Ok(c.execute(
-        "return document.documentElement.scrollWidth <= window.innerWidth",
-        vec![],
-    )
-    .await?
-    .as_bool()
-    .unwrap_or(false))
 }
 
 async fn check_in_and_ask_for_help(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
@@ -531,11 +370,11 @@ async fn check_in_and_ask_for_help(c: &Client, app: &TestApp, dir: &Path) -> Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_checks_in_and_asks_for_help_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("a_person_checks_in_and_asks_for_help_on_a_phone").await;
     let app = support::spawn().await;
-    list_xiluoyuan(&app).await;
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = check_in_and_ask_for_help(&client, &app, &driver.dir).await;
+    support::with_xiluoyuan(&app).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = check_in_and_ask_for_help(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
@@ -696,7 +535,7 @@ async fn fill_a_tube_like_a_sampler(c: &Client, app: &TestApp, dir: &Path) -> Re
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sampler_fills_and_seals_a_tube_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("a_sampler_fills_and_seals_a_tube_on_a_phone").await;
     let app = support::spawn().await;
     app.services
         .add_user(
@@ -710,8 +549,8 @@ async fn a_sampler_fills_and_seals_a_tube_on_a_phone() {
         )
         .await
         .unwrap();
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = fill_a_tube_like_a_sampler(&client, &app, &driver.dir).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = fill_a_tube_like_a_sampler(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
@@ -865,7 +704,7 @@ async fn follow_a_round_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grid_worker_follows_a_round_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("a_grid_worker_follows_a_round_on_a_phone").await;
     let app = support::spawn().await;
     app.services
         .add_user(
@@ -879,8 +718,8 @@ async fn a_grid_worker_follows_a_round_on_a_phone() {
         )
         .await
         .unwrap();
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = follow_a_round_like_a_grid_worker(&client, &app, &driver.dir).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = follow_a_round_like_a_grid_worker(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
@@ -973,10 +812,10 @@ async fn scan_a_venue_code(c: &Client, app: &TestApp, dir: &Path) -> Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_scans_a_venue_code_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("a_visitor_scans_a_venue_code_on_a_phone").await;
     let app = support::spawn().await;
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = scan_a_venue_code(&client, &app, &driver.dir).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = scan_a_venue_code(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
@@ -1076,9 +915,9 @@ async fn watch_the_dashboards_like_the_command(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_watches_the_city_and_a_town_dashboard() {
-    let (driver, port) = start_driver().await;
+    let driver = start_driver("the_command_watches_the_city_and_a_town_dashboard").await;
     let app = support::spawn().await;
-    list_xiluoyuan(&app).await;
+    support::with_xiluoyuan(&app).await;
     for (n, village) in [
         (61, "330784001001"),
         (62, "330784001002"),
@@ -1093,8 +932,8 @@ async fn the_command_watches_the_city_and_a_town_dashboard() {
         .add_user(parse_new_user("zhihui", "command", "330784", "correct horse battery").unwrap())
         .await
         .unwrap();
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = watch_the_dashboards_like_the_command(&client, &app, &driver.dir).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = watch_the_dashboards_like_the_command(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
@@ -1265,7 +1104,8 @@ async fn answer_an_instruction_like_a_grid_worker(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grid_worker_acknowledges_and_answers_an_instruction_on_a_phone() {
-    let (driver, port) = start_driver().await;
+    let driver =
+        start_driver("a_grid_worker_acknowledges_and_answers_an_instruction_on_a_phone").await;
     let app = support::spawn().await;
     for (name, grid) in [("wang", "330784001001001"), ("li", "330784001002001")] {
         app.services
@@ -1285,8 +1125,8 @@ async fn a_grid_worker_acknowledges_and_answers_an_instruction_on_a_phone() {
         .await;
     assert_eq!(s, 201, "{r}");
     let id = r["id"].as_i64().unwrap();
-    let client = connect(port, &driver.dir.join("profile")).await;
-    let outcome = answer_an_instruction_like_a_grid_worker(&client, &app, &driver.dir, id).await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = answer_an_instruction_like_a_grid_worker(&client, &app, &driver.shots, id).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {

@@ -4,6 +4,8 @@
 //! 2022-01-28 10:00 in Asia/Shanghai, the day of POLICY.md's examples.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -631,6 +631,14 @@ strings! {
     rp_print: "打印", "Print";
     rp_download: "下载 Excel", "Download Excel";
     rp_generated: "生成于", "Made at";
+    // issue 12: the arrival's screens (receipt, recovery, itinerary, visitors)
+    i12_arrival: "", "";
+
+    // issue 12: the grid worker's screens (task cards, confirmations, pickers)
+    i12_grid: "", "";
+
+    // issue 12: the command's screens (headline, tiles, map, exports, audit)
+    i12_command: "", "";
 }
 
 impl Lang {
