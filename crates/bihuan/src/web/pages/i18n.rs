@@ -275,7 +275,8 @@ strings! {
     r_high: "高风险", "High";
     r_medium: "中风险", "Medium";
     r_import: "批量导入（CSV）", "Import (CSV)";
-    r_import_help: "第一行为表头：county,township,subarea,level,since；level 为 high 或 medium，日期为 YYYY-MM-DD。", "First line is the header county,township,subarea,level,since; level is high or medium, dates are YYYY-MM-DD.";
+    r_import_help: "第一行为表头（中文或英文均可），风险等级填 高 或 中，日期为 2022-01-15 这样的格式：", "The first line is the header (Chinese or English); level is high or medium, dates look like 2022-01-15:";
+    r_import_headers: "县区编码,乡镇街道编码,小区,风险等级,起始日期", "county,township,subarea,level,since";
     r_import_submit: "导入", "Import";
     r_import_title: "导入结果", "Import report";
     r_row: "行", "Row";
@@ -382,7 +383,8 @@ strings! {
     ut_back: "返回覆盖情况", "Back to the coverage";
     // 常住人口 import
     rs_title: "常住人口导入", "Resident roll import";
-    rs_help: "粘贴 CSV 文本，第一行为表头：网格编码,身份证号,姓名,手机号码（也可写 grid,id_number,name,phone；非身份证可加 证件类型 列）。可直接从 Excel 或 WPS 复制粘贴。只能导入本辖区内的网格；重复导入不会重复计数。", "Paste CSV text whose first line is the header 网格编码,身份证号,姓名,手机号码 or grid,id_number,name,phone (add an id_type column for other documents). Cells copied from Excel or WPS work too. Only grids inside your region are loaded; loading the same roll again counts nobody twice.";
+    rs_help: "粘贴 CSV 文本，可直接从 Excel 或 WPS 复制粘贴。非身份证可加 证件类型 列。只能导入本辖区内的网格；重复导入不会重复计数。第一行为表头：", "Paste CSV text; cells copied from Excel or WPS work too. Add an id_type column for other documents. Only grids inside your region are loaded; loading the same roll again counts nobody twice. The first line is the header:";
+    rs_headers: "网格编码,身份证号,姓名,手机号码", "grid,id_number,name,phone";
     im_title: "导入结果", "Import report";
     im_refused: "未导入的行", "Rows not loaded";
     im_rows_hint: "行号为数据行序号，不含表头。", "Row numbers count data rows, not the header.";
@@ -543,7 +545,7 @@ strings! {
     as_map_hint: "为每个字段选择文件中的列，姓名和证件号码必选。映射按名称保存，下次导入同样格式的名单时直接选用。", "Choose the file's column for each field; name and document number are required. The mapping is saved under its name for the next list of the same shape.";
     as_mapping_name: "映射名称", "Mapping name";
     as_skip: "（不导入）", "(not imported)";
-    as_categories: "人员类别对应的管控类别（每行一条：类别=政策类别，如 密接=close_contact）", "Category labels and the policy category each means (one per line: label=category, e.g. 密接=close_contact)";
+    as_categories: "人员类别对应的管控类别（每行一条：名单上的类别=政策类别）", "Category labels and the policy category each means (one line each: label on the list=policy category)";
     as_import: "导入", "Import";
     as_row: "行", "Row";
     as_state: "状态", "State";
@@ -560,7 +562,8 @@ strings! {
     rl_never: "无记录", "none on record";
     rl_due: "应检日期", "Due on";
     rl_import: "导入员工名单（CSV）", "Import a roster (CSV)";
-    rl_help: "粘贴 CSV 文本，第一行为表头：单位名称,网格编码,行业,身份证号,姓名,手机号码（也可写 employer,grid,industry,id_number,name,phone）。可直接从 Excel 或 WPS 复制粘贴。网格为单位所在网格。", "Paste CSV text whose first line is the header 单位名称,网格编码,行业,身份证号,姓名,手机号码 or employer,grid,industry,id_number,name,phone. Cells copied from Excel or WPS work too. The grid is the employer's.";
+    rl_help: "粘贴 CSV 文本，可直接从 Excel 或 WPS 复制粘贴。网格为单位所在网格。第一行为表头：", "Paste CSV text; cells copied from Excel or WPS work too. The grid is the employer's. The first line is the header:";
+    rl_headers: "单位名称,网格编码,行业,身份证号,姓名,手机号码", "employer,grid,industry,id_number,name,phone";
     rl_industries: "行业一栏可填写代码或名称", "The industry column takes the code or the name";
     rl_every: "检测间隔", "Test every";
     // errors
