@@ -154,8 +154,8 @@ fn bad_date(field: &str) -> FieldError {
     FieldError::new(
         field,
         "date",
-        "日期格式应为 YYYY-MM-DD 且为真实日期",
-        "expected a real date as YYYY-MM-DD",
+        "应为真实日期，如 2022-01-28",
+        "expected a real date such as 2022-01-28",
     )
 }
 

@@ -413,8 +413,8 @@ impl Services {
                 e.push(FieldError::new(
                     "due_at",
                     "datetime",
-                    "截止时间格式应为 RFC 3339",
-                    "an RFC 3339 time",
+                    "截止时间格式应为 2022-01-28T21:00:00+08:00",
+                    "an RFC 3339 time such as 2022-01-28T21:00:00+08:00",
                 ));
                 None
             }

@@ -700,7 +700,7 @@ fn parse_result(
             e.push(FieldError::new(
                 "tested_at",
                 "datetime",
-                "检测时间应为不晚于现在的 RFC 3339 时间或北京时间 YYYY-MM-DD HH:MM[:SS]",
+                "检测时间应为不晚于现在的北京时间，如 2022-01-28 09:30 或 2022-01-28T09:30:00+08:00",
                 "an RFC 3339 time or a local (Asia/Shanghai) YYYY-MM-DD HH:MM[:SS], not in the future",
             ));
             None

@@ -787,7 +787,7 @@ fn parse_instant(e: &mut FieldErrors, field: &str, v: &str) -> Option<i64> {
             e.push(FieldError::new(
                 field,
                 "datetime",
-                "时间格式应为 RFC 3339，如 2022-01-28T10:00:00+08:00",
+                "时间格式应为 2022-01-28T10:00:00+08:00",
                 "an RFC 3339 time, e.g. 2022-01-28T10:00:00+08:00",
             ));
             None
