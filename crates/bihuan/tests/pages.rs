@@ -2048,7 +2048,7 @@ async fn a_round_is_followed_from_the_town_down_to_the_untested() {
     );
     let csv = r.text().await.unwrap();
     assert!(
-        csv.starts_with("\u{feff}person_id,name,id_number,phone\n"),
+        csv.starts_with("\u{feff}编号,姓名,证件号码,手机号码\n"),
         "{csv}"
     );
     assert!(csv.contains(",居民3,") && !csv.contains("居民1"), "{csv}");

@@ -606,7 +606,6 @@ strings! {
     db_tr_tests: "核酸：应检（灰）与已检（绿）", "Tests: due (grey) and done (green)";
     db_tr_positives: "阳性人数", "Positives";
     db_tr_closure: "闭环率 %", "Closure rate %";
-    db_legend: "颜色：绿＝正常，橙＝落后，红＝严重落后（超时≥10%/25%，上报≥5%/15%，漏检≥5%/15%，闭环率<90%/75%，待办求助≥1/5）", "Colours: green on track, amber behind, red far behind (overdue ≥10%/25%, escalated ≥5%/15%, missed ≥5%/15%, closure <90%/75%, help waiting ≥1/5)";
     db_list: "清单", "List";
     db_export: "导出 Excel", "Export to Excel";
     db_showing: "仅显示前1000条，完整清单请导出。", "Showing the first 1,000; export for the whole list.";
@@ -639,6 +638,23 @@ strings! {
 
     // issue 12: the command's screens (headline, tiles, map, exports, audit)
     i12_command: "", "";
+    hl_title: "今日要情", "Today at a glance";
+    hl_control: "在管", "Under measures";
+    hl_tests_due: "今日应检", "Tests due today";
+    hl_tests_done: "今日已检", "Tested today";
+    hl_tests_missed: "漏检（昨日）", "Missed (yesterday)";
+    hl_overdue: "超时任务", "Overdue tasks";
+    hl_vs_yesterday: "较昨日", "vs yesterday";
+    hl_no_yesterday: "昨日无数据", "no data for yesterday";
+    lg_title: "颜色", "Colours";
+    lg_ok: "正常", "On track";
+    lg_behind: "落后", "Behind";
+    lg_far: "严重落后", "Far behind";
+    lg_rule: "超时≥10%/25%，上报≥5%/15%，漏检≥5%/15%，闭环率<90%/75%，待办求助≥1/5", "overdue ≥10%/25%, escalated ≥5%/15%, missed ≥5%/15%, closure <90%/75%, help waiting ≥1/5";
+    lg_worst_first: "镇街按落后程度排列，最落后的在前。", "Worst first.";
+    map_title: "各地落后情况示意图（点击进入）", "Where work lags (schematic; tap to open)";
+    wall_on: "大屏模式", "Wall display";
+    wall_off: "退出大屏", "Leave wall display";
 }
 
 impl Lang {
