@@ -291,6 +291,24 @@ async fn the_untested_list_for_calling_gives_phones_in_full_and_is_audited() {
     assert_eq!(detail["unmasked"], json!(["phone"]), "{detail}");
     assert_eq!(detail["rows"], 1);
 
+    // The audit says it in words.
+    let (s, page) = get(&app, &command, "/audit?action=untested_exported").await;
+    assert_eq!(s, 200);
+    let page = String::from_utf8(page).unwrap();
+    let row = &page[page.find("<tbody>").unwrap()..];
+    let words = row.split("<details").next().unwrap();
+    assert!(
+        words.contains("<td>导出未检名单</td>")
+            && words.contains(&format!("地区：{G1}"))
+            && words.contains("完整显示：手机号码")
+            && words.contains("行数：1"),
+        "{row}"
+    );
+    assert!(!words.contains('{'), "no JSON outside the raw record: {words}");
+    let (_, page) = get(&app, &command, "/audit?action=untested_exported&lang=en").await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("untested list exported") && page.contains("shown in full: phone"));
+
     // A town may not unmask: its file keeps the phone masked, and says so.
     let (s, file) = get(&app, &town, &format!("/rounds/{round}/untested/{G1}.csv")).await;
     assert_eq!(s, 200);

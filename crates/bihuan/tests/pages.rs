@@ -2820,7 +2820,7 @@ async fn the_audit_page_searches_for_the_command_only() {
     let (status, html) = get_page(&app, "/audit?action=login", Some(&command)).await;
     assert_eq!(status, 200);
     assert!(
-        html.contains("审计日志") && html.contains("<td>login</td>"),
+        html.contains("审计日志") && html.contains("<td>登录</td>"),
         "{html}"
     );
     let (status, html) = get_page(&app, "/audit?from=2022-02-30", Some(&command)).await;

@@ -596,7 +596,7 @@ pub async fn add_duty(
 struct AuditPage {
     base: Base,
     q: crate::usecases::command::AuditQuery,
-    rows: Vec<(i64, String, String, String, String, String)>,
+    rows: Vec<(i64, String, String, String, String, String, String)>,
     errors: Vec<String>,
     more_href: Option<String>,
 }
@@ -658,9 +658,10 @@ pub async fn audit(
                     r.id,
                     shanghai_time(r.at),
                     r.actor,
-                    r.kind,
+                    l.audit_action(&r.kind),
                     r.person_id.map(|p| p.to_string()).unwrap_or_default(),
-                    r.detail.to_string(),
+                    l.audit_detail(&r.detail),
+                    format!("{} {}", r.kind, r.detail),
                 )
             })
             .collect(),
