@@ -44,10 +44,7 @@ fn cell(d: &Data) -> String {
 fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<String>> {
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let range = wb.worksheet_range(name).unwrap();
-    range
-        .rows()
-        .map(|r| r.iter().map(cell).collect())
-        .collect()
+    range.rows().map(|r| r.iter().map(cell).collect()).collect()
 }
 
 /// `YYYY-MM-DD HH:MM`.
@@ -69,7 +66,10 @@ fn headline(html: &str, key: &str) -> (String, String) {
         .unwrap_or_else(|| panic!("a headline figure {key}"));
     let item = &html[from..from + html[from..].find("</a>").unwrap()];
     let between = |open: &str| {
-        let at = item.find(open).unwrap_or_else(|| panic!("{open} in {item}")) + open.len();
+        let at = item
+            .find(open)
+            .unwrap_or_else(|| panic!("{open} in {item}"))
+            + open.len();
         item[at..at + item[at..].find('<').unwrap()].to_string()
     };
     (between("class=\"hl-n\">"), between("class=\"chg\">"))
@@ -91,9 +91,7 @@ async fn the_headline_strip_shows_the_change_since_yesterday() {
     let command = support::with_xiluoyuan(&app).await;
     // Day 0: two arrivals; the evening report keeps the day's figures.
     for n in [1, 2] {
-        let (s, r) = app
-            .declare(arrival(n, "330784001001", "2022-01-28"))
-            .await;
+        let (s, r) = app.declare(arrival(n, "330784001001", "2022-01-28")).await;
         assert_eq!(s, 201, "{r}");
     }
     let (_, page) = get(&app, &command, "/dashboard/330784").await;
@@ -113,12 +111,25 @@ async fn the_headline_strip_shows_the_change_since_yesterday() {
     let yesterday = kept["body"]["total"]["today"].clone();
     assert_eq!(yesterday["arrivals_today"], 2, "{kept}");
 
+    // The printed 日报: A4 landscape, every table headed in words.
+    let (s, page) = get(&app, &command, &format!("/reports/{report}")).await;
+    assert_eq!(s, 200);
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("class=\"wide report-page\""), "{page}");
+    assert!(page.contains("<th>今日</th><th class=\"muted\">较昨日</th>"));
+    assert!(!page.contains("<th></th>"), "no blank column headers");
+    let (_, css) = get(&app, &command, "/static/app.css").await;
+    let css = String::from_utf8(css).unwrap();
+    assert!(
+        css.contains("@page daily{size:A4 landscape")
+            && css.contains(".report-page main{page:daily"),
+        "the report prints on landscape A4"
+    );
+
     // Day 1: three more arrive; the strip compares with day 0's snapshot.
     at(&app, day(1), 10);
     for n in [3, 4, 5] {
-        let (s, r) = app
-            .declare(arrival(n, "330784002001", "2022-01-29"))
-            .await;
+        let (s, r) = app.declare(arrival(n, "330784002001", "2022-01-29")).await;
         assert_eq!(s, 201, "{r}");
     }
     let command = app.login_as("command", "330784").await;
@@ -170,9 +181,7 @@ async fn exports_carry_chinese_headers_and_local_times() {
     let app = spawn().await;
     let command = support::with_xiluoyuan(&app).await;
     for n in [1, 2] {
-        let (s, r) = app
-            .declare(arrival(n, "330784001001", "2022-01-28"))
-            .await;
+        let (s, r) = app.declare(arrival(n, "330784001001", "2022-01-28")).await;
         assert_eq!(s, 201, "{r}");
     }
     // A board's list.
@@ -186,7 +195,16 @@ async fn exports_carry_chinese_headers_and_local_times() {
     let rows = sheet(&bytes, "看板清单");
     assert_eq!(
         rows[0],
-        ["编号", "姓名", "证件号码", "地区编码", "地区", "事项", "状态", "时间"]
+        [
+            "编号",
+            "姓名",
+            "证件号码",
+            "地区编码",
+            "地区",
+            "事项",
+            "状态",
+            "时间"
+        ]
     );
     assert_eq!(rows.len(), 4, "header, two rows, watermark: {rows:?}");
     for r in &rows[1..3] {
@@ -199,7 +217,14 @@ async fn exports_carry_chinese_headers_and_local_times() {
     let rows = sheet(&bytes, "赋码");
     assert_eq!(
         rows[0],
-        ["人员编号", "证件类型", "证件号码", "赋码颜色", "变更时间", "序号"]
+        [
+            "人员编号",
+            "证件类型",
+            "证件号码",
+            "赋码颜色",
+            "变更时间",
+            "序号"
+        ]
     );
     assert!(rows.len() >= 4, "{rows:?}");
     for r in &rows[1..rows.len() - 1] {
@@ -273,8 +298,14 @@ async fn the_untested_list_for_calling_gives_phones_in_full_and_is_audited() {
     let mut lines = file.trim_start_matches('\u{feff}').lines();
     assert_eq!(lines.next(), Some("编号,姓名,证件号码,手机号码"));
     let row = lines.next().unwrap();
-    assert!(row.contains(",居民一,") && row.ends_with(",13800138000"), "{row}");
-    assert!(!row.contains(&resident_id(1)), "the document stays masked: {row}");
+    assert!(
+        row.contains(",居民一,") && row.ends_with(",13800138000"),
+        "{row}"
+    );
+    assert!(
+        !row.contains(&resident_id(1)),
+        "the document stays masked: {row}"
+    );
 
     let events: Vec<(String, String, String)> = sqlx::query(
         "SELECT kind, actor, detail FROM events WHERE kind LIKE 'untested%' ORDER BY id",
@@ -304,7 +335,10 @@ async fn the_untested_list_for_calling_gives_phones_in_full_and_is_audited() {
             && words.contains("行数：1"),
         "{row}"
     );
-    assert!(!words.contains('{'), "no JSON outside the raw record: {words}");
+    assert!(
+        !words.contains('{'),
+        "no JSON outside the raw record: {words}"
+    );
     let (_, page) = get(&app, &command, "/audit?action=untested_exported&lang=en").await;
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains("untested list exported") && page.contains("shown in full: phone"));

@@ -110,7 +110,10 @@ async fn drill_and_export(c: &Client, app: &TestApp, dir: &Path, name: &str) -> 
         "阳性",
         "较昨日",
     ] {
-        assert!(strip.contains(word), "{name}: the strip lacks {word}: {strip}");
+        assert!(
+            strip.contains(word),
+            "{name}: the strip lacks {word}: {strip}"
+        );
     }
     // The legend explains the colours before any coloured tile.
     let legend = c.find(Locator::Id("legend")).await?;
@@ -142,7 +145,11 @@ async fn drill_and_export(c: &Client, app: &TestApp, dir: &Path, name: &str) -> 
         "{name}: the lagging town leads"
     );
     assert!(
-        first.attr("class").await?.unwrap_or_default().contains("lag-behind"),
+        first
+            .attr("class")
+            .await?
+            .unwrap_or_default()
+            .contains("lag-behind"),
         "{name}: it is amber"
     );
     // The map: one cell per town, the lagging one amber, linking to its board.
@@ -154,7 +161,11 @@ async fn drill_and_export(c: &Client, app: &TestApp, dir: &Path, name: &str) -> 
         )))
         .await?;
     assert!(
-        lagging.attr("class").await?.unwrap_or_default().contains("lag-behind"),
+        lagging
+            .attr("class")
+            .await?
+            .unwrap_or_default()
+            .contains("lag-behind"),
         "{name}: the map colours the lagging town"
     );
     check_screen(c).await?;
@@ -205,18 +216,27 @@ async fn drill_and_export(c: &Client, app: &TestApp, dir: &Path, name: &str) -> 
     let bytes = r.bytes().await?.to_vec();
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))?;
     let range = wb.worksheet_range("看板清单")?;
-    let sheet: Vec<Vec<String>> = range
-        .rows()
-        .map(|r| r.iter().map(cell).collect())
-        .collect();
+    let sheet: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(cell).collect()).collect();
     assert_eq!(
         sheet[0],
-        ["编号", "姓名", "证件号码", "地区编码", "地区", "事项", "状态", "时间"],
+        [
+            "编号",
+            "姓名",
+            "证件号码",
+            "地区编码",
+            "地区",
+            "事项",
+            "状态",
+            "时间"
+        ],
         "{name}: Chinese headers first"
     );
     assert_eq!(sheet.len(), shown + 2, "{name}: header, rows, watermark");
     for row in &sheet[1..=shown] {
-        assert!(office_time(&row[7]), "{name}: time as an office writes it: {row:?}");
+        assert!(
+            office_time(&row[7]),
+            "{name}: time as an office writes it: {row:?}"
+        );
         assert!(row[7].starts_with("2022-01-28 "), "{name}: {row:?}");
     }
     Ok(())
@@ -234,11 +254,20 @@ async fn watch_the_wall(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
         .await?;
     // No staff chrome; everything on one screen.
     assert!(
-        !c.find(Locator::Css("header.top")).await?.is_displayed().await?,
+        !c.find(Locator::Css("header.top"))
+            .await?
+            .is_displayed()
+            .await?,
         "the wall shows no navigation"
     );
     no_scroll_at_all(c).await?;
-    for css in ["#headline", "#legend", "#townmap", ".board .dtile", ".charts"] {
+    for css in [
+        "#headline",
+        "#legend",
+        "#townmap",
+        ".board .dtile",
+        ".charts",
+    ] {
         in_first_screen(c, css).await?;
     }
     // The last tile (the total) is wholly on the screen too.
@@ -262,7 +291,10 @@ async fn watch_the_wall(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
         .await?
         .as_f64()
         .unwrap_or(0.0);
-    assert!(size >= 40.0, "headline figures readable across a room: {size}px");
+    assert!(
+        size >= 40.0,
+        "headline figures readable across a room: {size}px"
+    );
     screenshot(c, dir, "wall.png").await?;
 
     // It keeps refreshing: a new declaration shows without reloading.

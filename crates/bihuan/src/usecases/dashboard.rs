@@ -949,7 +949,8 @@ impl Services {
                 r.region_name.clone(),
                 r.what.clone(),
                 r.state.clone(),
-                r.at.map(crate::web::pages::shanghai_time).unwrap_or_default(),
+                r.at.map(crate::web::pages::shanghai_time)
+                    .unwrap_or_default(),
             ]);
         }
         let detail = json!({"region": code, "metric": metric, "category": category,

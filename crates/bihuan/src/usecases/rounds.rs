@@ -588,7 +588,8 @@ impl Services {
         if unmask {
             detail["unmasked"] = json!(["phone"]);
         }
-        self.audit_export(actor, "untested_exported", detail).await?;
+        self.audit_export(actor, "untested_exported", detail)
+            .await?;
         Ok(rows)
     }
 

@@ -201,11 +201,23 @@ mod tests {
         // Three to a row, every other row shifted half a cell.
         assert_eq!(
             at,
-            [(0, 0), (138, 0), (276, 0), (69, 74), (207, 74), (345, 74), (0, 148)]
+            [
+                (0, 0),
+                (138, 0),
+                (276, 0),
+                (69, 74),
+                (207, 74),
+                (345, 74),
+                (0, 148)
+            ]
         );
         assert_eq!((m.width, m.height), (3 * 138 + 69 - 8, 3 * 74 - 8));
         // Every cell lies inside the drawing.
-        assert!(m.cells.iter().all(|c| c.x + m.cell_w <= m.width && c.y + m.cell_h <= m.height));
+        assert!(
+            m.cells
+                .iter()
+                .all(|c| c.x + m.cell_w <= m.width && c.y + m.cell_h <= m.height)
+        );
         // One row: no shift.
         let one = town_map((0..2).map(part).collect());
         assert_eq!((one.width, one.height), (2 * 138 - 8, 66));

@@ -111,8 +111,16 @@ fn headline(
         }
     };
     let mut out = vec![
-        item(tr.db_arriving_today.into(), "arriving_today", "arriving_today"),
-        item(tr.db_declared_today.into(), "arrivals_today", "arrivals_today"),
+        item(
+            tr.db_arriving_today.into(),
+            "arriving_today",
+            "arriving_today",
+        ),
+        item(
+            tr.db_declared_today.into(),
+            "arrivals_today",
+            "arrivals_today",
+        ),
         item(tr.hl_control.into(), "under_control", "under_control"),
     ];
     for c in &d.categories {

@@ -656,6 +656,14 @@ strings! {
     wall_on: "大屏模式", "Wall display";
     wall_off: "退出大屏", "Leave wall display";
     au_raw: "原始记录", "Raw record";
+    rp_today: "今日", "Today";
+    rp_task_no: "任务编号", "Task no.";
+    rp_task_kind: "任务类型", "Task kind";
+    rp_region: "所属地区", "Region";
+    rp_person: "对象", "Person";
+    rp_deadline: "截止时间", "Deadline";
+    rp_instruction: "指令", "Instruction";
+    rp_recipient: "接收人", "Recipient";
 }
 
 impl Lang {
@@ -1163,7 +1171,9 @@ impl Lang {
             "zone_marked" => ("划定管控区域", "zone marked"),
             "zone_lifted" => ("解除管控区域", "zone lifted"),
             "round_created" => ("发起全员核酸", "testing round created"),
-            "residents_loaded" | "grids_imported" => ("导入常住人口/网格", "residents or grids loaded"),
+            "residents_loaded" | "grids_imported" => {
+                ("导入常住人口/网格", "residents or grids loaded")
+            }
             "person_created" => ("新增人员", "person added"),
             "site_added" => ("新增采样点", "sampling site added"),
             "sampled" => ("采样", "sampled"),
@@ -1203,7 +1213,9 @@ impl Lang {
         let value = |v: &Value| -> String {
             match v {
                 Value::Null => "—".into(),
-                Value::Bool(b) => self.pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" }).into(),
+                Value::Bool(b) => self
+                    .pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" })
+                    .into(),
                 Value::String(s) => words(s),
                 Value::Array(a) => a
                     .iter()
