@@ -322,6 +322,17 @@ async fn watch_the_wall(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
     }
     assert_eq!(after, before + 1, "the wall refreshed by itself");
     no_scroll_at_all(c).await?;
+
+    // A town's wall, with a tile per village, fits as well.
+    c.goto(&app.url(&format!("/dashboard/{LAGGING_TOWN}?screen=1")))
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("headline"))
+        .await?;
+    screenshot(c, dir, "wall-town.png").await?;
+    no_scroll_at_all(c).await?;
+    in_first_screen(c, "#townmap").await?;
     Ok(())
 }
 
