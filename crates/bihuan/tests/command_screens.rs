@@ -326,6 +326,10 @@ async fn the_untested_list_for_calling_gives_phones_in_full_and_is_audited() {
     let (s, page) = get(&app, &command, "/audit?action=untested_exported").await;
     assert_eq!(s, 200);
     let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains("<option value=\"untested_exported\" selected>导出未检名单</option>"),
+        "the action searched for, by name"
+    );
     let row = &page[page.find("<tbody>").unwrap()..];
     let words = row.split("<details").next().unwrap();
     assert!(

@@ -656,6 +656,7 @@ strings! {
     wall_on: "大屏模式", "Wall display";
     wall_off: "退出大屏", "Leave wall display";
     au_raw: "原始记录", "Raw record";
+    au_any_action: "全部操作", "Any action";
     rp_today: "今日", "Today";
     rp_task_no: "任务编号", "Task no.";
     rp_task_kind: "任务类型", "Task kind";
