@@ -299,6 +299,21 @@
       a.textContent = key === 'closure' ? pct(t.closure_permille) : String(t.figures[key] || 0);
     });
   }
+  /* The headline strip: the board's totals, each against yesterday's
+   * value the page was drawn with (data-y). */
+  function headline(t) {
+    document.querySelectorAll('[data-h]').forEach(function (a) {
+      var key = a.getAttribute('data-h'), closure = key === 'closure';
+      var now = closure ? t.closure_permille : (t.figures[key] || 0);
+      var n = a.querySelector('.hl-n'), chg = a.querySelector('.chg');
+      if (n) { n.textContent = closure ? pct(now) : String(now); }
+      var y = a.getAttribute('data-y');
+      if (!chg || y === '' || now === null || now === undefined) { return; }
+      var d = now - (+y), amount = closure ? Math.floor(Math.abs(d) / 10) + '.' + (Math.abs(d) % 10) : String(Math.abs(d));
+      chg.textContent = d === 0 ? '\u00b10' : (d > 0 ? '\u25b2' : '\u25bc') + amount;
+      a.className = a.className.replace(/trend-\w+/, 'trend-' + (d === 0 ? 'same' : d > 0 ? 'up' : 'down'));
+    });
+  }
   function tick() {
     fetch(url, { credentials: 'same-origin' }).then(function (r) {
       if (!r.ok) { throw new Error(r.status); }
@@ -306,6 +321,7 @@
     }).then(function (d) {
       apply(d.total);
       d.tiles.forEach(apply);
+      headline(d.total);
       var at = document.querySelector('[data-live-at]');
       if (at) { at.textContent = new Date(d.at * 1000).toLocaleString('zh-CN', { hour12: false }); }
     }).catch(function () {});

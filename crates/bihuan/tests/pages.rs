@@ -2048,7 +2048,7 @@ async fn a_round_is_followed_from_the_town_down_to_the_untested() {
     );
     let csv = r.text().await.unwrap();
     assert!(
-        csv.starts_with("\u{feff}person_id,name,id_number,phone\n"),
+        csv.starts_with("\u{feff}编号,姓名,证件号码,手机号码\n"),
         "{csv}"
     );
     assert!(csv.contains(",居民3,") && !csv.contains("居民1"), "{csv}");
@@ -2820,7 +2820,7 @@ async fn the_audit_page_searches_for_the_command_only() {
     let (status, html) = get_page(&app, "/audit?action=login", Some(&command)).await;
     assert_eq!(status, 200);
     assert!(
-        html.contains("审计日志") && html.contains("<td>login</td>"),
+        html.contains("审计日志") && html.contains("<td>登录</td>"),
         "{html}"
     );
     let (status, html) = get_page(&app, "/audit?from=2022-02-30", Some(&command)).await;

@@ -163,7 +163,7 @@ async fn a_round_counts_coverage_as_people_are_sampled() {
         .await
         .unwrap();
     assert!(
-        csv.starts_with("person_id,name,id_number,phone\n") && csv.contains("居民3"),
+        csv.starts_with("编号,姓名,证件号码,手机号码\n") && csv.contains("居民3"),
         "{csv}"
     );
     let exported: Vec<(String, Option<String>)> =

@@ -133,6 +133,29 @@ pub fn tile_lag(f: &TileFigures) -> Lag {
     .unwrap_or(Lag::OnTrack)
 }
 
+/// The worst of a tile's shares, in tenths of a percent (higher is worse),
+/// so tiles of the same lag can be ordered worst first: overdue and
+/// escalated of open tasks, missed of yesterday's tests, and the shortfall
+/// of the 闭环率 below 100 %. Nothing to divide by counts as 0.
+pub fn worst_share_permille(f: &TileFigures) -> i64 {
+    let share = |part: i64, whole: i64| {
+        if whole > 0 {
+            part.clamp(0, whole) * 1000 / whole
+        } else {
+            0
+        }
+    };
+    [
+        share(f.overdue, f.open),
+        share(f.escalated, f.open),
+        share(f.tests_missed, f.tests_yesterday),
+        closure_permille(f.closed_in_time, f.due).map_or(0, |p| 1000 - p),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+}
+
 /// Region code → figure → value.
 pub type Figures = BTreeMap<String, BTreeMap<String, i64>>;
 
@@ -256,5 +279,25 @@ mod tests {
             }),
             Lag::FarBehind
         );
+    }
+
+    #[test]
+    fn the_worst_share_orders_tiles_of_one_lag() {
+        let f = |overdue, open, missed, yesterday, closed, due| TileFigures {
+            open,
+            overdue,
+            tests_missed: missed,
+            tests_yesterday: yesterday,
+            closed_in_time: closed,
+            due,
+            ..TileFigures::default()
+        };
+        assert_eq!(worst_share_permille(&f(0, 0, 0, 0, 0, 0)), 0);
+        assert_eq!(worst_share_permille(&f(3, 10, 0, 0, 0, 0)), 300);
+        assert_eq!(worst_share_permille(&f(1, 10, 2, 4, 0, 0)), 500);
+        // 闭环率 60 % is a 40 % shortfall.
+        assert_eq!(worst_share_permille(&f(0, 0, 0, 0, 6, 10)), 400);
+        // A part larger than its whole (counted at different moments) is capped.
+        assert_eq!(worst_share_permille(&f(12, 10, 0, 0, 0, 0)), 1000);
     }
 }

@@ -381,13 +381,14 @@ pub async fn coverage(
 
 /// Residents of a grid not yet sampled in a round: (person id, name, masked
 /// document, masked phone).
+/// 未检: (person, name, document masked, phone masked, phone sealed).
 pub async fn untested(
     c: &mut AnyConnection,
     round_id: i64,
     grid: &str,
-) -> Result<Vec<(i64, String, String, String)>> {
+) -> Result<Vec<(i64, String, String, String, String)>> {
     sqlx::query(
-        "SELECT p.id, p.name, p.doc_masked, p.phone_masked FROM residents r
+        "SELECT p.id, p.name, p.doc_masked, p.phone_masked, p.phone_enc FROM residents r
          JOIN persons p ON p.id = r.person_id
          WHERE r.grid = $1 AND NOT EXISTS (
              SELECT 1 FROM round_people x WHERE x.round_id = $2 AND x.person_id = r.person_id)
@@ -398,7 +399,15 @@ pub async fn untested(
     .fetch_all(c)
     .await?
     .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+    .map(|r| {
+        Ok((
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+        ))
+    })
     .collect()
 }
 

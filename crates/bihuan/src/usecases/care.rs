@@ -666,7 +666,7 @@ impl Services {
                     .unwrap_or(a.category.clone()),
                 a.plan.release_on.map(|d| d.to_string()).unwrap_or_default(),
                 r.reason.clone(),
-                super::tasks::rfc3339(r.at),
+                crate::web::pages::shanghai_time(r.at),
             ]);
         }
         let at = self

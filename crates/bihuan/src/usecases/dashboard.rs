@@ -184,12 +184,15 @@ pub struct Tile {
     /// 闭环率 in tenths of a percent.
     pub closure_permille: Option<i64>,
     pub lag: Lag,
+    /// The worst share behind the lag, in tenths of a percent: orders tiles
+    /// of the same lag worst first.
+    pub worst_share: i64,
 }
 
 impl Tile {
     fn new(code: &str, name: &str, direct: bool, figures: BTreeMap<String, i64>) -> Tile {
         let f = |k: &str| figures.get(k).copied().unwrap_or(0);
-        let lag = rules::tile_lag(&TileFigures {
+        let lag_figures = TileFigures {
             open: f("tasks_open"),
             overdue: f("tasks_overdue"),
             escalated: f("tasks_escalated"),
@@ -198,7 +201,8 @@ impl Tile {
             due: f("tasks_due"),
             closed_in_time: f("tasks_closed_in_time"),
             help_waiting: f("help_waiting"),
-        });
+        };
+        let lag = rules::tile_lag(&lag_figures);
         Tile {
             code: code.to_string(),
             name: name.to_string(),
@@ -206,6 +210,7 @@ impl Tile {
             closure_permille: rules::closure_permille(f("tasks_closed_in_time"), f("tasks_due")),
             figures,
             lag,
+            worst_share: rules::worst_share_permille(&lag_figures),
         }
     }
 
@@ -944,7 +949,8 @@ impl Services {
                 r.region_name.clone(),
                 r.what.clone(),
                 r.state.clone(),
-                r.at.map(super::tasks::rfc3339).unwrap_or_default(),
+                r.at.map(crate::web::pages::shanghai_time)
+                    .unwrap_or_default(),
             ]);
         }
         let detail = json!({"region": code, "metric": metric, "category": category,

@@ -510,6 +510,21 @@ impl Services {
         round_id: i64,
         grid: &str,
     ) -> Result<Vec<Untested>> {
+        Ok(self
+            .untested_sealed(actor, round_id, grid)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect())
+    }
+
+    /// The 未检 rows (masked) with each phone still sealed.
+    async fn untested_sealed(
+        &self,
+        actor: &Actor,
+        round_id: i64,
+        grid: &str,
+    ) -> Result<Vec<(Untested, String)>> {
         let grid = RegionCode::parse(grid, "grid")?;
         if grid.level() != RegionLevel::Grid || !actor.region.contains(&grid) {
             return Err(Error::NotFound);
@@ -522,11 +537,16 @@ impl Services {
         Ok(store::untested(&mut c, round_id, grid.as_str())
             .await?
             .into_iter()
-            .map(|(person_id, name, id_number, phone)| Untested {
-                person_id,
-                name,
-                id_number,
-                phone,
+            .map(|(person_id, name, id_number, phone, phone_enc)| {
+                (
+                    Untested {
+                        person_id,
+                        name,
+                        id_number,
+                        phone,
+                    },
+                    phone_enc,
+                )
             })
             .collect())
     }
@@ -551,14 +571,44 @@ impl Services {
         round_id: i64,
         grid: &str,
     ) -> Result<Vec<Untested>> {
-        let rows = self.untested(actor, round_id, grid).await?;
-        self.audit_export(
-            actor,
-            "untested_exported",
-            json!({"round": round_id, "region": grid, "rows": rows.len()}),
-        )
-        .await?;
+        let sealed = self.untested_sealed(actor, round_id, grid).await?;
+        // The list is for calling: phones in full for a role that may see
+        // them (documents stay masked), and the export says so.
+        let unmask = actor.role.can_unmask();
+        let rows: Vec<Untested> = sealed
+            .into_iter()
+            .map(|(mut u, phone_enc)| {
+                if unmask && let Some(phone) = self.vault.decrypt(&phone_enc) {
+                    u.phone = phone;
+                }
+                u
+            })
+            .collect();
+        let mut detail = json!({"round": round_id, "region": grid, "rows": rows.len()});
+        if unmask {
+            detail["unmasked"] = json!(["phone"]);
+        }
+        self.audit_export(actor, "untested_exported", detail)
+            .await?;
         Ok(rows)
+    }
+
+    /// The 未检 file's table: Chinese headers, as an office reads it.
+    pub fn untested_table(rows: &[Untested]) -> Vec<Vec<String>> {
+        let mut t = vec![
+            ["编号", "姓名", "证件号码", "手机号码"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        t.extend(rows.iter().map(|r| {
+            vec![
+                r.person_id.to_string(),
+                r.name.clone(),
+                r.id_number.clone(),
+                r.phone.clone(),
+            ]
+        }));
+        t
     }
 
     /// At a round's deadline each grid with untested residents gets one task

@@ -618,19 +618,7 @@ pub async fn untested(
 ) -> ApiResult {
     if q.format.as_deref() == Some("csv") {
         let rows = s.services.untested_export(&a, id, &grid).await?;
-        let mut t = vec![
-            ["person_id", "name", "id_number", "phone"]
-                .map(String::from)
-                .to_vec(),
-        ];
-        t.extend(rows.iter().map(|r| {
-            vec![
-                r.person_id.to_string(),
-                r.name.clone(),
-                r.id_number.clone(),
-                r.phone.clone(),
-            ]
-        }));
+        let t = crate::usecases::Services::untested_table(&rows);
         return Ok((
             [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             crate::export::csv(

@@ -88,6 +88,73 @@ pub fn chart(
     }
 }
 
+/// One town on the schematic map: a labelled cell linking to its board.
+pub struct MapCell {
+    pub x: i64,
+    pub y: i64,
+    pub name: String,
+    pub href: String,
+    /// The lag class (`ok`, `behind`, `far`), as the tiles use.
+    pub lag: &'static str,
+    /// A short figure under the name.
+    pub note: String,
+}
+
+/// A schematic map of a board's parts: cells in rows by code (so the same
+/// city always draws the same way), every other row shifted half a cell like
+/// a honeycomb. Not geography: a picture of which parts lag.
+pub struct TownMap {
+    pub width: i64,
+    pub height: i64,
+    pub cell_w: i64,
+    pub cell_h: i64,
+    pub cells: Vec<MapCell>,
+}
+
+pub const MAP_CELL_W: i64 = 130;
+pub const MAP_CELL_H: i64 = 66;
+const MAP_GAP: i64 = 8;
+
+/// Columns for `n` cells: three keep each cell a finger wide on a phone;
+/// many parts get four.
+fn map_columns(n: usize) -> usize {
+    match n {
+        0..=3 => n.max(1),
+        4..=24 => 3,
+        _ => 4,
+    }
+}
+
+/// Lays out `parts` (name, href, lag, note), in the given order.
+pub fn town_map(parts: Vec<(String, String, &'static str, String)>) -> TownMap {
+    let cols = map_columns(parts.len());
+    let rows = parts.len().div_ceil(cols).max(1);
+    let (w, h) = (MAP_CELL_W + MAP_GAP, MAP_CELL_H + MAP_GAP);
+    let offset = if rows > 1 { w / 2 } else { 0 };
+    let cells = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, href, lag, note))| {
+            let (row, col) = ((i / cols) as i64, (i % cols) as i64);
+            MapCell {
+                x: col * w + if row % 2 == 1 { offset } else { 0 },
+                y: row * h,
+                name,
+                href,
+                lag,
+                note,
+            }
+        })
+        .collect();
+    TownMap {
+        width: cols as i64 * w + offset - MAP_GAP,
+        height: rows as i64 * h - MAP_GAP,
+        cell_w: MAP_CELL_W,
+        cell_h: MAP_CELL_H,
+        cells,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +191,36 @@ mod tests {
         assert_eq!(c.top, "100");
         assert_eq!(c.now, "66.7%");
         assert_eq!(c.lines.len(), 1);
+    }
+
+    #[test]
+    fn the_map_is_a_deterministic_honeycomb() {
+        let part = |i: usize| (format!("镇{i}"), format!("/d/{i}"), "ok", String::new());
+        let m = town_map((0..7).map(part).collect());
+        let at: Vec<(i64, i64)> = m.cells.iter().map(|c| (c.x, c.y)).collect();
+        // Three to a row, every other row shifted half a cell.
+        assert_eq!(
+            at,
+            [
+                (0, 0),
+                (138, 0),
+                (276, 0),
+                (69, 74),
+                (207, 74),
+                (345, 74),
+                (0, 148)
+            ]
+        );
+        assert_eq!((m.width, m.height), (3 * 138 + 69 - 8, 3 * 74 - 8));
+        // Every cell lies inside the drawing.
+        assert!(
+            m.cells
+                .iter()
+                .all(|c| c.x + m.cell_w <= m.width && c.y + m.cell_h <= m.height)
+        );
+        // One row: no shift.
+        let one = town_map((0..2).map(part).collect());
+        assert_eq!((one.width, one.height), (2 * 138 - 8, 66));
+        assert!(town_map(Vec::new()).cells.is_empty());
     }
 }

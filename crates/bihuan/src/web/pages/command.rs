@@ -595,8 +595,10 @@ pub async fn add_duty(
 #[template(path = "audit.html")]
 struct AuditPage {
     base: Base,
+    /// The actions to search by, in words: (code, words, chosen).
+    actions: Vec<(String, String, bool)>,
     q: crate::usecases::command::AuditQuery,
-    rows: Vec<(i64, String, String, String, String, String)>,
+    rows: Vec<(i64, String, String, String, String, String, String)>,
     errors: Vec<String>,
     more_href: Option<String>,
 }
@@ -616,6 +618,24 @@ impl AuditPage {
         .unwrap_or_default()
     }
 }
+
+/// The actions the audit search offers by name (what people ask about most).
+const AUDIT_ACTIONS: &[&str] = &[
+    "login",
+    "login_failed",
+    "unmasked",
+    "dashboard_exported",
+    "untested_exported",
+    "handovers_exported",
+    "health_codes_read",
+    "daily_report_exported",
+    "daily_report_printed",
+    "assist_list_exported",
+    "instruction_sent",
+    "user_added",
+    "password_set",
+    "audit_searched",
+];
 
 pub async fn audit(
     State(s): State<AppState>,
@@ -649,8 +669,17 @@ pub async fn audit(
                 enc(&q.to)
             ))
         });
+    let chosen = q.action.clone().unwrap_or_default();
+    let mut actions: Vec<(String, String, bool)> = AUDIT_ACTIONS
+        .iter()
+        .map(|k| (k.to_string(), l.audit_action(k), *k == chosen))
+        .collect();
+    if !chosen.is_empty() && !AUDIT_ACTIONS.contains(&chosen.as_str()) {
+        actions.push((chosen.clone(), l.audit_action(&chosen), true));
+    }
     let page = AuditPage {
         base: Base::new(l, l.t().au_title, "/audit").signed_in(&actor),
+        actions,
         rows: rows
             .into_iter()
             .map(|r| {
@@ -658,9 +687,10 @@ pub async fn audit(
                     r.id,
                     shanghai_time(r.at),
                     r.actor,
-                    r.kind,
+                    l.audit_action(&r.kind),
                     r.person_id.map(|p| p.to_string()).unwrap_or_default(),
-                    r.detail.to_string(),
+                    l.audit_detail(&r.detail),
+                    format!("{} {}", r.kind, r.detail),
                 )
             })
             .collect(),

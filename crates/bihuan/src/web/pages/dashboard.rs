@@ -31,12 +31,143 @@ pub struct TileView {
     pub lag: &'static str,
     /// (group label, numbers).
     pub groups: Vec<(&'static str, Vec<Num>)>,
+    /// The few numbers a wall display shows per tile.
+    pub compact: Vec<Num>,
+}
+
+/// One figure of the headline strip: today's value, its change since
+/// yesterday's snapshot, and the list behind it.
+pub struct Headline {
+    pub label: String,
+    pub value: String,
+    pub href: String,
+    /// The figure's key in the live numbers (`closure` for the rate).
+    pub key: String,
+    /// Yesterday's value as the refresh compares it ("" when none).
+    pub yesterday: String,
+    /// `▲3`, `▼2`, `±0`, or the words for no snapshot.
+    pub change: String,
+    /// `up`, `down`, `same` or `none`.
+    pub trend: &'static str,
+}
+
+/// The change since yesterday as shown: arrow and amount (the rate in
+/// percentage points, from tenths of a percent).
+pub fn change_text(change: i64, tenths: bool) -> (String, &'static str) {
+    let amount = |v: i64| {
+        if tenths {
+            format!("{}.{}", v / 10, v % 10)
+        } else {
+            v.to_string()
+        }
+    };
+    match change {
+        0 => ("±0".into(), "same"),
+        c if c > 0 => (format!("▲{}", amount(c)), "up"),
+        c => (format!("▼{}", amount(-c)), "down"),
+    }
+}
+
+fn headline(
+    l: Lang,
+    policy: &bihuan_domain::policy::Policy,
+    d: &Dashboard,
+    region: &str,
+) -> Vec<Headline> {
+    let tr = l.t();
+    let yesterday = d.today.pred_opt().and_then(|y| {
+        d.trend
+            .iter()
+            .find(|x| x.date == y)
+            .and_then(|x| x.figures.clone())
+    });
+    let item = |label: String, key: &str, metric: &str| {
+        let (list, cat) = metric.split_once(':').unwrap_or((metric, ""));
+        let href = if cat.is_empty() {
+            format!("/dashboard/{region}/list/{list}")
+        } else {
+            format!("/dashboard/{region}/list/{list}?category={cat}")
+        };
+        let today = ReportTown::value(&d.total.figures, key);
+        let before = yesterday.as_ref().and_then(|y| ReportTown::value(y, key));
+        let tenths = key == "closure";
+        let (change, trend) = match (today, before) {
+            (Some(a), Some(b)) => change_text(a - b, tenths),
+            (None, None) if yesterday.is_some() => ("±0".into(), "same"),
+            _ => (tr.hl_no_yesterday.to_string(), "none"),
+        };
+        Headline {
+            label,
+            value: if tenths {
+                percent(today)
+            } else {
+                today.unwrap_or(0).to_string()
+            },
+            href: l.link(&href),
+            key: key.to_string(),
+            yesterday: before.map(|v| v.to_string()).unwrap_or_default(),
+            change,
+            trend,
+        }
+    };
+    let mut out = vec![
+        item(
+            tr.db_arriving_today.into(),
+            "arriving_today",
+            "arriving_today",
+        ),
+        item(
+            tr.db_declared_today.into(),
+            "arrivals_today",
+            "arrivals_today",
+        ),
+        item(tr.hl_control.into(), "under_control", "under_control"),
+    ];
+    for c in &d.categories {
+        let key = format!("under_control:{c}");
+        if d.total.get(&key) > 0 {
+            out.push(item(
+                format!(
+                    "{} · {}",
+                    tr.hl_control,
+                    l.category_label(policy.category(c), c)
+                ),
+                &key,
+                &key,
+            ));
+        }
+    }
+    out.extend([
+        item(tr.hl_tests_due.into(), "tests_due", "tests_due"),
+        item(tr.hl_tests_done.into(), "tests_done", "tests_done"),
+        item(tr.hl_tests_missed.into(), "tests_missed", "tests_missed"),
+        item(tr.hl_overdue.into(), "tasks_overdue", "tasks_overdue"),
+        item(tr.db_closure.into(), "closure", "tasks_closed_in_time"),
+        item(tr.db_positives.into(), "positives", "positives"),
+    ]);
+    out
+}
+
+/// Tiles worst first: by lag, then by the worst share behind it; the
+/// region's code keeps ties in a fixed order.
+fn worst_first(tiles: &mut [&Tile]) {
+    tiles.sort_by(|a, b| {
+        (b.lag, b.worst_share)
+            .cmp(&(a.lag, a.worst_share))
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.direct.cmp(&b.direct))
+    });
 }
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
     base: Base,
+    /// Big-screen mode (`?screen=1`): one 1920×1080 wall display, no chrome.
+    wall: bool,
+    wall_href: String,
+    headline: Vec<Headline>,
+    map: charts::TownMap,
     region_name: String,
     trail: Vec<(String, String)>,
     live_url: String,
@@ -121,7 +252,19 @@ fn tile_view(
         num(tr.db_closed_in_time.into(), "tasks_closed_in_time"),
         num(tr.db_due.into(), "tasks_due"),
     ];
+    let mut compact = vec![
+        num(tr.db_control.into(), "under_control"),
+        num(tr.hl_tests_due.into(), "tests_due"),
+        num(tr.hl_tests_done.into(), "tests_done"),
+        num(tr.hl_tests_missed.into(), "tests_missed"),
+        num(tr.hl_overdue.into(), "tasks_overdue"),
+        num(tr.db_closure.into(), "tasks_closed_in_time"),
+        num(tr.db_positives.into(), "positives"),
+    ];
+    compact[5].value = percent(t.closure_permille);
+    compact[5].key = format!("{id}|closure");
     TileView {
+        compact,
         href: (!t.direct && !total && t.code != own && t.code.len() <= 12)
             .then(|| l.link(&format!("/dashboard/{}", t.code))),
         name: if t.direct {
@@ -213,18 +356,65 @@ pub async fn home(actor: PageActor, l: Lang) -> impl IntoResponse {
     see_other(&l.link(&format!("/dashboard/{}", actor.scope())))
 }
 
-/// GET /dashboard/{region}
+#[derive(Deserialize, Default)]
+pub struct ScreenQuery {
+    #[serde(default)]
+    screen: Option<String>,
+}
+
+/// GET /dashboard/{region}; `?screen=1` for the wall display.
 pub async fn dashboard(
     State(s): State<AppState>,
     actor: PageActor,
     l: Lang,
     Path(region): Path<String>,
+    Query(q): Query<ScreenQuery>,
 ) -> PageResult {
     let d = s.services.dashboard(&actor, &region).await.or_page(l)?;
     let t = l.t();
     let policy = s.services.policy();
+    let wall = q.screen.as_deref() == Some("1");
+    let mut order: Vec<&Tile> = d.tiles.iter().collect();
+    worst_first(&mut order);
+    // The map: the board's parts by code (a fixed picture), coloured by lag.
+    let map = charts::town_map(
+        d.tiles
+            .iter()
+            .filter(|x| !x.direct)
+            .map(|x| {
+                (
+                    x.name.clone(),
+                    if x.code.len() <= 12 {
+                        l.link(&format!("/dashboard/{}", x.code))
+                    } else {
+                        l.link(&format!("/dashboard/{}/list/tasks_overdue", x.code))
+                    },
+                    x.lag.as_str(),
+                    format!("{} {}", t.hl_overdue, x.get("tasks_overdue")),
+                )
+            })
+            .collect(),
+    );
+    let here = format!("/dashboard/{region}");
     let page = DashboardPage {
-        base: Base::new(l, t.db_title, &format!("/dashboard/{region}")).signed_in(&actor),
+        base: Base::new(
+            l,
+            t.db_title,
+            &if wall {
+                format!("{here}?screen=1")
+            } else {
+                here.clone()
+            },
+        )
+        .signed_in(&actor),
+        wall,
+        wall_href: if wall {
+            l.link(&here)
+        } else {
+            l.link(&format!("{here}?screen=1"))
+        },
+        headline: headline(l, policy, &d, &region),
+        map,
         region_name: d.region.name.clone(),
         trail: d
             .trail
@@ -234,9 +424,8 @@ pub async fn dashboard(
         live_url: format!("/api/v1/dashboard/{region}/live"),
         updated: shanghai_time(d.at),
         total: tile_view(l, policy, &d.total, &d.categories, &region, true),
-        tiles: d
-            .tiles
-            .iter()
+        tiles: order
+            .into_iter()
             .map(|x| tile_view(l, policy, x, &d.categories, &region, false))
             .collect(),
         charts: trend_charts(l, &d),

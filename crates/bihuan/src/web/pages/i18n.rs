@@ -609,7 +609,6 @@ strings! {
     db_tr_tests: "核酸：应检（灰）与已检（绿）", "Tests: due (grey) and done (green)";
     db_tr_positives: "阳性人数", "Positives";
     db_tr_closure: "闭环率 %", "Closure rate %";
-    db_legend: "颜色：绿＝正常，橙＝落后，红＝严重落后（超时≥10%/25%，上报≥5%/15%，漏检≥5%/15%，闭环率<90%/75%，待办求助≥1/5）", "Colours: green on track, amber behind, red far behind (overdue ≥10%/25%, escalated ≥5%/15%, missed ≥5%/15%, closure <90%/75%, help waiting ≥1/5)";
     db_list: "清单", "List";
     db_export: "导出 Excel", "Export to Excel";
     db_showing: "仅显示前1000条，完整清单请导出。", "Showing the first 1,000; export for the whole list.";
@@ -642,6 +641,33 @@ strings! {
 
     // issue 12: the command's screens (headline, tiles, map, exports, audit)
     i12_command: "", "";
+    hl_title: "今日要情", "Today at a glance";
+    hl_control: "在管", "Under measures";
+    hl_tests_due: "今日应检", "Tests due today";
+    hl_tests_done: "今日已检", "Tested today";
+    hl_tests_missed: "漏检（昨日）", "Missed (yesterday)";
+    hl_overdue: "超时任务", "Overdue tasks";
+    hl_vs_yesterday: "较昨日", "vs yesterday";
+    hl_no_yesterday: "昨日无数据", "no data for yesterday";
+    lg_title: "颜色", "Colours";
+    lg_ok: "正常", "On track";
+    lg_behind: "落后", "Behind";
+    lg_far: "严重落后", "Far behind";
+    lg_rule: "超时≥10%/25%，上报≥5%/15%，漏检≥5%/15%，闭环率<90%/75%，待办求助≥1/5", "overdue ≥10%/25%, escalated ≥5%/15%, missed ≥5%/15%, closure <90%/75%, help waiting ≥1/5";
+    lg_worst_first: "镇街按落后程度排列，最落后的在前。", "Worst first.";
+    map_title: "各地落后情况示意图（点击进入）", "Where work lags (schematic; tap to open)";
+    wall_on: "大屏模式", "Wall display";
+    wall_off: "退出大屏", "Leave wall display";
+    au_raw: "原始记录", "Raw record";
+    au_any_action: "全部操作", "Any action";
+    rp_today: "今日", "Today";
+    rp_task_no: "任务编号", "Task no.";
+    rp_task_kind: "任务类型", "Task kind";
+    rp_region: "所属地区", "Region";
+    rp_person: "对象", "Person";
+    rp_deadline: "截止时间", "Deadline";
+    rp_instruction: "指令", "Instruction";
+    rp_recipient: "接收人", "Recipient";
 }
 
 impl Lang {
@@ -1108,5 +1134,141 @@ impl Lang {
             Lang::Zh => &e.message,
             Lang::En => &e.message_en,
         }
+    }
+}
+
+// issue 12: the command's audit in words (the audit page's own mapping; the
+// person timeline keeps `event_kind`).
+impl Lang {
+    /// An audited action in words: what happened, not its operation code.
+    pub fn audit_action(self, kind: &str) -> String {
+        let (zh, en) = match kind {
+            "login" => ("登录", "signed in"),
+            "login_failed" => ("登录失败", "sign-in failed"),
+            "password_changed" => ("修改密码", "password changed"),
+            "password_set" => ("重置密码", "password set"),
+            "user_added" => ("新增用户", "user added"),
+            "user_enabled" => ("启用/停用用户", "user enabled or disabled"),
+            "token_added" => ("新增接口令牌", "API token added"),
+            "token_revoked" => ("吊销接口令牌", "API token revoked"),
+            "audit_searched" => ("查询审计日志", "audit log searched"),
+            "unmasked" => ("查看完整证件号/手机号", "full ID or phone viewed"),
+            "dashboard_exported" => ("导出看板清单", "dashboard list exported"),
+            "daily_report_made" => ("生成日报", "daily report made"),
+            "daily_report_exported" => ("导出日报", "daily report exported"),
+            "daily_report_printed" => ("打印日报", "daily report printed"),
+            "handovers_exported" => ("导出协查移交名单", "hand-over list exported"),
+            "untested_exported" => ("导出未检名单", "untested list exported"),
+            "assist_list_imported" => ("导入协查名单", "assistance list imported"),
+            "assist_list_exported" => ("导出协查反馈", "assistance answers exported"),
+            "assist_mapping_saved" => ("保存协查表头对应", "assistance mapping saved"),
+            "assist_row_routed" => ("协查名单分派", "assistance row routed"),
+            "instruction_sent" => ("下发指令", "instruction sent"),
+            "instruction_acknowledged" => ("签收指令", "instruction acknowledged"),
+            "instruction_answered" => ("反馈指令", "instruction answered"),
+            "instruction_escalated" => ("指令超时上报", "instruction escalated"),
+            "duty_added" => ("排班", "duty added"),
+            "roster_loaded" => ("导入值班表", "duty roster loaded"),
+            "risk_area_added" => ("公布风险地区", "risk area added"),
+            "risk_area_lifted" => ("解除风险地区", "risk area lifted"),
+            "risk_area_since_moved" => ("调整风险地区起始日期", "risk area start moved"),
+            "zone_marked" => ("划定管控区域", "zone marked"),
+            "zone_lifted" => ("解除管控区域", "zone lifted"),
+            "round_created" => ("发起全员核酸", "testing round created"),
+            "residents_loaded" | "grids_imported" => {
+                ("导入常住人口/网格", "residents or grids loaded")
+            }
+            "person_created" => ("新增人员", "person added"),
+            "site_added" => ("新增采样点", "sampling site added"),
+            "sampled" => ("采样", "sampled"),
+            "tube_sealed" => ("封管", "tube sealed"),
+            "lab_result" => ("检测结果回传", "lab result received"),
+            "checkins_received" => ("场所码扫码记录", "venue check-ins received"),
+            "venue_registered" => ("场所申请场所码", "venue registered"),
+            "venue_decided" => ("审核场所", "venue decided"),
+            "trace_case_opened" => ("流调立案", "trace case opened"),
+            "traced" => ("流调排查", "contacts traced"),
+            "contact_confirmed" => ("确认密接", "contact confirmed"),
+            "contact_struck" => ("排除密接", "contact struck"),
+            "notification_undeliverable" => ("短信无法送达", "text undeliverable"),
+            "task_escalated" => ("任务超时上报", "task escalated (overdue)"),
+            _ => return self.event_kind(kind),
+        };
+        self.pick(zh, en).into()
+    }
+
+    /// An event's detail in words: each known field named, values as text;
+    /// fields without a name here are left to the raw record.
+    pub fn audit_detail(self, detail: &serde_json::Value) -> String {
+        use serde_json::Value;
+        let Value::Object(map) = detail else {
+            return String::new();
+        };
+        let words = |v: &str| -> String {
+            let (zh, en) = match v {
+                "phone" => ("手机号码", "phone"),
+                "id_number" => ("证件号码", "ID number"),
+                "job" => ("定时生成", "scheduled"),
+                "manual" => ("手动生成", "on demand"),
+                other => return other.to_string(),
+            };
+            self.pick(zh, en).into()
+        };
+        let value = |v: &Value| -> String {
+            match v {
+                Value::Null => "—".into(),
+                Value::Bool(b) => self
+                    .pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" })
+                    .into(),
+                Value::String(s) => words(s),
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        Value::String(s) => words(s),
+                        other => other.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(self.pick("、", ", ")),
+                other => other.to_string(),
+            }
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let label = match k.as_str() {
+                "region" => self.pick("地区", "region"),
+                "rows" => self.pick("行数", "rows"),
+                "id" => self.pick("编号", "no."),
+                "round" => self.pick("轮次", "round"),
+                "metric" => self.pick("清单", "list"),
+                "category" => self.pick("类别", "category"),
+                "direct" => self.pick("本级直属", "own level"),
+                "date" | "on_date" => self.pick("日期", "date"),
+                "origin" => self.pick("方式", "how"),
+                "unmasked" => self.pick("完整显示", "shown in full"),
+                "reason" => self.pick("原因", "reason"),
+                "username" => self.pick("用户", "user"),
+                "role" => self.pick("角色", "role"),
+                "kind" => self.pick("类型", "kind"),
+                "name" => self.pick("名称", "name"),
+                "title" => self.pick("标题", "title"),
+                "task" | "task_id" => self.pick("任务", "task"),
+                "person" | "person_id" => self.pick("人员", "person"),
+                "count" => self.pick("数量", "count"),
+                "level" => self.pick("等级", "level"),
+                "county" => self.pick("县区", "county"),
+                "township" => self.pick("乡镇街道", "township"),
+                "since" => self.pick("起始日期", "since"),
+                "barcode" => self.pick("条码", "barcode"),
+                "note" => self.pick("备注", "note"),
+                "outcome" | "result" => self.pick("结果", "result"),
+                "colour" => self.pick("颜色", "colour"),
+                "state" => self.pick("状态", "state"),
+                "shift" => self.pick("班次", "shift"),
+                "recipients" => self.pick("接收人数", "recipients"),
+                _ => continue,
+            };
+            out.push(format!("{label}{}{}", self.t().colon, value(v)));
+        }
+        out.join(self.pick("；", "; "))
     }
 }

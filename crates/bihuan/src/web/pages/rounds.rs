@@ -479,27 +479,16 @@ pub async fn untested(
     Ok(no_store(ok(&page)))
 }
 
-/// The same list as a CSV file (UTF-8 with a byte-order mark, so Excel and
-/// WPS read the names): the columns of the JSON API's `?format=csv`.
+/// The same list as a CSV file for calling (UTF-8 with a byte-order mark, so
+/// Excel and WPS read the names; phones in full, audited): the columns of the
+/// JSON API's `?format=csv`.
 async fn untested_csv(s: &AppState, actor: &Actor, l: Lang, id: i64, grid: &str) -> PageResult {
     let rows = s
         .services
         .untested_export(actor, id, grid)
         .await
         .or_page(l)?;
-    let mut table = vec![
-        ["person_id", "name", "id_number", "phone"]
-            .map(String::from)
-            .to_vec(),
-    ];
-    table.extend(rows.iter().map(|r| {
-        vec![
-            r.person_id.to_string(),
-            r.name.clone(),
-            r.id_number.clone(),
-            r.phone.clone(),
-        ]
-    }));
+    let table = crate::usecases::Services::untested_table(&rows);
     let mut body = "\u{feff}".as_bytes().to_vec();
     let mark = crate::export::Mark::By {
         who: &actor.username,

@@ -1257,9 +1257,9 @@ pub async fn command(State(s): State<AppState>, actor: PageActor, l: Lang) -> Pa
     Ok(ok(&page))
 }
 
-/// GET /exports/health-codes.xlsx: the 赋码 feed as the command downloads it
-/// (the same columns as `/api/v1/health-codes?format=xlsx`, which takes a
-/// bearer token only).
+/// GET /exports/health-codes.xlsx: the 赋码 feed as the command downloads it,
+/// for people: Chinese headers, words and local times. (The API's
+/// `?format=csv|xlsx` is the machines' feed and keeps its stable keys.)
 pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: Lang) -> PageResult {
     let who = actor.username.clone();
     let feed = s
@@ -1271,7 +1271,34 @@ pub async fn health_codes_xlsx(State(s): State<AppState>, actor: PageActor, l: L
         )
         .await
         .or_page(l)?;
-    let table = crate::web::api::health_code_table(&feed.rows);
+    let mut table = vec![
+        [
+            "人员编号",
+            "证件类型",
+            "证件号码",
+            "赋码颜色",
+            "变更时间",
+            "序号",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    table.extend(feed.rows.iter().map(|r| {
+        vec![
+            r.person_id.to_string(),
+            bihuan_domain::identity::DocumentType::parse(&r.id_type)
+                .map_or(r.id_type.clone(), |d| d.label_zh().to_string()),
+            r.id_number.clone(),
+            match r.colour.as_str() {
+                "green" => "绿码".to_string(),
+                "yellow" => "黄码".to_string(),
+                "red" => "红码".to_string(),
+                other => other.to_string(),
+            },
+            shanghai_time(r.changed_at),
+            r.seq.to_string(),
+        ]
+    }));
     let mark = crate::export::Mark::By {
         who: &who,
         at: s.services.clock.timestamp(),
