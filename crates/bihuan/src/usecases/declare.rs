@@ -164,7 +164,10 @@ pub fn parse(
             None
         }
     };
-    let phone = e.take(Phone::parse(&input.phone, "phone"));
+    // A resident ID holder gives a mainland number; an unknown type is
+    // already an error, so its phone is checked as for a visitor.
+    let doc_kind = DocumentType::parse(&input.id_type).unwrap_or(DocumentType::Passport);
+    let phone = e.take(Phone::parse_for(&input.phone, "phone", doc_kind));
     let arrival = date_field(&mut e, "arrival.date", &input.arrival.date);
     if let Some(a) = arrival
         && (a - today).num_days().abs() > 14
