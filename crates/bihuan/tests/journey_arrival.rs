@@ -17,7 +17,7 @@ use fantoccini::{Client, Locator};
 use support::TestApp;
 use support::browser::{
     Result, Screen, body_text, check_screen, connect, in_first_screen, pick, screenshot, set_date,
-    start_driver, type_into,
+    start_driver, type_into, value,
 };
 use support::sms::{Inbox, spawn_with_inbox};
 
@@ -83,8 +83,14 @@ async fn declare(c: &Client, app: &TestApp, dir: &Path) -> Result<String> {
     check_screen(c).await?;
     screenshot(c, dir, "declare-itinerary.png").await?;
     open_fold(c, 1).await?;
+    // 境外: by name, the code stored.
+    let country = c.find(Locator::Id("abroad_country")).await?;
+    country.clone().select_by_label("日本").await?;
+    assert_eq!(value(c, "#abroad_country").await?, "JP");
     check_screen(c).await?;
     screenshot(c, dir, "declare-abroad.png").await?;
+    // Not this traveller, after all.
+    country.select_by_value("").await?;
 
     set_date(c, "arrival_date", "2022-01-28").await?;
     c.find(Locator::Id("arrival_mode"))
@@ -177,7 +183,10 @@ async fn read_the_receipt(c: &Client, dir: &Path) -> Result<()> {
         .await?
         .rectangle()
         .await?;
-    assert!(qw >= 120.0 && (qw - qh).abs() < 1.0, "a scannable QR: {qw}×{qh}");
+    assert!(
+        qw >= 120.0 && (qw - qh).abs() < 1.0,
+        "a scannable QR: {qw}×{qh}"
+    );
 
     // The check-in form after the answer.
     let (_, answer_end) = span(c, "#health-code").await?;
@@ -266,7 +275,10 @@ async fn recover(c: &Client, inbox: &Inbox, receipt: &str, dir: &Path) -> Result
         .map_err(|e| format!("the code did not open the receipt: {e}"))?;
     assert_eq!(c.current_url().await?.path(), format!("/s/{receipt}"));
     let text = body_text(c).await?;
-    assert!(text.contains("今日已打卡 37.5℃"), "the same receipt: {text}");
+    assert!(
+        text.contains("今日已打卡 37.5℃"),
+        "the same receipt: {text}"
+    );
     check_screen(c).await?;
     screenshot(c, dir, "recovered.png").await?;
     Ok(())
@@ -277,7 +289,6 @@ async fn journey(c: &Client, app: &TestApp, inbox: &Inbox, dir: &Path) -> Result
     read_the_receipt(c, dir).await?;
     check_in(c, dir).await?;
     recover(c, inbox, &receipt, dir).await
-
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

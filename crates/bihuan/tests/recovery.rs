@@ -143,7 +143,10 @@ async fn a_texted_code_leads_back_to_the_latest_receipt_once() {
         .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
         .collect();
     let (s, location, _) = try_code(&app, &ticket, &full_width).await;
-    assert_eq!((s, location.as_str()), (303, format!("/s/{receipt}").as_str()));
+    assert_eq!(
+        (s, location.as_str()),
+        (303, format!("/s/{receipt}").as_str())
+    );
     assert_eq!(
         count(
             &app,
@@ -166,7 +169,10 @@ async fn a_texted_code_leads_back_to_the_latest_receipt_once() {
     assert_eq!(s, 200);
     let (s, _, page) = try_code_en(&app, &ticket, "12345").await;
     assert_eq!(s, 422);
-    assert!(page.contains("the code is wrong or no longer valid"), "{page}");
+    assert!(
+        page.contains("the code is wrong or no longer valid"),
+        "{page}"
+    );
 }
 
 async fn try_code_en(app: &TestApp, ticket: &str, code: &str) -> (u16, String, String) {
@@ -302,14 +308,15 @@ async fn visitors_declare_with_international_phones_resident_ids_cannot() {
         .collect();
     assert_eq!(masked, ["+141****0123", "+852****4567"]);
 
-    let (s, e) = app
-        .declare(visitor("resident", DOC, "+85291234567"))
-        .await;
+    let (s, e) = app.declare(visitor("resident", DOC, "+85291234567")).await;
     assert_eq!(s, 422, "{e}");
     let err = &e["errors"][0];
     assert_eq!(err["field"], "phone", "{e}");
     assert_eq!(err["code"], "phone_mainland", "{e}");
-    assert!(err["message"].as_str().unwrap().contains("居民身份证"), "{e}");
+    assert!(
+        err["message"].as_str().unwrap().contains("居民身份证"),
+        "{e}"
+    );
     assert!(
         err["message_en"].as_str().unwrap().contains("resident ID"),
         "{e}"
@@ -354,4 +361,72 @@ async fn visitors_declare_with_international_phones_resident_ids_cannot() {
     let (s, location, _) = try_code(&app, &ticket, &code).await;
     assert_eq!(s, 303);
     assert!(location.starts_with("/s/"), "{location}");
+}
+
+#[tokio::test]
+async fn countries_are_picked_by_name_and_english_places_read_in_pinyin() {
+    let app = support::spawn().await;
+    let page = |path: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url(path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let zh = page("/declare").await;
+    assert!(
+        zh.contains(r#"<option value="JP">日本</option>"#),
+        "by name"
+    );
+    assert!(zh.contains(r#"<option value="HK">中国香港</option>"#));
+    assert!(!zh.contains("Yuanding"), "no pinyin in Chinese pages");
+    let en = page("/declare?lang=en").await;
+    assert!(en.contains(r#"<option value="JP">Japan</option>"#), "{en}");
+    assert!(
+        en.contains("园丁社区 Yuanding Shequ"),
+        "villages in pinyin too"
+    );
+    assert!(en.contains("北京市 Beijing Shi"), "provinces too");
+    let (_, towns) = {
+        let r = app
+            .http
+            .get(app.url("/api/v1/divisions?parent=1101&lang=en"))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert!(
+        towns
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "丰台区 Fengtai Qu"),
+        "{towns}"
+    );
+
+    // Over the API a name or the code is accepted; the code is stored.
+    let mut d = declaration();
+    d["abroad"] = serde_json::json!({"country": "日本", "entered_china_on": "2022-01-20"});
+    let (s, body) = app.declare(d).await;
+    assert_eq!(s, 201, "{body}");
+    let facts: String = sqlx::query("SELECT facts FROM declarations")
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert!(facts.contains(r#""JP""#), "{facts}");
+    let mut d = declaration();
+    d["id_number"] = support::resident_id(3).into();
+    d["abroad"] = serde_json::json!({"country": "ZZ", "entered_china_on": "2022-01-20"});
+    let (s, e) = app.declare(d).await;
+    assert_eq!(s, 422);
+    assert_eq!(e["errors"][0]["field"], "abroad.country", "{e}");
 }

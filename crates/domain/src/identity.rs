@@ -829,9 +829,13 @@ mod tests {
         assert_eq!(format!("{us:?}"), "Phone(\"+141****0123\")");
         // Full-width digits and plus, as typed on a Chinese keyboard.
         assert_eq!(
-            Phone::parse_for("＋８５２９１２３４５６７", "phone", DocumentType::HkMacauPermit)
-                .unwrap()
-                .as_str(),
+            Phone::parse_for(
+                "＋８５２９１２３４５６７",
+                "phone",
+                DocumentType::HkMacauPermit
+            )
+            .unwrap()
+            .as_str(),
             "+85291234567"
         );
         // A mainland number with a passport stays a mainland number.

@@ -99,7 +99,11 @@ pub async fn count_try(c: &mut AnyConnection, id: i64) -> Result<()> {
 }
 
 /// Tries on all of a document's codes made since `since`.
-pub async fn tries_for_document(c: &mut AnyConnection, doc_lookup: &str, since: i64) -> Result<i64> {
+pub async fn tries_for_document(
+    c: &mut AnyConnection,
+    doc_lookup: &str,
+    since: i64,
+) -> Result<i64> {
     Ok(sqlx::query(
         "SELECT CAST(COALESCE(SUM(tries), 0) AS BIGINT) FROM recovery_codes WHERE doc_lookup = $1 AND created_at >= $2",
     )
@@ -125,7 +129,10 @@ pub async fn use_code(c: &mut AnyConnection, id: i64, now: i64) -> Result<bool> 
 
 /// The person's latest receipt that speaks for them (not one waiting for
 /// the grid to confirm a differing identity).
-pub async fn latest_trusted_receipt(c: &mut AnyConnection, person_id: i64) -> Result<Option<String>> {
+pub async fn latest_trusted_receipt(
+    c: &mut AnyConnection,
+    person_id: i64,
+) -> Result<Option<String>> {
     sqlx::query(
         "SELECT receipt FROM declarations
          WHERE person_id = $1 AND identity IN ('new', 'same', 'moved', 'confirmed')

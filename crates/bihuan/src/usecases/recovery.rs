@@ -81,13 +81,8 @@ impl Services {
     ) -> Result<RecoveryTicket> {
         let today = self.clock.today();
         let mut e = FieldErrors::default();
-        let doc = super::venues::parse_document(
-            &mut e,
-            "",
-            &input.id_type,
-            &input.id_number,
-            today,
-        );
+        let doc =
+            super::venues::parse_document(&mut e, "", &input.id_type, &input.id_number, today);
         let kind = doc.as_ref().map_or(DocumentType::Passport, |d| d.kind());
         let phone = e.take(Phone::parse_for(&input.phone, "phone", kind));
         let (Some(doc), Some(phone)) = (doc, phone) else {
@@ -203,9 +198,10 @@ impl Services {
                         return Ok(Err(RECOVERY_BUSY));
                     }
                     store::count_try(c, row.id).await?;
-                    let right = row.code_hash.as_deref().is_some_and(|h| {
-                        crypto::constant_time_eq(h.as_bytes(), typed.as_bytes())
-                    });
+                    let right = row
+                        .code_hash
+                        .as_deref()
+                        .is_some_and(|h| crypto::constant_time_eq(h.as_bytes(), typed.as_bytes()));
                     let (Some(person_id), true) = (row.person_id, right) else {
                         return Ok(Err(CODE_REFUSED));
                     };

@@ -643,6 +643,8 @@ strings! {
     rc_code: "短信验证码", "Code from the text message";
     rc_open: "查看回执", "Open my receipt";
     rc_again: "重新获取验证码", "Request a new code";
+    f_country_frequent: "常用", "Frequent";
+    f_country_all: "全部（按拼音）", "All";
 
     // issue 12: the grid worker's screens (task cards, confirmations, pickers)
     i12_grid: "", "";

@@ -16,6 +16,7 @@ mod forms;
 pub mod i18n;
 mod public;
 mod rolling;
+pub mod romanize;
 mod rounds;
 mod sampling;
 mod sites;

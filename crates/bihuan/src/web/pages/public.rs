@@ -160,6 +160,9 @@ struct DeclarePage {
     codes: Vec<(&'static str, &'static str)>,
     doc_types: Vec<(&'static str, String)>,
     symptoms: Vec<(&'static str, &'static str)>,
+    /// 境外 countries by name: the frequent ones, then all.
+    countries_frequent: Vec<(&'static str, String)>,
+    countries_all: Vec<(&'static str, String)>,
 }
 with_base!(DeclarePage);
 
@@ -192,7 +195,10 @@ impl DeclarePage {
             "bus" => t.mode_bus,
             _ => t.mode_other,
         };
+        let (countries_frequent, countries_all) = l.countries();
         DeclarePage {
+            countries_frequent,
+            countries_all,
             base: Base::new(l, t.declare_title, "/declare"),
             action: l.link("/declare"),
             fresh: errors.is_empty(),
