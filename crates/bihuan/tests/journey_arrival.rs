@@ -226,10 +226,15 @@ async fn check_in(c: &Client, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn recover(c: &Client, inbox: &Inbox, receipt: &str, dir: &Path) -> Result<()> {
+async fn recover(
+    c: &Client,
+    app: &TestApp,
+    inbox: &Inbox,
+    receipt: &str,
+    dir: &Path,
+) -> Result<()> {
     // A lost screenshot: start from the form, as a new visitor would.
-    c.goto(&c.current_url().await?.join("/declare")?.to_string())
-        .await?;
+    c.goto(&app.url("/declare")).await?;
     c.find(Locator::Css("a[href='/s/recover']"))
         .await?
         .click()
@@ -288,7 +293,7 @@ async fn journey(c: &Client, app: &TestApp, inbox: &Inbox, dir: &Path) -> Result
     let receipt = declare(c, app, dir).await?;
     read_the_receipt(c, dir).await?;
     check_in(c, dir).await?;
-    recover(c, inbox, &receipt, dir).await
+    recover(c, app, inbox, &receipt, dir).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

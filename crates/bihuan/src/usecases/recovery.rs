@@ -184,8 +184,7 @@ impl Services {
         let now = self.clock.timestamp();
         // Counting the try must commit even when the code is refused, so the
         // check is one transaction and the answer comes after it.
-        let outcome = self
-            .db
+        self.db
             .write(move |c| {
                 Box::pin(async move {
                     let Some(row) = store::code_by_ticket(c, &ticket_hash).await? else {
@@ -227,7 +226,6 @@ impl Services {
                     Ok(Ok(receipt))
                 })
             })
-            .await?;
-        outcome
+            .await?
     }
 }

@@ -75,6 +75,9 @@ fn pinyin_key(s: &str) -> String {
         .join(" ")
 }
 
+/// Options of a country select: (ISO code, name).
+pub type CountryOptions = Vec<(&'static str, String)>;
+
 /// Where people most often come from: first in the list.
 const FREQUENT: [&str; 8] = ["HK", "MO", "TW", "US", "JP", "KR", "SG", "GB"];
 
@@ -99,7 +102,7 @@ impl Lang {
 
     /// The frequent countries, then every country by name (pinyin order in
     /// Chinese): (code, name).
-    pub fn countries(self) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+    pub fn countries(self) -> (CountryOptions, CountryOptions) {
         let frequent = FREQUENT
             .iter()
             .filter_map(|code| countries::by_code(code))
