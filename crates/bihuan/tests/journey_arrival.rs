@@ -293,7 +293,29 @@ async fn journey(c: &Client, app: &TestApp, inbox: &Inbox, dir: &Path) -> Result
     let receipt = declare(c, app, dir).await?;
     read_the_receipt(c, dir).await?;
     check_in(c, dir).await?;
-    recover(c, app, inbox, &receipt, dir).await
+    recover(c, app, inbox, &receipt, dir).await?;
+
+    // The same receipt in English leads the same way and fits too.
+    c.goto(&app.url(&format!("/s/{receipt}?lang=en"))).await?;
+    for css in ["#verdict .verdict-measure", "#next-test", "#health-code"] {
+        in_first_screen(c, css).await?;
+    }
+    let test = c.find(Locator::Id("next-test")).await?.text().await?;
+    assert!(
+        test.contains("Next test") && test.contains("28 Jan 2022"),
+        "{test}"
+    );
+    let colour = c
+        .find(Locator::Css("#health-code .code-colour"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        ["Green", "Yellow", "Red"].contains(&colour.as_str()),
+        "{colour}"
+    );
+    check_screen(c).await?;
+    screenshot(c, dir, "receipt-en.png").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,6 +325,94 @@ async fn the_arrival_on_a_phone() {
     support::with_xiluoyuan(&app).await;
     let client = connect(&driver, Screen::Phone).await;
     let outcome = journey(&client, &app, &inbox, &driver.shots).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+/// Someone whose measure has ended: the receipt says so first, and the
+/// printable release notice fits the phone too.
+async fn read_the_release(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    use chrono::{TimeZone, Utc};
+    let day = |d: u32| Utc.with_ymd_and_hms(2022, 1, d, 2, 0, 0).unwrap();
+    app.clock.set(day(6));
+    let mut d = support::declaration();
+    d["origin"]["departed_on"] = "2022-01-05".into();
+    d["arrival"]["date"] = "2022-01-06".into();
+    let (s, r) = app.declare(d).await;
+    assert_eq!(s, 201, "{r}");
+    let person = r["person_id"].as_i64().unwrap();
+    let receipt = r["receipt"].as_str().unwrap().to_string();
+    for d in 6..28 {
+        app.clock.set(day(d));
+        let command = app.login_as("command", "330784").await;
+        let (s, r) = app
+            .post(
+                &command,
+                "/api/v1/tests",
+                serde_json::json!({"person_id": person, "sampled_at": format!("2022-01-{d:02}T09:00:00+08:00"), "result": "negative"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{r}");
+    }
+    app.clock.set(day(28));
+    app.services.run_jobs().await?;
+    let town = app.login_as("town", "330784001").await;
+    let (s, r) = app
+        .post(
+            &town,
+            &format!("/api/v1/persons/{person}/release"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+
+    c.goto(&app.url(&format!("/s/{receipt}"))).await?;
+    in_first_screen(c, "#verdict").await?;
+    in_first_screen(c, ".released a.button").await?;
+    let next = c.find(Locator::Id("verdict")).await?.text().await?;
+    assert!(next.contains("已解除"), "{next}");
+    assert!(
+        c.find(Locator::Id("next-test")).await.is_err(),
+        "no next test once released"
+    );
+    check_screen(c).await?;
+    screenshot(c, dir, "released.png").await?;
+    c.find(Locator::Css(".released a.button"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("article.notice"))
+        .await?;
+    assert_eq!(
+        c.current_url().await?.path(),
+        format!("/s/{receipt}/release")
+    );
+    let text = body_text(c).await?;
+    assert!(text.contains("解除"), "{text}");
+    check_screen(c).await?;
+    screenshot(c, dir, "release-notice.png").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_arrival_on_a_phone() {
+    let driver = start_driver("a_released_arrival_on_a_phone").await;
+    let app = support::spawn().await;
+    let command = app.login_as("command", "330784").await;
+    let (s, r) = app
+        .post(
+            &command,
+            "/api/v1/risk-areas",
+            serde_json::json!({"county": "110106", "township": "110106003", "level": "medium", "since": "2022-01-01"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = read_the_release(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
