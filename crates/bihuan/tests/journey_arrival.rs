@@ -266,7 +266,8 @@ async fn recover(
     check_screen(c).await?;
     screenshot(c, dir, "recover-code.png").await?;
     let code = inbox
-        .last_code(PHONE)
+        .code(PHONE, 1)
+        .await
         .ok_or("no code texted to the phone")?;
     type_into(c, "#code", &code).await?;
     c.find(Locator::Css("form.recover-code button[type=submit]"))

@@ -99,7 +99,10 @@ async fn a_texted_code_leads_back_to_the_latest_receipt_once() {
     assert_eq!(s, 200, "{page}");
     assert!(page.contains("验证码已发送"), "{page}");
     assert_eq!(ticket.len(), 32);
-    let code = inbox.last_code(PHONE).expect("a code texted to the phone");
+    let code = inbox
+        .code(PHONE, 1)
+        .await
+        .expect("a code texted to the phone");
     let sms = inbox.to(PHONE, "recovery_code").pop().unwrap();
     assert!(sms["body"].as_str().unwrap().contains("10分钟"), "{sms}");
 
@@ -195,6 +198,7 @@ async fn the_answer_is_the_same_whether_or_not_the_details_match() {
     assert_eq!((s1, s2, s3), (200, 200, 200));
     assert_eq!(matched, wrong_phone, "a wrong phone reads like a right one");
     assert_eq!(matched, unknown_doc, "an unknown document too");
+    assert!(inbox.code(PHONE, 1).await.is_some());
     assert_eq!(codes_to(&inbox, PHONE), 1, "only the match got a code");
     assert!(inbox.to("13900139000", "recovery_code").is_empty());
 
@@ -212,7 +216,7 @@ async fn codes_expire_after_ten_minutes() {
     let (app, inbox) = spawn_with_inbox().await;
     declared(&app).await;
     let (_, _, ticket) = ask(&app, "resident", DOC, PHONE).await;
-    let code = inbox.last_code(PHONE).unwrap();
+    let code = inbox.code(PHONE, 1).await.unwrap();
     app.clock.advance(Duration::minutes(11));
     let (s, _, page) = try_code(&app, &ticket, &code).await;
     assert_eq!(s, 422, "an expired code is refused");
@@ -226,7 +230,7 @@ async fn tries_are_few_per_code_per_document_and_per_client() {
 
     // Per code: five tries, then even the right code is refused.
     let (_, _, ticket) = ask(&app, "resident", DOC, PHONE).await;
-    let code = inbox.last_code(PHONE).unwrap();
+    let code = inbox.code(PHONE, 1).await.unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         assert_eq!(try_code(&app, &ticket, wrong).await.0, 422);
@@ -241,6 +245,7 @@ async fn tries_are_few_per_code_per_document_and_per_client() {
     let (s, page, _) = ask(&app, "resident", DOC, PHONE).await;
     assert_eq!(s, 429, "{page}");
     assert!(page.contains("尝试次数过多"), "{page}");
+    assert!(inbox.code(PHONE, 2).await.is_some());
     assert_eq!(codes_to(&inbox, PHONE), 2, "no code past the limit");
 
     // Per client: ten requests an hour over any documents.
@@ -255,7 +260,7 @@ async fn tries_are_few_per_code_per_document_and_per_client() {
     // An hour on, the person may ask again.
     app.clock.advance(Duration::minutes(61));
     let (_, _, ticket) = ask(&app, "resident", DOC, PHONE).await;
-    let code = inbox.last_code(PHONE).unwrap();
+    let code = inbox.code(PHONE, 3).await.unwrap();
     assert_eq!(try_code(&app, &ticket, &code).await.0, 303);
 }
 
@@ -273,7 +278,7 @@ async fn tries_on_one_document_are_capped_across_its_codes() {
     }
     // Both codes had tries left alone, but the document has had ten.
     let (_, _, third) = ask(&app, "resident", DOC, PHONE).await;
-    let code3 = inbox.last_code(PHONE).unwrap();
+    let code3 = inbox.code(PHONE, 3).await.unwrap();
     let (s, _, page) = try_code(&app, &third, &code3).await;
     assert_eq!(s, 422);
     assert!(page.contains("尝试次数过多"), "{page}");
@@ -357,7 +362,7 @@ async fn visitors_declare_with_international_phones_resident_ids_cannot() {
     // The visitor recovers their receipt on their international number.
     let (s, _, ticket) = ask(&app, "passport", "E12345678", "+14155550123").await;
     assert_eq!(s, 200);
-    let code = inbox.last_code("+14155550123").expect("texted abroad");
+    let code = inbox.code("+14155550123", 1).await.expect("texted abroad");
     let (s, location, _) = try_code(&app, &ticket, &code).await;
     assert_eq!(s, 303);
     assert!(location.starts_with("/s/"), "{location}");

@@ -28,13 +28,20 @@ impl Inbox {
             .collect()
     }
 
-    /// The last six-digit code texted to `to`.
-    pub fn last_code(&self, to: &str) -> Option<String> {
-        let m = self.to(to, "recovery_code").pop()?;
-        let body = m["body"].as_str()?.to_string();
-        body.split(|c: char| !c.is_ascii_digit())
-            .find(|w| w.len() == 6)
-            .map(str::to_string)
+    /// The six-digit code of the `n`th (from 1) recovery code texted to
+    /// `to`, once it has arrived: codes are sent after the page answers.
+    pub async fn code(&self, to: &str, n: usize) -> Option<String> {
+        for _ in 0..500 {
+            if let Some(m) = self.to(to, "recovery_code").get(n - 1) {
+                let body = m["body"].as_str()?.to_string();
+                return body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .map(str::to_string);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        None
     }
 }
 

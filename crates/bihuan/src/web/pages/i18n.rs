@@ -643,6 +643,7 @@ strings! {
     rc_code: "短信验证码", "Code from the text message";
     rc_open: "查看回执", "Open my receipt";
     rc_again: "重新获取验证码", "Request a new code";
+    f_phone_hint: "持护照、港澳台通行证等证件的，可填境外手机号码，以+和国家或地区代码开头，如 +85291234567。", "With a passport or a Hong Kong, Macao or Taiwan permit you may give an international number starting with + and the country code, e.g. +85291234567.";
     f_country_frequent: "常用", "Frequent";
     f_country_all: "全部（按拼音）", "All";
 
