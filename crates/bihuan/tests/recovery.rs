@@ -428,10 +428,29 @@ async fn countries_are_picked_by_name_and_english_places_read_in_pinyin() {
         .try_get(0)
         .unwrap();
     assert!(facts.contains(r#""JP""#), "{facts}");
+    let receipt = body["receipt"].as_str().unwrap();
+    let zh = page_of(&app, format!("/s/{receipt}")).await;
+    assert!(
+        zh.contains("从境外（日本）入境"),
+        "the reason names the country: {zh}"
+    );
+    let en = page_of(&app, format!("/s/{receipt}?lang=en")).await;
+    assert!(en.contains("from abroad (Japan)"), "{en}");
     let mut d = declaration();
     d["id_number"] = support::resident_id(3).into();
     d["abroad"] = serde_json::json!({"country": "ZZ", "entered_china_on": "2022-01-20"});
     let (s, e) = app.declare(d).await;
     assert_eq!(s, 422);
     assert_eq!(e["errors"][0]["field"], "abroad.country", "{e}");
+}
+
+async fn page_of(app: &TestApp, path: String) -> String {
+    app.http
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
