@@ -10,7 +10,8 @@ use serde_json::json;
 
 /// One message to one phone.
 pub struct Message<'a> {
-    /// The outbox id: receivers may use it to drop a duplicate.
+    /// The outbox id (for a `recovery_code`, the code's own id): receivers
+    /// may use (id, kind) to drop a duplicate.
     pub id: i64,
     pub phone: &'a str,
     pub kind: &'a str,

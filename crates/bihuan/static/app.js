@@ -63,7 +63,8 @@
       if (from <= 3) { risk(false); }
     }
     function load(level, parent, value) {
-      return getJSON('/api/v1/divisions?parent=' + encodeURIComponent(parent)).then(function (list) {
+      var en = document.documentElement.lang === 'en' ? '&lang=en' : '';
+      return getJSON('/api/v1/divisions?parent=' + encodeURIComponent(parent) + en).then(function (list) {
         fill(sel[level], list, choose, value);
       });
     }

@@ -353,56 +353,122 @@ fn mask_middle(s: &str, head: usize, tail: usize) -> String {
     out
 }
 
-/// A mainland China mobile number, stored as its 11 digits.
+/// A mobile number: a mainland China number stored as its 11 digits, or an
+/// international one stored in E.164 (`+85291234567`) for people who declare
+/// with a document other than a resident ID (visitors from abroad and from
+/// 港澳台).
 ///
 /// `Debug` prints the masked form so numbers stay out of logs.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Phone(String);
 
 impl Phone {
-    /// Accepts `1[3-9]` + 9 digits, after removing spaces and hyphens and a
-    /// leading `+86` (numbers copied from contacts often carry them).
-    /// Error codes: `required` (blank), `phone` (anything else wrong).
+    /// Accepts `1[3-9]` + 9 digits, after removing spaces, hyphens,
+    /// brackets and a leading `+86` (numbers copied from contacts often
+    /// carry them), or any other E.164 number: `+`, a country code not 86,
+    /// 8 to 15 digits in all. Error codes: `required` (blank), `phone`.
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
-        let compact: String = half_width(raw)
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
-        if compact.is_empty() {
-            return Err(FieldError::new(
-                field,
-                "required",
-                "请填写手机号码",
-                "mobile number is required",
-            ));
+        let compact = compact_phone(raw, field)?;
+        if let Some(p) = mainland(&compact) {
+            return Ok(p);
         }
-        let digits = compact.strip_prefix("+86").unwrap_or(&compact);
-        let b = digits.as_bytes();
-        let ok = b.len() == 11
-            && b[0] == b'1'
-            && (b'3'..=b'9').contains(&b[1])
-            && b.iter().all(u8::is_ascii_digit);
-        if !ok {
-            return Err(FieldError::new(
+        international(&compact).ok_or_else(|| {
+            FieldError::new(
                 field,
                 "phone",
-                "请填写11位中国大陆手机号码",
-                "enter an 11-digit mainland China mobile number",
-            ));
-        }
-        Ok(Self(digits.to_string()))
+                "请填写11位中国大陆手机号码，境外号码请以+和国家或地区代码开头，如 +85291234567",
+                "enter an 11-digit mainland China mobile number, or an international number starting with + and the country code, e.g. +85291234567",
+            )
+        })
     }
 
-    /// The 11 digits.
+    /// As [`Phone::parse`] for someone declaring with `document`: a
+    /// resident ID holder gives a mainland number (it is how the grid
+    /// reaches them); any other document may give an international one.
+    pub fn parse_for(raw: &str, field: &str, document: DocumentType) -> Result<Self, FieldError> {
+        if document != DocumentType::Resident {
+            return Self::parse(raw, field);
+        }
+        let compact = compact_phone(raw, field)?;
+        mainland(&compact).ok_or_else(|| {
+            let international = compact.starts_with('+') && !compact.starts_with("+86");
+            if international {
+                FieldError::new(
+                    field,
+                    "phone_mainland",
+                    "持居民身份证报备请填写11位中国大陆手机号码（境外号码仅限护照、港澳台通行证等证件）",
+                    "with a resident ID card, enter an 11-digit mainland China mobile number (international numbers are for passports and other permits)",
+                )
+            } else {
+                FieldError::new(
+                    field,
+                    "phone",
+                    "请填写11位中国大陆手机号码",
+                    "enter an 11-digit mainland China mobile number",
+                )
+            }
+        })
+    }
+
+    /// The 11 digits, or `+` and the E.164 digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// `138****8000`: the carrier prefix and last four stay readable so a
-    /// caller can confirm "the number ending 8000".
-    pub fn masked(&self) -> String {
-        mask_middle(&self.0, 3, 4)
+    /// Whether this is a number outside the mainland (stored with its `+`).
+    pub fn is_international(&self) -> bool {
+        self.0.starts_with('+')
     }
+
+    /// `138****8000` or `+852****4567`: the carrier prefix (or country
+    /// code) and last four stay readable so a caller can confirm "the
+    /// number ending 8000".
+    pub fn masked(&self) -> String {
+        if self.is_international() {
+            mask_middle(&self.0, 4, 4)
+        } else {
+            mask_middle(&self.0, 3, 4)
+        }
+    }
+}
+
+/// The number without the spaces, hyphens, dots and brackets people type.
+fn compact_phone(raw: &str, field: &str) -> Result<String, FieldError> {
+    let compact: String = half_width(raw)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+        .collect();
+    if compact.is_empty() {
+        return Err(FieldError::new(
+            field,
+            "required",
+            "请填写手机号码",
+            "mobile number is required",
+        ));
+    }
+    Ok(compact)
+}
+
+fn mainland(compact: &str) -> Option<Phone> {
+    let digits = compact.strip_prefix("+86").unwrap_or(compact);
+    let b = digits.as_bytes();
+    let ok = b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit);
+    ok.then(|| Phone(digits.to_string()))
+}
+
+/// E.164: at most 15 digits after the `+`, none leading with 0. Short
+/// numbers (under 8 digits) are not mobiles anywhere. +86 is mainland
+/// only, checked by [`mainland`].
+fn international(compact: &str) -> Option<Phone> {
+    let digits = compact.strip_prefix('+')?;
+    let ok = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+        && !digits.starts_with("86");
+    ok.then(|| Phone(compact.to_string()))
 }
 
 impl fmt::Debug for Phone {
@@ -735,7 +801,10 @@ mod tests {
             "1380013800",
             "138001380000",
             "8613800138000",
-            "+85213800138000",
+            "+8612800138000",
+            "+852123",
+            "+0123456789",
+            "+1415555012345678",
             "1380013800a",
             "０13800138000",
         ] {
@@ -747,6 +816,43 @@ mod tests {
         let p = Phone::parse("13800138000", "phone").unwrap();
         assert_eq!(p.masked(), "138****8000");
         assert_eq!(format!("{p:?}"), "Phone(\"138****8000\")");
+    }
+
+    #[test]
+    fn international_phones_for_visitors() {
+        let hk = Phone::parse("+852 9123 4567", "phone").unwrap();
+        assert_eq!(hk.as_str(), "+85291234567");
+        assert!(hk.is_international());
+        assert_eq!(hk.masked(), "+852****4567");
+        let us = Phone::parse_for("+1 (415) 555-0123", "phone", DocumentType::Passport).unwrap();
+        assert_eq!(us.as_str(), "+14155550123");
+        assert_eq!(format!("{us:?}"), "Phone(\"+141****0123\")");
+        // Full-width digits and plus, as typed on a Chinese keyboard.
+        assert_eq!(
+            Phone::parse_for(
+                "＋８５２９１２３４５６７",
+                "phone",
+                DocumentType::HkMacauPermit
+            )
+            .unwrap()
+            .as_str(),
+            "+85291234567"
+        );
+        // A mainland number with a passport stays a mainland number.
+        assert_eq!(
+            Phone::parse_for("+86 138 0013 8000", "phone", DocumentType::Passport)
+                .unwrap()
+                .as_str(),
+            "13800138000"
+        );
+        // A resident ID keeps the mainland rule, with a message saying why.
+        let e = Phone::parse_for("+85291234567", "phone", DocumentType::Resident).unwrap_err();
+        assert_eq!(e.code, "phone_mainland");
+        assert!(e.message.contains("居民身份证"), "{}", e.message);
+        assert!(e.message_en.contains("resident ID"), "{}", e.message_en);
+        let e = Phone::parse_for("1380013800", "phone", DocumentType::Resident).unwrap_err();
+        assert_eq!(e.code, "phone");
+        assert!(Phone::parse_for("13800138000", "phone", DocumentType::Resident).is_ok());
     }
 
     #[test]

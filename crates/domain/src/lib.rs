@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assist;
 pub mod contacts;
+pub mod countries;
 pub mod dashboard;
 pub mod duty;
 pub mod identity;

@@ -471,13 +471,16 @@ fn decide<'a>(
     match c.trigger {
         Trigger::Abroad => {
             let a = facts.abroad.as_ref()?;
+            // The country by name where the code is known (日本, Japan).
+            let country = crate::countries::by_code(&a.country);
+            let zh = country.map_or(a.country.as_str(), |c| c.zh);
+            let en = country.map_or(a.country.as_str(), |c| c.en);
             (a.entered_china_on >= facts.window_start(policy)).then(|| {
                 simple(
                     a.entered_china_on,
-                    format!("{}从境外（{}）入境", md_zh(a.entered_china_on), a.country),
+                    format!("{}从境外（{zh}）入境", md_zh(a.entered_china_on)),
                     format!(
-                        "entered China from abroad ({}) on {}",
-                        a.country,
+                        "entered China from abroad ({en}) on {}",
                         md_en(a.entered_china_on)
                     ),
                 )

@@ -48,6 +48,10 @@ const SQLITE: &[(i64, &str)] = &[
         17,
         include_str!("../../migrations/sqlite/0017_identity.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/sqlite/0018_receipt_recovery.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -105,6 +109,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         17,
         include_str!("../../migrations/postgres/0017_identity.sql"),
+    ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_receipt_recovery.sql"),
     ),
 ];
 

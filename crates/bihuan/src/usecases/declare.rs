@@ -164,7 +164,10 @@ pub fn parse(
             None
         }
     };
-    let phone = e.take(Phone::parse(&input.phone, "phone"));
+    // A resident ID holder gives a mainland number; an unknown type is
+    // already an error, so its phone is checked as for a visitor.
+    let doc_kind = DocumentType::parse(&input.id_type).unwrap_or(DocumentType::Passport);
+    let phone = e.take(Phone::parse_for(&input.phone, "phone", doc_kind));
     let arrival = date_field(&mut e, "arrival.date", &input.arrival.date);
     if let Some(a) = arrival
         && (a - today).num_days().abs() > 14
@@ -332,13 +335,15 @@ pub fn parse_facts(
         itinerary.push(Stop { place: p, from, to });
     }
     let abroad = input.abroad.and_then(|a| {
-        let country_ok = a.country.len() == 2 && a.country.chars().all(|c| c.is_ascii_uppercase());
+        // Picked by name on the form; the ISO code (or a name) over the API.
+        let country = bihuan_domain::countries::find(&a.country);
+        let country_ok = country.is_some();
         if !country_ok {
             e.push(err(
                 "abroad.country",
                 "country",
-                "国家/地区代码应为两位大写字母（如 US）",
-                "a two-letter country code such as US",
+                "请从列表中选择国家或地区（或填写两位代码，如 US）",
+                "choose a country or region from the list (or a two-letter code such as US)",
             ));
         }
         let entered = date_field(e, "abroad.entered_china_on", &a.entered_china_on);
@@ -353,10 +358,9 @@ pub fn parse_facts(
             ));
         }
         Some(Abroad {
-            country: a.country.clone(),
+            country: country?.code.to_string(),
             entered_china_on: entered?,
         })
-        .filter(|_| country_ok)
     });
     let health_code = HealthCode::parse(input.health_code);
     if health_code.is_none() {

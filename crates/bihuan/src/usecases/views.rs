@@ -370,6 +370,11 @@ pub struct StatusPageView {
     pub status_since: Option<i64>,
     pub checked_in_today: Option<TodayCheckIn>,
     pub help: Vec<crate::storage::monitoring::HelpRow>,
+    /// The derived health-code colour (green, yellow, red); green when none
+    /// was ever derived; None while the identity waits for the grid.
+    pub health_code: Option<String>,
+    /// Today in Asia/Shanghai, for the next test day.
+    pub today: bihuan_domain::Date,
 }
 
 /// The person page: [`PersonDetail`] and the current health-code colour.
@@ -398,6 +403,8 @@ impl Services {
                 status_since: None,
                 checked_in_today: None,
                 help: Vec::new(),
+                health_code: None,
+                today: self.clock.today(),
             });
         }
         let person_id = self.person_of_receipt(receipt).await?;
@@ -422,11 +429,16 @@ impl Services {
                 }
             });
         let help = store::help_of(&mut c, person_id).await?;
+        let health_code = store::health_code_of(&mut c, person_id)
+            .await?
+            .unwrap_or_else(|| "green".to_string());
         Ok(StatusPageView {
             view,
             status_since: k.map(|k| k.updated_at),
             checked_in_today,
             help,
+            health_code: Some(health_code),
+            today: self.clock.today(),
         })
     }
 

@@ -239,6 +239,9 @@ pub async fn region(State(s): State<AppState>, Path(code): Path<String>) -> ApiR
 pub struct DivisionQuery {
     #[serde(default)]
     parent: String,
+    /// `en`: names with their pinyin, for the English pages.
+    #[serde(default)]
+    lang: String,
 }
 
 /// The national division picker: provinces, then a province's cities, a
@@ -266,7 +269,14 @@ pub async fn divisions(State(s): State<AppState>, Query(q): Query<DivisionQuery>
     };
     let out: Vec<_> = list
         .iter()
-        .map(|x| json!({"code": x.code, "name": x.name, "risk": listed.contains(&x.code)}))
+        .map(|x| {
+            let name = if q.lang == "en" {
+                crate::web::pages::i18n::Lang::En.place(&x.name)
+            } else {
+                x.name.clone()
+            };
+            json!({"code": x.code, "name": name, "risk": listed.contains(&x.code)})
+        })
         .collect();
     Ok(Json(out).into_response())
 }

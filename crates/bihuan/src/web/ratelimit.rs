@@ -23,6 +23,8 @@ pub enum Family {
     Visit,
     /// Signing in, page and API.
     Login,
+    /// 找回回执: asking for a code and using it.
+    Recover,
 }
 
 /// Clients counted in one minute; past it, further new clients of a family

@@ -222,11 +222,13 @@ pub async fn fits_the_phone(c: &Client) -> Result<bool> {
 }
 
 /// Nothing on the page scrolls sideways: the document is no wider than the
-/// viewport. Names the widest offending elements when it is.
+/// viewport. Names the widest offending elements when it is. The viewport is
+/// the root's clientWidth: on an emulated phone `innerWidth` grows with
+/// content that overflows (the page is zoomed out to fit), hiding the fault.
 pub async fn no_sideways_scroll(c: &Client) -> Result<()> {
     let v = c
         .execute(
-            "const w = window.innerWidth, d = document.documentElement.scrollWidth;\
+            "const w = document.documentElement.clientWidth, d = document.documentElement.scrollWidth;\
              if (d <= w) return null;\
              const wide = [];\
              for (const e of document.querySelectorAll('body *')) {\

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod sms;
 
 use std::path::PathBuf;
 use std::sync::Arc;

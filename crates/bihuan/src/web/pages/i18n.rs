@@ -635,6 +635,19 @@ strings! {
     rp_generated: "生成于", "Made at";
     // issue 12: the arrival's screens (receipt, recovery, itinerary, visitors)
     i12_arrival: "", "";
+    s_code: "健康码", "Health code";
+    s_next_test: "下次核酸检测", "Next test";
+    rc_link: "回执丢了？凭证件号和手机号找回", "Lost your receipt? Find it with your document and phone";
+    rc_title: "找回报备回执", "Find my receipt";
+    rc_intro: "输入报备时填写的证件号码和手机号，我们会向该手机发送6位验证码。", "Enter the document number and phone you declared with; we will text a 6-digit code to that phone.";
+    rc_send: "发送验证码", "Send code";
+    rc_sent: "如果证件号码和手机号与报备记录一致，验证码已发送到该手机，10分钟内有效。", "If the document number and phone match a declaration, a code has been sent to that phone; it is valid for 10 minutes.";
+    rc_code: "短信验证码", "Code from the text message";
+    rc_open: "查看回执", "Open my receipt";
+    rc_again: "重新获取验证码", "Request a new code";
+    f_phone_hint: "持护照、港澳台通行证等证件的，可填境外手机号码，以+和国家或地区代码开头，如 +85291234567。", "With a passport or a Hong Kong, Macao or Taiwan permit you may give an international number starting with + and the country code, e.g. +85291234567.";
+    f_country_frequent: "常用", "Frequent";
+    f_country_all: "全部（按拼音）", "All";
 
     // issue 12: the grid worker's screens (task cards, confirmations, pickers)
     i12_grid: "", "";

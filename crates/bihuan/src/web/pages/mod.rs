@@ -16,6 +16,7 @@ mod forms;
 pub mod i18n;
 mod public;
 mod rolling;
+pub mod romanize;
 mod rounds;
 mod sampling;
 mod sites;
@@ -45,6 +46,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(public::index))
         .route("/declare", get(public::declare_form).post(public::declare))
+        .route(
+            "/s/recover",
+            get(public::recover_form).post(public::recover_send),
+        )
+        .route("/s/recover/code", post(public::recover_code))
         .route("/s/{receipt}", get(public::status))
         .route("/s/{receipt}/check-in", post(public::check_in))
         .route("/s/{receipt}/help", post(public::request_help))

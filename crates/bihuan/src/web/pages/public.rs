@@ -16,12 +16,13 @@ use bihuan_domain::validation::FieldError;
 
 use super::forms::{CheckInForm, DeclareForm, FormErrors, HelpForm, Pairs, PlaceForm};
 use super::{
-    Base, Failure, Lang, OrPage, PageError, PageResult, ok, render, see_other, shanghai_time,
-    with_base,
+    Base, Failure, Lang, OrPage, PageError, PageResult, no_store, ok, render, see_other,
+    shanghai_time, with_base,
 };
 use crate::error::Error;
 use crate::usecases::care::{HELP_KINDS, RatingInput};
 use crate::usecases::declare::TRANSPORT_MODES;
+use crate::usecases::recovery::RecoveryRequest;
 use crate::usecases::views::{StatusPageView, TodayCheckIn, TownVillages};
 use crate::web::AppState;
 
@@ -159,6 +160,9 @@ struct DeclarePage {
     codes: Vec<(&'static str, &'static str)>,
     doc_types: Vec<(&'static str, String)>,
     symptoms: Vec<(&'static str, &'static str)>,
+    /// 境外 countries by name: the frequent ones, then all.
+    countries_frequent: Vec<(&'static str, String)>,
+    countries_all: Vec<(&'static str, String)>,
 }
 with_base!(DeclarePage);
 
@@ -191,7 +195,10 @@ impl DeclarePage {
             "bus" => t.mode_bus,
             _ => t.mode_other,
         };
+        let (countries_frequent, countries_all) = l.countries();
         DeclarePage {
+            countries_frequent,
+            countries_all,
             base: Base::new(l, t.declare_title, "/declare"),
             action: l.link("/declare"),
             fresh: errors.is_empty(),
@@ -377,6 +384,14 @@ struct StatusPage {
     errors: FormErrors,
     /// The declared identity waits for the grid: this declaration only.
     identity_pending: bool,
+    /// The derived health-code colour (green, yellow, red) and its label;
+    /// none while the identity waits for the grid.
+    colour: Option<(&'static str, &'static str)>,
+    /// A QR code of this receipt's address, inside the colour block.
+    qr: String,
+    /// The next test day from today on: date and day number.
+    next_test: Option<TestView>,
+    recover_href: String,
 }
 with_base!(StatusPage);
 
@@ -393,6 +408,16 @@ impl StatusPage {
         let v = p.view;
         let identity_pending = v.identity_pending;
         let t = l.t();
+        let colour = p
+            .health_code
+            .as_deref()
+            .and_then(HealthCode::parse)
+            .map(|c| match c {
+                HealthCode::Green => ("green", t.code_green),
+                HealthCode::Yellow => ("yellow", t.code_yellow),
+                HealthCode::Red => ("red", t.code_red),
+            });
+        let today = p.today;
         let policy = s.services.policy();
         let (category, plan, status, extra_reasons) = match &v.control {
             Some(c) => (
@@ -442,7 +467,23 @@ impl StatusPage {
         if raised && !released {
             next.insert(0, t.s_raised);
         }
+        let next_test = plan
+            .test_days
+            .iter()
+            .find(|d| d.date >= today)
+            .filter(|_| !released)
+            .map(|d| TestView {
+                date: l.date(d.date),
+                day: l.day_n(d.day),
+                double: d.double,
+            });
         let receipt = v.receipt;
+        let receipt_url = format!(
+            "{}/s/{receipt}",
+            s.settings.public_base_url.trim_end_matches('/')
+        );
+        // A receipt code always encodes; an empty block is the fallback.
+        let qr = super::qr_svg(&receipt_url).unwrap_or_default();
         let help = p
             .help
             .into_iter()
@@ -494,6 +535,10 @@ impl StatusPage {
             help,
             errors,
             identity_pending,
+            colour,
+            qr,
+            next_test,
+            recover_href: l.link("/s/recover"),
             receipt,
         }
     }
@@ -716,4 +761,142 @@ pub async fn poster(State(s): State<AppState>, l: Lang) -> PageResult {
         url,
         qr,
     }))
+}
+
+// ---------------------------------------------------------------------------
+// GET/POST /s/recover: 找回回执 by document number, phone and an SMS code.
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+struct RecoverPage {
+    base: Base,
+    send_action: String,
+    code_action: String,
+    again_href: String,
+    doc_types: Vec<(&'static str, String)>,
+    id_type: String,
+    id_number: String,
+    phone: String,
+    /// Set once a code was asked for: the second step.
+    ticket: Option<String>,
+    /// A refusal (wrong code, too many tries), in the page's language.
+    refusal: Option<String>,
+    errors: FormErrors,
+}
+with_base!(RecoverPage);
+
+impl RecoverPage {
+    fn new(l: Lang) -> RecoverPage {
+        RecoverPage {
+            base: Base::new(l, l.t().rc_title, "/s/recover"),
+            send_action: l.link("/s/recover"),
+            code_action: l.link("/s/recover/code"),
+            again_href: l.link("/s/recover"),
+            doc_types: bihuan_domain::identity::DocumentType::ALL
+                .into_iter()
+                .map(|d| (d.as_str(), l.doc_type(d.as_str())))
+                .collect(),
+            id_type: String::new(),
+            id_number: String::new(),
+            phone: String::new(),
+            ticket: None,
+            refusal: None,
+            errors: FormErrors::default(),
+        }
+    }
+
+    fn err(&self, key: &str) -> Option<String> {
+        self.errors.get(key)
+    }
+}
+
+fn recover_limited(s: &AppState, addr: SocketAddr, l: Lang) -> Result<(), PageError> {
+    if s.allowed(crate::web::ratelimit::Family::Recover, addr) {
+        Ok(())
+    } else {
+        Err(PageError {
+            lang: l,
+            failure: Failure::RateLimited,
+        })
+    }
+}
+
+fn refusal_text(l: Lang, e: &Error) -> Option<String> {
+    match e {
+        Error::Refused { zh, en, .. } => Some(if l.is_en() { en } else { zh }.to_string()),
+        _ => None,
+    }
+}
+
+pub async fn recover_form(l: Lang) -> Response {
+    no_store(ok(&RecoverPage::new(l)))
+}
+
+/// Step 1: the same answer whether or not the document and phone match.
+pub async fn recover_send(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    l: Lang,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    recover_limited(&s, addr, l)?;
+    let pairs = Pairs(pairs);
+    let mut page = RecoverPage::new(l);
+    page.id_type = pairs.get("id_type");
+    page.id_number = pairs.get("id_number");
+    page.phone = pairs.get("phone");
+    let input = RecoveryRequest {
+        id_type: page.id_type.clone(),
+        id_number: page.id_number.clone(),
+        phone: page.phone.clone(),
+    };
+    let client = crate::web::ratelimit::client_key(addr.ip()).to_string();
+    match s.services.request_recovery(input, client).await {
+        Ok(ticket) => {
+            page.ticket = Some(ticket.0);
+            // Nothing typed is shown back: the next screen is only the code.
+            page.id_number.clear();
+            page.phone.clear();
+            Ok(no_store(ok(&page)))
+        }
+        Err(Error::Invalid(errors)) => {
+            page.errors = FormErrors::of(&errors, l, &[]);
+            Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
+        }
+        Err(e) => match refusal_text(l, &e) {
+            Some(text) => {
+                page.refusal = Some(text);
+                Ok(no_store(render(StatusCode::TOO_MANY_REQUESTS, &page)))
+            }
+            None => Err(e).or_page(l),
+        },
+    }
+}
+
+/// Step 2: a right code opens the latest receipt.
+pub async fn recover_code(
+    State(s): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    l: Lang,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    recover_limited(&s, addr, l)?;
+    let pairs = Pairs(pairs);
+    let ticket = pairs.get("ticket");
+    match s
+        .services
+        .use_recovery_code(&ticket, &pairs.get("code"))
+        .await
+    {
+        Ok(receipt) => Ok(see_other(&l.link(&format!("/s/{receipt}")))),
+        Err(e) => match refusal_text(l, &e) {
+            Some(text) => {
+                let mut page = RecoverPage::new(l);
+                page.ticket = Some(ticket);
+                page.refusal = Some(text);
+                Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
+            }
+            None => Err(e).or_page(l),
+        },
+    }
 }
