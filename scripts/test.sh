@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: on SQLite, then on PostgreSQL.
-# Installs what the tests need where it is missing (Debian's chromium and
-# chromium-driver) and starts the local PostgreSQL if it is down.
+# Installs what the tests need where it is missing (Debian's chromium,
+# chromium-driver and a CJK font) and starts the local PostgreSQL if it is down.
 #   scripts/test.sh            both databases
 #   scripts/test.sh sqlite     SQLite only
 #   scripts/test.sh postgres   PostgreSQL only (BIHUAN_TEST_POSTGRES, default
@@ -10,10 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
 
-if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing chromium and chromium-driver"
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
-  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi
+# A CJK font, so that the journeys' screenshots (and text widths) are real.
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 ||
+  ! dpkg -s fonts-wqy-zenhei >/dev/null 2>&1; then
+  echo "== installing chromium, chromium-driver and fonts-wqy-zenhei"
+  packages="chromium chromium-driver fonts-wqy-zenhei"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $packages >/dev/null
+  else sudo apt-get update -qq && sudo apt-get install -y -qq $packages >/dev/null; fi
 fi
 
 run_sqlite() {
