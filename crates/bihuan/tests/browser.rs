@@ -202,7 +202,9 @@ async fn work_the_task_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path)
     let summary = c
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(&format!("#task-{id} summary")))
+        .for_element(Locator::Css(&format!(
+            "#task-{id} details.report-fold summary"
+        )))
         .await?;
     summary.click().await?;
     c.find(Locator::Id(&format!("t{id}outcome")))

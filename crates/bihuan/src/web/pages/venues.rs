@@ -77,7 +77,8 @@ impl VenuesPage {
             "kind" => t.vn_kind,
             "region" => t.vn_village,
             "address" => t.vn_address,
-            other => other,
+            // Never the English key: the shared field names.
+            other => self.base.l.field_label(other),
         }
         .to_string()
     }

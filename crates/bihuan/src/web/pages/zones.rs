@@ -112,7 +112,8 @@ impl ZonesPage {
             "kind" => t.zn_kind,
             "region" => t.cv_region,
             "starts_on" => t.zn_starts,
-            other => other,
+            // Never the English key: the shared field names.
+            other => self.l.field_label(other),
         }
         .to_string()
     }
@@ -155,6 +156,7 @@ pub async fn mark_zone(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    super::staff::require_confirm(&pairs.get("confirm"), l)?;
     let form = ZoneForm::from_pairs(&pairs);
     match s.services.mark_zone(&actor, form.to_input()).await {
         Ok(out) => {
@@ -175,6 +177,8 @@ pub async fn mark_zone(
 pub struct LiftForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn lift_zone(
@@ -185,6 +189,7 @@ pub async fn lift_zone(
     Form(f): Form<LiftForm>,
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
+    super::staff::require_confirm(&f.confirm, l)?;
     let out = s.services.lift_zone(&actor, id).await.or_page(l)?;
     Ok(see_other(&l.link(&format!(
         "/zones?released={}&remaining={}",
