@@ -427,7 +427,7 @@ async fn task_forms_need_the_session_csrf_token() {
         &app,
         &format!("/tasks/{id}/close"),
         Some(&worker),
-        &[("csrf", csrf.clone())],
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 403);
@@ -1386,7 +1386,10 @@ async fn a_sampler_fills_a_tube_by_scanning_and_seals_it() {
     let worker = sign_in(&app, "grid_worker", SAMPLER_GRID).await;
     let (status, html) = get_page(&app, "/sample", Some(&worker)).await;
     assert_eq!(status, 200);
-    assert!(html.contains("<a href=\"/sample\">采样</a>"), "in the menu");
+    assert!(
+        html.contains("<a class=\"tab\" href=\"/sample\" aria-current=\"page\">采样</a>"),
+        "one of the grid's tabs"
+    );
     assert!(html.contains("autocapitalize=\"characters\""), "{html}");
     assert!(html.contains("<option value=\"10\" selected>10合1</option>"));
     assert!(html.contains("<option value=\"1\">单采</option>"));
