@@ -160,7 +160,15 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
 
     // The person page says so in words.
     let (_, html) = get_page(&app, &format!("/persons/{person}"), &worker).await;
-    assert!(html.contains("拨打电话时查看手机号"), "{html}");
+    assert!(html.contains("查看完整手机号"), "{html}");
+    let timeline = &html[html.find("<ol class=\"timeline\">").expect("a timeline")..];
+    let timeline = &timeline[..timeline.find("</ol>").unwrap()];
+    for words in ["申报", "派发任务", "查看完整手机号", "用于拨打电话"] {
+        assert!(timeline.contains(words), "{words} in {timeline}");
+    }
+    for raw in ["task_", "unmasked", "declared", "{\"", "phone\""] {
+        assert!(!timeline.contains(raw), "{raw} in {timeline}");
+    }
 
     // A forged token reveals nothing, a town may not unmask.
     let r = post_form(
@@ -532,4 +540,65 @@ async fn the_navigation_is_one_row_of_tabs_and_more() {
         "{html}"
     );
     assert!(html.contains("<a href=\"/zones\">三区管控</a>"), "{html}");
+}
+
+#[tokio::test]
+async fn regions_are_picked_by_name_from_the_users_tree() {
+    let app = spawn().await;
+    let cmd = sign_in(&app, "command", "330784").await;
+    let (_, html) = get_page(&app, "/instructions", &cmd).await;
+    assert!(
+        !html.contains("<select id=\"regions\"") && !html.contains("multiple size="),
+        "no Ctrl-click list of codes: {html}"
+    );
+    assert!(
+        html.contains("<input type=\"checkbox\" name=\"regions\" value=\"330784\"> 全市（永康市）"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<details class=\"town-branch\"><summary>东城街道</summary>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<input type=\"checkbox\" name=\"regions\" value=\"330784001\"> 全镇（东城街道）"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<input type=\"checkbox\" name=\"regions\" value=\"330784001001\"> 园丁社区"),
+        "{html}"
+    );
+
+    // A town's 值班 form: its own town and villages, one of them, by name.
+    let town = sign_in(&app, "town", "330784001").await;
+    let (_, html) = get_page(&app, "/duty", &town).await;
+    assert!(!html.contains("全市"), "not the city: {html}");
+    assert!(
+        html.contains(
+            "<input type=\"radio\" name=\"region\" value=\"330784001\" checked> 全镇（东城街道）"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("value=\"330784002\""), "not another town");
+    let r = post_form(
+        &app,
+        "/duty",
+        &town,
+        &[
+            ("csrf", csrf_of(&html)),
+            ("region", "330784001001".into()),
+            ("on_date", "2022-01-28".into()),
+            ("shift", "all".into()),
+            ("name", "周值班".into()),
+            ("phone", "13800000001".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_page(&app, "/duty", &town).await;
+    assert!(
+        html.contains("<td>东城街道 · 园丁社区</td>"),
+        "the roster names the village: {html}"
+    );
 }

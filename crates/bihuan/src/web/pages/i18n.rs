@@ -661,7 +661,10 @@ strings! {
     g_confirm_decide: "确认此判定（不可撤销）", "Yes, record this decision (cannot be undone)";
     g_confirm_needed: "此操作不可撤销：请勾选确认后再提交。未作任何更改。", "This cannot be undone: tick the confirmation and submit again. Nothing was changed.";
     g_person_sees: "（对方可见）", " (the person sees this)";
-    g_unmasked_call: "拨打电话时查看手机号", "phone viewed to call";
+    g_unmasked_call: "用于拨打电话", "to call them";
+    g_unmasked_phone: "查看完整手机号", "full phone number viewed";
+    g_whole_city: "全市", "Whole city";
+    g_whole_town: "全镇", "Whole town";
 
     // issue 12: the command's screens (headline, tiles, map, exports, audit)
     i12_command: "", "";
@@ -1150,6 +1153,7 @@ impl Lang {
     /// A form field's name as the user reads it ("村(社区)", not `village`);
     /// nested keys (`itinerary.0.to`) by their last part. Unknown: "".
     pub fn field_label(self, field: &str) -> &'static str {
+        let field = field.split('[').next().unwrap_or(field);
         let mut key = field
             .rsplit('.')
             .find(|p| !p.bytes().all(|b| b.is_ascii_digit()))

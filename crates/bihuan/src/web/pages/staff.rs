@@ -672,6 +672,21 @@ fn done_message(l: Lang, done: &str, id: i64) -> Option<String> {
     Some(format!("{what} · {} #{id}", t.g_task_no))
 }
 
+/// The city's towns and villages by code, for words instead of codes.
+async fn region_names(
+    s: &AppState,
+    l: Lang,
+) -> Result<std::collections::HashMap<String, String>, PageError> {
+    let mut names = std::collections::HashMap::new();
+    for t in s.services.villages_by_town().await.or_page(l)? {
+        for v in t.villages {
+            names.insert(v.code, format!("{} · {}", t.name, v.name));
+        }
+        names.insert(t.code, t.name);
+    }
+    Ok(names)
+}
+
 /// An irreversible action goes ahead only with its box ticked; without it,
 /// nothing changes and the page says why (JS `confirm()` is only a courtesy).
 pub fn require_confirm(confirm: &str, l: Lang) -> Result<(), PageError> {
@@ -892,8 +907,25 @@ fn control_card(l: Lang, s: &AppState, c: &ControlView) -> ControlCard {
     }
 }
 
-/// The parts of an event's detail worth a line on the timeline.
-fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
+/// A region in words: its name from the city's tree (a grid by its village),
+/// else the level and code.
+fn region_words(l: Lang, names: &std::collections::HashMap<String, String>, code: &str) -> String {
+    if let Some(n) = names.get(code) {
+        return n.clone();
+    }
+    match names.get(code.get(..12).unwrap_or_default()) {
+        Some(v) if code.len() == 15 => format!("{v} · {}", l.region_code(code)),
+        _ => l.region_code(code),
+    }
+}
+
+/// The parts of an event's detail worth a line on the timeline, in words.
+fn event_details(
+    l: Lang,
+    names: &std::collections::HashMap<String, String>,
+    kind: &str,
+    d: &serde_json::Value,
+) -> Vec<String> {
     let mut out = Vec::new();
     let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_string);
     if let Some(rs) = d.get("reasons").and_then(|v| v.as_array()) {
@@ -905,7 +937,7 @@ fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
             out.extend(text("outcome").map(|o| l.outcome(&o)));
             out.extend(text("note").filter(|n| !n.is_empty()));
         }
-        "task_escalated" => out.extend(text("to").map(|r| l.region_code(&r))),
+        "task_escalated" => out.extend(text("to").map(|r| region_words(l, names, &r))),
         "checked_in" => {
             let symptoms: Vec<&str> = d
                 .get("symptoms")
@@ -943,16 +975,26 @@ fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
                 .and_then(|r| r.as_i64())
                 .map(|r| format!("{r}/5")),
         ),
+        "contact_confirmed" | "contact_struck" | "traced" => out.extend(
+            d.get("case")
+                .and_then(|c| c.as_i64())
+                .map(|c| format!("{} #{c}", l.t().nav_tracing)),
+        ),
         "unmasked" if text("field").as_deref() == Some("phone") => {
             out.push(l.t().g_unmasked_call.to_string())
         }
         "transferred" => {
-            out.extend(text("to").map(|r| l.region_code(&r)));
+            out.extend(text("to").map(|r| region_words(l, names, &r)));
             out.extend(text("address"));
             out.extend(text("reason").filter(|n| !n.is_empty()));
         }
         "handed_over" => {
             out.extend(text("to"));
+            // 协查 hand-over from 流调: the county by name.
+            out.extend(
+                text("county")
+                    .map(|c| bihuan_domain::regions::Divisions::get().place_name(&c, None)),
+            );
             out.extend(text("address"));
             out.extend(text("reason").filter(|n| !n.is_empty()));
         }
@@ -997,6 +1039,7 @@ pub async fn person(
     }
     flash.extend(q.task.and_then(|task| done_message(l, &q.done, task)));
     let people = card_people(&s, &actor, &p.tasks, l).await?;
+    let names = region_names(&s, l).await?;
     let page = PersonPage {
         base: Base::new(l, t.person_title, &here).signed_in(&actor),
         id,
@@ -1055,8 +1098,11 @@ pub async fn person(
             .map(|e| EventView {
                 at: shanghai_time(e.at),
                 actor: e.actor.clone(),
-                kind: l.event_kind(&e.kind),
-                details: event_details(l, &e.kind, &e.detail),
+                kind: match e.detail.get("field").and_then(|f| f.as_str()) {
+                    Some("phone") if e.kind == "unmasked" => t.g_unmasked_phone.to_string(),
+                    _ => l.event_kind(&e.kind),
+                },
+                details: event_details(l, &names, &e.kind, &e.detail),
             })
             .collect(),
     };
