@@ -2650,6 +2650,18 @@ async fn the_tracing_page_shows_evidence_and_the_chain_and_takes_decisions() {
         "{html}"
     );
     assert!(html.contains("密接") && html.contains("待研判"));
+    // The hand-over county is picked by name (province, city, county), and
+    // confirming asks for the box.
+    assert!(
+        html.contains("<details class=\"handover\"><summary>")
+            && html.contains("data-picker")
+            && !html.contains("placeholder=\"居住地县"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"confirm\" value=\"1\" required> 确认此判定（不可撤销）"),
+        "{html}"
+    );
     let at = html.find("/contacts/").unwrap() + 10;
     let person: String = html[at..]
         .chars()

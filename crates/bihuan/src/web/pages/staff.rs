@@ -673,7 +673,7 @@ fn done_message(l: Lang, done: &str, id: i64) -> Option<String> {
 }
 
 /// The city's towns and villages by code, for words instead of codes.
-async fn region_names(
+pub(super) async fn region_names(
     s: &AppState,
     l: Lang,
 ) -> Result<std::collections::HashMap<String, String>, PageError> {
@@ -909,7 +909,11 @@ fn control_card(l: Lang, s: &AppState, c: &ControlView) -> ControlCard {
 
 /// A region in words: its name from the city's tree (a grid by its village),
 /// else the level and code.
-fn region_words(l: Lang, names: &std::collections::HashMap<String, String>, code: &str) -> String {
+pub(super) fn region_words(
+    l: Lang,
+    names: &std::collections::HashMap<String, String>,
+    code: &str,
+) -> String {
     if let Some(n) = names.get(code) {
         return n.clone();
     }
