@@ -2492,6 +2492,10 @@ async fn venues_are_registered_approved_printed_and_scanned_on_a_phone() {
 
     let town = sign_in(&app, "town", "330784001").await;
     let (_, html) = get_page(&app, "/venues", Some(&town)).await;
+    assert!(
+        html.contains("· 东城街道 · 园丁社区</p>"),
+        "the venue's village by name: {html}"
+    );
     let at = html.find("/venues/").unwrap();
     let id: String = html[at + 8..]
         .chars()

@@ -1225,6 +1225,13 @@ impl Lang {
             "origin_departed_on" | "departed_on" => ("离开日期", "Departed on"),
             "confirm" => ("确认", "Confirmation"),
             "to" => ("地点", "Place"),
+            "employer" => ("单位名称", "Employer"),
+            "pool_size" => ("混采", "Pooling"),
+            "site" => ("采样点", "Sampling site"),
+            "hours" => ("开放时间", "Opening hours"),
+            "title" => ("标题", "Subject"),
+            "body" => ("内容", "Message"),
+            "list_name" => ("名单名称", "List name"),
             _ => return None,
         })
     }
