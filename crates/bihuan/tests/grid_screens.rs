@@ -602,3 +602,43 @@ async fn regions_are_picked_by_name_from_the_users_tree() {
         "the roster names the village: {html}"
     );
 }
+
+#[tokio::test]
+async fn the_help_answer_says_the_person_will_read_it() {
+    let app = spawn().await;
+    with_xiluoyuan(&app).await;
+    let (s, d) = app.declare(declaration()).await;
+    assert_eq!(s, 201, "{d}");
+    let receipt = d["receipt"].as_str().unwrap();
+    let r = app
+        .http
+        .post(app.url(&format!("/s/{receipt}/help")))
+        .form(&[("kind", "other"), ("note", "需要买菜")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let worker = app.login_as("grid_worker", GRID).await;
+    for t in api_tasks(&app, &worker).await {
+        let id = t["id"].as_i64().unwrap();
+        let (s, _) = app
+            .post(&worker, &format!("/api/v1/tasks/{id}/ack"), json!({}))
+            .await;
+        assert_eq!(s, 200);
+    }
+    let cookie = sign_in(&app, "grid_worker", GRID).await;
+    let (_, html) = get_page(&app, "/tasks", &cookie).await;
+    let says = "对方可见：此内容将作为答复显示在其回执页";
+    assert_eq!(
+        html.matches(says).count(),
+        1,
+        "on the help task only: {html}"
+    );
+    let help = &html[..html.find(says).unwrap()];
+    let card = &help[help.rfind("<article").unwrap()..];
+    assert!(card.contains("暖心服务"), "{card}");
+}

@@ -660,7 +660,7 @@ strings! {
     g_confirm_mark: "确认封管（不可撤销）", "Yes, mark the zone (cannot be undone)";
     g_confirm_decide: "确认此判定（不可撤销）", "Yes, record this decision (cannot be undone)";
     g_confirm_needed: "此操作不可撤销：请勾选确认后再提交。未作任何更改。", "This cannot be undone: tick the confirmation and submit again. Nothing was changed.";
-    g_person_sees: "（对方可见）", " (the person sees this)";
+    g_person_sees: "对方可见：此内容将作为答复显示在其回执页", "The person sees this: it is shown as the answer on their receipt";
     g_unmasked_call: "用于拨打电话", "to call them";
     g_unmasked_phone: "查看完整手机号", "full phone number viewed";
     g_whole_city: "全市", "Whole city";

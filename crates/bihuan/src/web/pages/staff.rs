@@ -334,6 +334,8 @@ pub struct ReportView {
     /// 信息变更待核实: (declaration id, what it would change), answered
     /// with the report (a verification task on the person page).
     pub identity_changes: Vec<(i64, String)>,
+    /// 暖心服务: the note is the answer the person reads on their receipt.
+    pub person_sees: bool,
 }
 
 /// The outcomes a report offers: a verification's findings, and for other
@@ -394,6 +396,7 @@ impl ReportView {
             .collect(),
             city: city.to_string(),
             identity_changes: Vec::new(),
+            person_sees: kind.and_then(TaskKind::parse) == Some(TaskKind::Help),
             f,
             errors,
         }
