@@ -570,6 +570,14 @@ async fn regions_are_picked_by_name_from_the_users_tree() {
         "{html}"
     );
 
+    // 封管 a grid: picked by name, not typed as a 15-digit code.
+    let (_, html) = get_page(&app, "/zones", &cmd).await;
+    assert!(
+        html.contains("<option value=\"330784001001001\">园丁社区第一网格</option>"),
+        "{html}"
+    );
+    assert!(!html.contains("pattern=\"[0-9]{15}\""), "{html}");
+
     // A town's 值班 form: its own town and villages, one of them, by name.
     let town = sign_in(&app, "town", "330784001").await;
     let (_, html) = get_page(&app, "/duty", &town).await;

@@ -574,6 +574,8 @@ pub struct UntestedPageView {
 pub struct ZonesPageView {
     pub zones: Vec<crate::storage::rounds::ZoneRow>,
     pub towns: Vec<TownVillages>,
+    /// Every grid, to pick one by name.
+    pub grids: Vec<repo::RegionRow>,
 }
 
 impl Services {
@@ -649,10 +651,12 @@ impl Services {
         }
         let mut c = self.db.pool().acquire().await?;
         let zones = crate::storage::rounds::recent_zones(&mut c).await?;
+        let grids = repo::regions_at_level(&mut c, RegionLevel::Grid.as_str()).await?;
         drop(c);
         Ok(ZonesPageView {
             zones,
             towns: self.villages_by_town().await?,
+            grids,
         })
     }
 }

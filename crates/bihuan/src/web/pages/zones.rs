@@ -48,6 +48,8 @@ struct ZonesPage {
     errors: FormErrors,
     kinds: Vec<(&'static str, String)>,
     towns: Vec<VillageGroup>,
+    /// Grids by name, grouped by town.
+    grid_towns: Vec<VillageGroup>,
 }
 with_base!(ZonesPage);
 
@@ -90,6 +92,20 @@ impl ZonesPage {
                 .iter()
                 .map(|(k, _)| (*k, l.zone_kind(k)))
                 .collect(),
+            grid_towns: v
+                .towns
+                .iter()
+                .map(|t| VillageGroup {
+                    name: t.name.clone(),
+                    villages: v
+                        .grids
+                        .iter()
+                        .filter(|g| g.code.starts_with(&t.code))
+                        .map(|g| (g.code.clone(), g.name.clone()))
+                        .collect(),
+                })
+                .filter(|g| !g.villages.is_empty())
+                .collect(),
             towns: v
                 .towns
                 .into_iter()
@@ -104,6 +120,13 @@ impl ZonesPage {
 
     fn err(&self, key: &str) -> Option<String> {
         self.errors.get(key)
+    }
+
+    /// Whether the typed grid is one the list offers (else it is kept as typed).
+    fn known_grid(&self, code: &str) -> bool {
+        self.grid_towns
+            .iter()
+            .any(|t| t.villages.iter().any(|g| g.0 == code))
     }
 
     fn label(&self, key: &str) -> String {
