@@ -202,7 +202,9 @@ async fn work_the_task_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path)
     let summary = c
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(&format!("#task-{id} summary")))
+        .for_element(Locator::Css(&format!(
+            "#task-{id} details.report-fold summary"
+        )))
         .await?;
     summary.click().await?;
     c.find(Locator::Id(&format!("t{id}outcome")))
@@ -683,8 +685,12 @@ async fn follow_a_round_like_a_grid_worker(c: &Client, app: &TestApp, dir: &Path
     assert!(fits_the_phone(c).await?, "the 未检 list fits the phone");
     screenshot(c, dir, "untested.png").await?;
 
-    // The employers with overdue workers.
-    c.find(Locator::Css("a[href='/rolling']"))
+    // The employers with overdue workers, under 更多.
+    c.find(Locator::Css("details.more > summary"))
+        .await?
+        .click()
+        .await?;
+    c.find(Locator::Css(".more-menu a[href='/rolling']"))
         .await?
         .click()
         .await?;

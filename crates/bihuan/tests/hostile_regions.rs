@@ -805,28 +805,29 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/persons/{id}/tests", Id, p)
             .form(&[("result", "negative"), ("sampled_at", "2022-01-28T09:00")])
             .by(Worker),
-        row("POST", true, "/persons/{id}/release", Id, b.releasable[1]).by(Town),
+        row("POST", true, "/persons/{id}/release", Id, b.releasable[1]).form(&[("confirm", "1")]).by(Town),
+        row("POST", true, "/persons/{id}/call", Id, p).by(Worker),
         row("POST", true, "/persons/{id}/transfer", Id, b.movers[1])
             .form(&[("to", "city"), ("village", VILLAGE_A), ("address", "甲路1号"), ("reason", "投亲")])
             .by(Town),
         row("POST", true, "/tasks/{id}/ack", Id, t).by(Worker),
         row("POST", true, "/tasks/{id}/report", Id, t).form(&[("outcome", "verified"), ("note", "x")]).by(Worker),
-        row("POST", true, "/tasks/{id}/close", Id, t).by(Town),
+        row("POST", true, "/tasks/{id}/close", Id, t).form(&[("confirm", "1")]).by(Town),
         row("POST", true, "/tasks/{id}/reopen", Id, t).form(&[("reason", "x")]).by(Town),
         row("POST", true, "/tasks/{id}/ack", Id, b.help_task2).by(Worker),
         row("POST", true, "/tasks/{id}/report", Id, b.help_task2)
             .form(&[("outcome", "done"), ("note", "x")])
             .by(Worker),
-        row("POST", true, "/risk-areas/{id}/lift", Id, b.risk_area2),
+        row("POST", true, "/risk-areas/{id}/lift", Id, b.risk_area2).form(&[("confirm", "1")]),
         // ---- pages: rounds, zones, sites
         row("GET", true, "/rounds/{id}", Id, b.round).by(Town),
         row("GET", true, &format!("/rounds/{}/untested/{{id}}", b.round), Region, GRID_B).by(Worker),
         row("GET", true, &format!("/rounds/{}/untested/{{id}}.csv", b.round), Region, GRID_B).by(Worker),
         row("GET", true, &format!("/rounds/{}?region={{id}}", b.round_ab), Region, TOWN_B).by(Town),
         row("GET", true, &format!("/rounds/{}/untested/{{id}}", b.round_ab), Region, GRID_B).by(Worker),
-        row("POST", true, "/zones/{id}/lift", Id, b.zone2),
+        row("POST", true, "/zones/{id}/lift", Id, b.zone2).form(&[("confirm", "1")]),
         row("POST", true, "/zones", Region, VILLAGE_B)
-            .form(&[("kind", "sealed"), ("village", "{id}"), ("starts_on", "2022-01-28")]),
+            .form(&[("kind", "sealed"), ("village", "{id}"), ("starts_on", "2022-01-28"), ("confirm", "1")]),
         row("POST", true, "/sites", Region, VILLAGE_B)
             .form(&[
                 ("name", "甲点"),
@@ -855,8 +856,8 @@ fn probes(b: &B) -> Vec<Probe> {
         row("GET", true, "/v/{id}", Token, "x").own(&b.venue_code).by(Anyone),
         row("GET", true, "/tracing/{id}", Id, c),
         row("POST", true, "/tracing/{id}/trace", Id, c),
-        row("POST", true, &format!("/tracing/{{id}}/contacts/{}", k[2]), Id, c).form(&[("decision", "confirm")]),
-        row("POST", true, &format!("/tracing/{c}/contacts/{{id}}"), Id, k[3]).form(&[("decision", "strike")]),
+        row("POST", true, &format!("/tracing/{{id}}/contacts/{}", k[2]), Id, c).form(&[("decision", "confirm"), ("confirm", "1")]),
+        row("POST", true, &format!("/tracing/{c}/contacts/{{id}}"), Id, k[3]).form(&[("decision", "strike"), ("confirm", "1")]),
         // ---- pages: 指挥部
         row("GET", true, "/instructions/{id}", Id, i).by(Town),
         row("POST", true, "/instructions/{id}/ack", Id, i).by(Worker),

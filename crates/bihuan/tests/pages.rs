@@ -361,7 +361,11 @@ async fn task_forms_need_the_session_csrf_token() {
     )
     .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/tasks?state=dispatched");
+    // Back to the same list, saying what was done, at the card.
+    assert_eq!(
+        location(&r),
+        format!("/tasks?state=dispatched&done=ack&task={id}#task-{id}")
+    );
     assert_eq!(api_tasks(&app, &token).await[0]["state"], "acknowledged");
 
     // Acknowledging twice is a conflict page.
@@ -412,7 +416,10 @@ async fn task_forms_need_the_session_csrf_token() {
     )
     .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(location(&r), "/tasks");
+    assert_eq!(
+        location(&r),
+        format!("/tasks?done=report&task={id}#task-{id}")
+    );
     assert_eq!(api_tasks(&app, &token).await[0]["state"], "reported");
 
     // Grid workers do not review.
@@ -420,7 +427,7 @@ async fn task_forms_need_the_session_csrf_token() {
         &app,
         &format!("/tasks/{id}/close"),
         Some(&worker),
-        &[("csrf", csrf.clone())],
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 403);
@@ -436,7 +443,7 @@ async fn task_forms_need_the_session_csrf_token() {
         &app,
         &format!("/tasks/{id}/close"),
         Some(&village),
-        &[("csrf", csrf.clone())],
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 403, "another session's token is refused");
@@ -444,7 +451,7 @@ async fn task_forms_need_the_session_csrf_token() {
         &app,
         &format!("/tasks/{id}/close"),
         Some(&village),
-        &[("csrf", vcsrf.clone())],
+        &[("csrf", vcsrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -595,9 +602,12 @@ async fn the_command_publishes_risk_areas_and_sees_the_overview() {
     .await;
     assert_eq!(r.status(), 422);
 
+    let sure = [("csrf", csrf.clone()), ("confirm", "1".to_string())];
     let r = post_form(&app, &lift, Some(&cmd), &[("csrf", csrf.clone())]).await;
+    assert_eq!(r.status(), 422, "lifting asks for the confirmation");
+    let r = post_form(&app, &lift, Some(&cmd), &sure).await;
     assert_eq!(r.status(), 303);
-    let r = post_form(&app, &lift, Some(&cmd), &[("csrf", csrf.clone())]).await;
+    let r = post_form(&app, &lift, Some(&cmd), &sure).await;
     assert_eq!(r.status(), 409, "lifting twice conflicts");
 
     let (status, html) = get_page(&app, "/command", Some(&cmd)).await;
@@ -1104,7 +1114,7 @@ async fn due_tests_release_and_the_notice() {
         &app,
         &format!("/persons/{person}/release"),
         Some(&village),
-        &[("csrf", vcsrf.clone())],
+        &[("csrf", vcsrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 422);
@@ -1144,7 +1154,7 @@ async fn due_tests_release_and_the_notice() {
         &app,
         &format!("/persons/{person}/release"),
         Some(&village),
-        &[("csrf", vcsrf.clone())],
+        &[("csrf", vcsrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 303);
@@ -1376,7 +1386,10 @@ async fn a_sampler_fills_a_tube_by_scanning_and_seals_it() {
     let worker = sign_in(&app, "grid_worker", SAMPLER_GRID).await;
     let (status, html) = get_page(&app, "/sample", Some(&worker)).await;
     assert_eq!(status, 200);
-    assert!(html.contains("<a href=\"/sample\">采样</a>"), "in the menu");
+    assert!(
+        html.contains("<a class=\"tab\" href=\"/sample\" aria-current=\"page\">采样</a>"),
+        "one of the grid's tabs"
+    );
     assert!(html.contains("autocapitalize=\"characters\""), "{html}");
     assert!(html.contains("<option value=\"10\" selected>10合1</option>"));
     assert!(html.contains("<option value=\"1\">单采</option>"));
@@ -2210,6 +2223,7 @@ async fn the_command_marks_and_lifts_a_zone_on_the_page() {
             ("village", village.to_string()),
             ("grid", grid.to_string()),
             ("starts_on", "2022-01-28".to_string()),
+            ("confirm", "1".to_string()),
         ]
     };
 
@@ -2277,6 +2291,14 @@ async fn the_command_marks_and_lifts_a_zone_on_the_page() {
     let r = post_form(&app, &lift, Some(&cmd), &[("csrf", "forged".into())]).await;
     assert_eq!(r.status(), 403);
     let r = post_form(&app, &lift, Some(&cmd), &[("csrf", csrf.clone())]).await;
+    assert_eq!(r.status(), 422, "lifting a zone asks for the confirmation");
+    let r = post_form(
+        &app,
+        &lift,
+        Some(&cmd),
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert_eq!(to, "/zones?released=1&remaining=2");
@@ -2291,7 +2313,13 @@ async fn the_command_marks_and_lifts_a_zone_on_the_page() {
         !html.contains(&format!("action=\"{lift}\"")),
         "no second lift button"
     );
-    let r = post_form(&app, &lift, Some(&cmd), &[("csrf", csrf.clone())]).await;
+    let r = post_form(
+        &app,
+        &lift,
+        Some(&cmd),
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
+    )
+    .await;
     assert_eq!(r.status(), 409, "lifting twice");
     let (_, html) = get_page(&app, "/zones?released=1&remaining=2&lang=en", Some(&cmd)).await;
     assert!(
@@ -2464,6 +2492,10 @@ async fn venues_are_registered_approved_printed_and_scanned_on_a_phone() {
 
     let town = sign_in(&app, "town", "330784001").await;
     let (_, html) = get_page(&app, "/venues", Some(&town)).await;
+    assert!(
+        html.contains("· 东城街道 · 园丁社区</p>"),
+        "the venue's village by name: {html}"
+    );
     let at = html.find("/venues/").unwrap();
     let id: String = html[at + 8..]
         .chars()
@@ -2622,6 +2654,18 @@ async fn the_tracing_page_shows_evidence_and_the_chain_and_takes_decisions() {
         "{html}"
     );
     assert!(html.contains("密接") && html.contains("待研判"));
+    // The hand-over county is picked by name (province, city, county), and
+    // confirming asks for the box.
+    assert!(
+        html.contains("<details class=\"handover\"><summary>")
+            && html.contains("data-picker")
+            && !html.contains("placeholder=\"居住地县"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"confirm\" value=\"1\" required> 确认此判定（不可撤销）"),
+        "{html}"
+    );
     let at = html.find("/contacts/").unwrap() + 10;
     let person: String = html[at..]
         .chars()
@@ -2631,7 +2675,11 @@ async fn the_tracing_page_shows_evidence_and_the_chain_and_takes_decisions() {
         &app,
         &format!("{case}/contacts/{person}"),
         Some(&command),
-        &[("csrf", csrf), ("decision", "confirm".into())],
+        &[
+            ("csrf", csrf),
+            ("decision", "confirm".into()),
+            ("confirm", "1".into()),
+        ],
     )
     .await;
     assert_eq!(r.status(), 303);

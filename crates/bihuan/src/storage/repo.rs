@@ -483,6 +483,56 @@ pub async fn person_in(c: &mut AnyConnection, id: i64, scope: &str) -> Result<Op
     }))
 }
 
+/// Who a task card is about: the name, the masked phone, and where to find
+/// them (the latest declared address, else the resident roll's).
+#[derive(Debug, Clone)]
+pub struct CardPersonRow {
+    pub id: i64,
+    pub name: String,
+    pub phone_masked: String,
+    pub village: Option<String>,
+    pub address: Option<String>,
+}
+
+/// The people of a page of task cards, inside `scope`.
+pub async fn card_people(
+    c: &mut AnyConnection,
+    ids: &[i64],
+    scope: &str,
+) -> Result<Vec<CardPersonRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let latest = "FROM declarations d WHERE d.person_id = p.id \
+                  ORDER BY d.received_at DESC, d.id DESC LIMIT 1";
+    let sql = format!(
+        "SELECT p.id, p.name, p.phone_masked, \
+                (SELECT d.village {latest}) AS village, \
+                COALESCE((SELECT d.address {latest}), \
+                         (SELECT r.address FROM residents r WHERE r.person_id = p.id)) AS address \
+         FROM persons p WHERE p.region LIKE $1 AND p.id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(format!("{scope}%"));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.fetch_all(c)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CardPersonRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                phone_masked: r.try_get("phone_masked")?,
+                village: r.try_get("village")?,
+                address: r.try_get("address")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn set_person_region(
     c: &mut AnyConnection,
     id: i64,

@@ -72,7 +72,7 @@ pub fn parse_new_user(
         e.push(FieldError::new(
             "role",
             "role",
-            "角色应为 command、town、village 或 grid_worker",
+            "角色应为指挥部、镇街、村社区或网格员",
             "command, town, village or grid_worker",
         ));
     }

@@ -123,6 +123,57 @@ impl Services {
         })
     }
 
+    /// Who the cards of a task page are about (name, masked phone, address),
+    /// by person id, inside the actor's region.
+    pub async fn card_people(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, repo::CardPersonRow>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut c = self.db.pool().acquire().await?;
+        Ok(repo::card_people(&mut c, &ids, actor.scope())
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect())
+    }
+
+    /// 拨打: a person's name and full phone number, to call them from a task
+    /// card. The unmasked number is audited like any other (`unmasked`).
+    pub async fn phone_to_call(&self, actor: &Actor, id: i64) -> Result<(String, String)> {
+        if !actor.role.can_unmask() {
+            return Err(Error::Forbidden);
+        }
+        let now = self.clock.timestamp();
+        let p = {
+            let mut c = self.db.pool().acquire().await?;
+            repo::person_in(&mut c, id, actor.scope())
+                .await?
+                .ok_or(Error::NotFound)?
+        };
+        let who = actor.username.clone();
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    repo::insert_event(
+                        c,
+                        now,
+                        &who,
+                        Some(id),
+                        None,
+                        "unmasked",
+                        &json!({"field": "phone", "purpose": "call"}),
+                    )
+                    .await
+                })
+            })
+            .await?;
+        Ok((p.name, self.vault.decrypt(&p.phone_enc).unwrap_or_default()))
+    }
+
     /// What a receipt shows: this declaration's name (masked), its own
     /// assessment, and the measure running now. A receipt whose declared
     /// name or phone did not match the identity on file (`identity_pending`)
@@ -535,6 +586,8 @@ pub struct UntestedPageView {
 pub struct ZonesPageView {
     pub zones: Vec<crate::storage::rounds::ZoneRow>,
     pub towns: Vec<TownVillages>,
+    /// Every grid, to pick one by name.
+    pub grids: Vec<repo::RegionRow>,
 }
 
 impl Services {
@@ -610,10 +663,12 @@ impl Services {
         }
         let mut c = self.db.pool().acquire().await?;
         let zones = crate::storage::rounds::recent_zones(&mut c).await?;
+        let grids = repo::regions_at_level(&mut c, RegionLevel::Grid.as_str()).await?;
         drop(c);
         Ok(ZonesPageView {
             zones,
             towns: self.villages_by_town().await?,
+            grids,
         })
     }
 }

@@ -139,7 +139,10 @@ pub fn router(state: AppState) -> Router {
     ));
     Router::new()
         .nest("/api/v1", api)
-        .merge(pages::routes())
+        .merge(pages::routes().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::staff_nav_on_errors,
+        )))
         .route("/healthz", get(api::healthz))
         .layer(axum::middleware::from_fn(extract::nul_guard))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -105,7 +105,8 @@ struct InstructionsPage {
     action: String,
     f: ComposeForm,
     errors: FormErrors,
-    regions: Vec<(String, String)>,
+    /// 接收区域: 全市 / 全镇 / villages by name (issue 12).
+    regions: Option<super::forms::RegionTree>,
     roles: Vec<(&'static str, &'static str)>,
 }
 with_base!(InstructionsPage);
@@ -113,9 +114,6 @@ with_base!(InstructionsPage);
 impl InstructionsPage {
     fn has_role(&self, r: &str) -> bool {
         self.f.roles.iter().any(|x| x == r)
-    }
-    fn has_region(&self, r: &str) -> bool {
-        self.f.regions.iter().any(|x| x == r)
     }
 }
 
@@ -143,19 +141,11 @@ async fn instructions_page(
     } else {
         s.services.instruction_escalations(actor).await.or_page(l)?
     };
-    let mut regions = Vec::new();
-    if may_send {
-        for g in s.services.villages_by_town().await.or_page(l)? {
-            if g.code.starts_with(actor.scope()) {
-                regions.push((g.code.clone(), g.name.clone()));
-            }
-            for v in g.villages {
-                if v.code.starts_with(actor.scope()) && actor.scope().len() > 6 {
-                    regions.push((v.code, format!("{} · {}", g.name, v.name)));
-                }
-            }
-        }
-    }
+    let regions = if may_send {
+        Some(region_tree(s, l, actor, "regions", "checkbox", f.regions.clone()).await?)
+    } else {
+        None
+    };
     Ok(InstructionsPage {
         base: Base::new(l, t.in_title, "/instructions").signed_in(actor),
         inbox: inbox
@@ -498,6 +488,27 @@ pub async fn photo(
     Ok(crate::web::download(&ct, "photo", None, data))
 }
 
+/// The user's regions as a tree of names (全市, 全镇, villages).
+async fn region_tree(
+    s: &AppState,
+    l: Lang,
+    actor: &Actor,
+    name: &'static str,
+    kind: &'static str,
+    chosen: Vec<String>,
+) -> Result<super::forms::RegionTree, PageError> {
+    let scope = actor.scope();
+    let city_name = if scope.len() <= 6 {
+        s.services.region(scope).await.or_page(l)?.name
+    } else {
+        String::new()
+    };
+    let towns = s.services.villages_by_town().await.or_page(l)?;
+    Ok(super::forms::RegionTree::new(
+        name, kind, scope, &city_name, towns, true, chosen,
+    ))
+}
+
 // ---------------------------------------------------------------------------
 // 值班值守.
 
@@ -512,6 +523,8 @@ struct DutyPage {
     errors: FormErrors,
     f: DutyInput,
     shifts: Vec<(&'static str, &'static str)>,
+    /// 值班区域 by name: one of the user's regions.
+    regions: super::forms::RegionTree,
 }
 with_base!(DutyPage);
 
@@ -526,6 +539,7 @@ async fn duty_page(
     let rows = s.services.duty_roster(actor).await.or_page(l)?;
     let uncovered = s.services.regions_without_duty(actor).await.or_page(l)?;
     let shift_label = |x: &str| Shift::parse(x).map_or("", |s| l.pick(s.label_zh(), s.label_en()));
+    let regions = region_tree(s, l, actor, "region", "radio", vec![f.region.clone()]).await?;
     Ok(DutyPage {
         base: Base::new(l, l.t().du_title, "/duty").signed_in(actor),
         rows: rows
@@ -533,7 +547,7 @@ async fn duty_page(
             .map(|d| {
                 (
                     d.on_date.clone(),
-                    l.region_code(&d.region),
+                    regions.name_of(&d.region),
                     shift_label(&d.shift),
                     d.name,
                     d.phone,
@@ -549,6 +563,7 @@ async fn duty_page(
             .into_iter()
             .map(|s| (s.as_str(), l.pick(s.label_zh(), s.label_en())))
             .collect(),
+        regions,
     })
 }
 

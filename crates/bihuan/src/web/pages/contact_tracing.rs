@@ -137,6 +137,8 @@ pub struct CandidateItem {
     pub evidence: Vec<EvidenceLine>,
     pub action: String,
     pub person_href: String,
+    /// 移交外地: the county picked by name (province, city, county).
+    pub handover: super::public::Picker,
 }
 
 #[derive(Template)]
@@ -198,10 +200,16 @@ pub async fn case(
     Path(id): Path<i64>,
 ) -> PageResult {
     let v = s.services.case_view(&actor, id).await.or_page(l)?;
-    Ok(no_store(ok(&case_page(l, &actor, v))))
+    let names = super::staff::region_names(&s, l).await?;
+    Ok(no_store(ok(&case_page(l, &actor, v, &names))))
 }
 
-fn case_page(l: Lang, actor: &Actor, v: CaseView) -> CasePage {
+fn case_page(
+    l: Lang,
+    actor: &Actor,
+    v: CaseView,
+    names: &std::collections::HashMap<String, String>,
+) -> CasePage {
     let t = l.t();
     let name_of = |p: i64| {
         if p == v.person_id {
@@ -220,7 +228,14 @@ fn case_page(l: Lang, actor: &Actor, v: CaseView) -> CasePage {
             person_id: k.person_id,
             name: k.name.clone(),
             doc_masked: k.doc_masked.clone(),
-            region: k.region.clone(),
+            region: super::staff::region_words(l, names, &k.region),
+            handover: super::public::Picker::new(
+                &format!("ho{}_", k.person_id),
+                "",
+                &Default::default(),
+                &super::forms::FormErrors::default(),
+            )
+            .lazy(),
             degree_label: if k.degree == 1 {
                 t.tr_degree1
             } else {
@@ -276,6 +291,10 @@ pub async fn decide(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    // 确认 and 排除 cannot be taken back; the hand-over names its county.
+    if matches!(pairs.get("decision").as_str(), "confirm" | "strike") {
+        super::staff::require_confirm(&pairs.get("confirm"), l)?;
+    }
     let input = DecisionInput {
         decision: pairs.get("decision"),
         county: Some(pairs.get("county")).filter(|c| !c.trim().is_empty()),

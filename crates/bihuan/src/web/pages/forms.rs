@@ -867,6 +867,102 @@ pub fn risk_area_rows(text: &str) -> Result<Vec<RiskAreaInput>, FieldError> {
     Ok(rows)
 }
 
+// ---------------------------------------------------------------------------
+// Picking regions by name: 全市, 全镇, or villages, from the user's own tree.
+
+/// The regions a user may pick, as a tree of names: the whole city (for the
+/// command), each town with 全镇 and its villages. Rendered by the
+/// `region_tree` macro as checkboxes (several) or radios (one).
+pub struct RegionTree {
+    /// The field name the choices post as.
+    pub name: &'static str,
+    /// "checkbox" or "radio".
+    pub kind: &'static str,
+    /// (code, name) of the whole city, for a user who manages it.
+    pub city: Option<(String, String)>,
+    pub towns: Vec<TownBranch>,
+    pub chosen: Vec<String>,
+}
+
+pub struct TownBranch {
+    pub code: String,
+    pub name: String,
+    /// Whether the town itself may be chosen (全镇).
+    pub whole: bool,
+    pub villages: Vec<(String, String)>,
+}
+
+impl RegionTree {
+    /// The tree under `scope` (the actor's region). `villages`: offer
+    /// villages, not only whole towns.
+    pub fn new(
+        name: &'static str,
+        kind: &'static str,
+        scope: &str,
+        city_name: &str,
+        towns: Vec<crate::usecases::views::TownVillages>,
+        villages: bool,
+        chosen: Vec<String>,
+    ) -> RegionTree {
+        let city = (scope.len() <= 6).then(|| (scope.to_string(), city_name.to_string()));
+        let towns = towns
+            .into_iter()
+            .filter(|t| t.code.starts_with(scope) || scope.starts_with(&t.code))
+            .map(|t| TownBranch {
+                whole: t.code.starts_with(scope),
+                villages: if villages {
+                    t.villages
+                        .into_iter()
+                        .filter(|v| v.code.starts_with(scope))
+                        .map(|v| (v.code, v.name))
+                        .collect()
+                } else {
+                    vec![]
+                },
+                code: t.code,
+                name: t.name,
+            })
+            .filter(|t| t.whole || !t.villages.is_empty())
+            .collect();
+        RegionTree {
+            name,
+            kind,
+            city,
+            towns,
+            chosen,
+        }
+    }
+
+    pub fn is_chosen(&self, code: &str) -> bool {
+        self.chosen.iter().any(|c| c == code)
+    }
+
+    /// A town's branch starts open when something in it is chosen.
+    pub fn open(&self, town: &TownBranch) -> bool {
+        self.chosen
+            .iter()
+            .any(|c| c.starts_with(&town.code) && c.len() > town.code.len())
+    }
+
+    /// The name of a chosen code, for the summary line.
+    pub fn name_of(&self, code: &str) -> String {
+        if let Some((c, n)) = &self.city
+            && c == code
+        {
+            return n.clone();
+        }
+        for t in &self.towns {
+            if t.code == code {
+                return t.name.clone();
+            }
+            if let Some(v) = t.villages.iter().find(|v| v.0 == code) {
+                return format!("{} · {}", t.name, v.1);
+            }
+        }
+        code.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -651,6 +651,35 @@ strings! {
 
     // issue 12: the grid worker's screens (task cards, confirmations, pickers)
     i12_grid: "", "";
+    g_tab_tasks: "任务", "Tasks";
+    g_tab_due: "应检", "Due";
+    g_tab_sample: "采样", "Sample";
+    g_tab_overview: "总览", "Overview";
+    g_more: "更多", "More";
+    g_call: "拨打", "Call";
+    g_call_title: "拨打电话", "Call";
+    g_call_audited: "已记录：您查看了完整手机号。", "Recorded: you viewed the full number.";
+    g_back_to_tasks: "返回任务", "Back to the tasks";
+    g_why: "派发依据", "Why this task";
+    g_address: "地址", "Address";
+    g_no_address: "未登记地址", "No address on file";
+    g_done_ack: "已签收", "Acknowledged";
+    g_done_report: "已反馈", "Reported";
+    g_done_close: "已办结", "Closed";
+    g_done_reopen: "已退回重办", "Returned for rework";
+    g_task_no: "任务", "task";
+    g_confirm: "确认", "Confirmation";
+    g_confirm_close: "确认办结（不可撤销）", "Yes, close it (cannot be undone)";
+    g_confirm_release: "确认解除管控（不可撤销）", "Yes, release (cannot be undone)";
+    g_confirm_lift: "确认解除（不可撤销）", "Yes, lift it (cannot be undone)";
+    g_confirm_mark: "确认封管（不可撤销）", "Yes, mark the zone (cannot be undone)";
+    g_confirm_decide: "确认此判定（不可撤销）", "Yes, record this decision (cannot be undone)";
+    g_confirm_needed: "此操作不可撤销：请勾选确认后再提交。未作任何更改。", "This cannot be undone: tick the confirmation and submit again. Nothing was changed.";
+    g_person_sees: "对方可见：此内容将作为答复显示在其回执页", "The person sees this: it is shown as the answer on their receipt";
+    g_unmasked_call: "用于拨打电话", "to call them";
+    g_unmasked_phone: "查看完整手机号", "full phone number viewed";
+    g_whole_city: "全市", "Whole city";
+    g_whole_town: "全镇", "Whole town";
 
     // issue 12: the command's screens (headline, tiles, map, exports, audit)
     i12_command: "", "";
@@ -884,7 +913,28 @@ impl Lang {
             "transferred" => ("转移", "transferred"),
             "handed_over" => ("市外协查移交", "handed over out of the city"),
             "health_codes_read" => ("赋码数据读取", "health codes read"),
-            other => return other.to_string(),
+            "control_restored" => ("恢复管控", "control restored"),
+            "notification_undeliverable" => ("短信无法送达", "text message undeliverable"),
+            "person_created" => ("建档", "record created"),
+            "contact_confirmed" => ("确认为密接", "contact confirmed"),
+            "contact_struck" => ("排除密接", "contact struck"),
+            "traced" => ("流调追踪", "traced"),
+            "zone_marked" => ("划定管控区", "zone marked"),
+            "zone_lifted" => ("解除管控区", "zone lifted"),
+            "lab_result" => ("检测结果回传", "lab result"),
+            "check_in_missed" => ("未打卡", "check-in missed"),
+            "test_missed" => ("漏检", "test missed"),
+            "tube_sealed" => ("封管", "tube sealed"),
+            "venue_registered" => ("场所码登记", "venue registered"),
+            "venue_decided" => ("场所码审核", "venue decided"),
+            "round_created" => ("创建全员核酸", "round created"),
+            "residents_loaded" => ("导入常住人口", "residents loaded"),
+            "roster_loaded" => ("导入滚动检测名单", "roster loaded"),
+            "assist_row_routed" => ("协查分派", "assist row routed"),
+            "identity_confirmed" => ("确认信息变更", "identity change confirmed"),
+            "identity_rejected" => ("驳回信息变更", "identity change rejected"),
+            // Anything else still reads as words, never a raw code.
+            _ => ("其他操作", "other action"),
         };
         self.pick(zh, en).into()
     }
@@ -1140,6 +1190,92 @@ impl Lang {
             Lang::En if n == 1 => "every day".into(),
             Lang::En => format!("every {n} days"),
         }
+    }
+
+    /// A form field's name as the user reads it ("村(社区)", not `village`);
+    /// nested keys (`itinerary.0.to`) by their last part. Unknown: "".
+    pub fn field_label(self, field: &str) -> &'static str {
+        let field = field.split('[').next().unwrap_or(field);
+        let mut key = field
+            .rsplit('.')
+            .find(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap_or(field);
+        // A form's own prefix (`origin_county`, `itinerary_0_to`) falls away.
+        loop {
+            if let Some((zh, en)) = Self::field_words(key) {
+                return self.pick(zh, en);
+            }
+            match key.split_once('_') {
+                Some((_, rest)) => key = rest,
+                None => return "",
+            }
+        }
+    }
+
+    fn field_words(key: &str) -> Option<(&'static str, &'static str)> {
+        Some(match key {
+            "village" | "destination" => ("村(社区)", "Village"),
+            "address" => ("地址", "Address"),
+            "due_at" => ("截止时间", "Deadline"),
+            "roles" | "role" => ("角色", "Roles"),
+            "region" | "regions" | "scope" | "serves" => ("地区", "Region"),
+            "grid" => ("网格", "Grid"),
+            "county" => ("县(区)", "County"),
+            "township" => ("乡镇(街道)", "Township"),
+            "name" => ("名称", "Name"),
+            "id_number" => ("证件号码", "ID number"),
+            "id_type" => ("证件类型", "ID type"),
+            "phone" => ("手机号", "Phone"),
+            "outcome" => ("核查结果", "Outcome"),
+            "note" => ("备注", "Note"),
+            "reason" => ("原因", "Reason"),
+            "result" => ("检测结果", "Result"),
+            "sampled_at" | "tested_at" => ("采样时间", "Sampled at"),
+            "at" => ("时间", "Time"),
+            "level" => ("风险等级", "Risk level"),
+            "since" => ("起始日期", "Since"),
+            "starts_on" | "start_date" => ("开始日期", "Starts on"),
+            "ends_at" => ("结束时间", "Ends at"),
+            "shift" => ("班次", "Shift"),
+            "kind" => ("类型", "Kind"),
+            "category" => ("类别", "Category"),
+            "person" | "person_id" => ("人员", "Person"),
+            "decision" => ("判定", "Decision"),
+            "venue" => ("场所", "Venue"),
+            "industry" => ("行业", "Industry"),
+            "left_at" => ("离开时间", "Left at"),
+            "barcode" => ("条码", "Barcode"),
+            "scan" => ("扫码", "Scan"),
+            "receipt" => ("回执", "Receipt"),
+            "file" | "csv" => ("文件", "File"),
+            "attachments" => ("附件", "Attachments"),
+            "username" => ("用户名", "Username"),
+            "password" => ("新密码", "New password"),
+            "old_password" => ("原密码", "Current password"),
+            "corrections" | "corrects" => ("更正内容", "Corrections"),
+            "health_code" => ("健康码", "Health code"),
+            "temperature" => ("体温", "Temperature"),
+            "symptoms" => ("症状", "Symptoms"),
+            "rating" => ("评价", "Rating"),
+            "expires_days" => ("有效天数", "Valid for (days)"),
+            "state" => ("状态", "State"),
+            "tests" => ("检测", "Tests"),
+            "mapping" => ("列对应", "Column mapping"),
+            "format" => ("格式", "Format"),
+            "rows" => ("行", "Rows"),
+            "declaration_id" => ("信息变更", "Identity change"),
+            "origin_departed_on" | "departed_on" => ("离开日期", "Departed on"),
+            "confirm" => ("确认", "Confirmation"),
+            "to" => ("地点", "Place"),
+            "employer" => ("单位名称", "Employer"),
+            "pool_size" => ("混采", "Pooling"),
+            "site" => ("采样点", "Sampling site"),
+            "hours" => ("开放时间", "Opening hours"),
+            "title" => ("标题", "Subject"),
+            "body" => ("内容", "Message"),
+            "list_name" => ("名单名称", "List name"),
+            _ => return None,
+        })
     }
 
     pub fn field_message(self, e: &bihuan_domain::validation::FieldError) -> &str {

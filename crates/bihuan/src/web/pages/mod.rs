@@ -73,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/persons/{id}/tests", post(staff::record_test))
         .route("/persons/{id}/release", post(staff::release))
         .route("/persons/{id}/transfer", post(staff::transfer))
+        .route("/persons/{id}/call", post(staff::call))
         .route("/due-tests", get(staff::due_tests))
         .route("/command", get(staff::command))
         .route("/exports/health-codes.xlsx", get(staff::health_codes_xlsx))
@@ -252,6 +253,8 @@ pub struct Base {
     pub nav: Option<Nav>,
     /// The same page in the other language.
     pub switch_href: String,
+    /// The page's own path and query.
+    path: String,
 }
 
 pub struct Nav {
@@ -265,6 +268,71 @@ pub struct Nav {
     pub may_trace: bool,
     /// The command and towns: 协查 lists.
     pub is_assist: bool,
+    /// One row of large tabs for the work of the day (任务 / 应检 / 采样 for
+    /// the grid); everything else under 更多.
+    pub tabs: Vec<NavLink>,
+    pub more: Vec<NavLink>,
+    /// The tab of the page shown, by href.
+    pub current: String,
+}
+
+pub struct NavLink {
+    pub label: &'static str,
+    pub href: String,
+}
+
+/// The navigation a role needs, split into the tabs and 更多.
+fn nav_links(l: Lang, role: Role, may_trace: bool) -> (Vec<NavLink>, Vec<NavLink>) {
+    let t = l.t();
+    let link = |label: &'static str, path: &str| NavLink {
+        label,
+        href: l.link(path),
+    };
+    let is_command = role.can_manage_risk_areas();
+    let tabs_first = match role {
+        Role::GridWorker | Role::Village => vec![
+            link(t.g_tab_tasks, "/tasks"),
+            link(t.g_tab_due, "/due-tests"),
+            link(t.g_tab_sample, "/sample"),
+        ],
+        _ => vec![
+            link(t.g_tab_tasks, "/tasks"),
+            link(t.g_tab_overview, "/command"),
+            link(t.g_tab_due, "/due-tests"),
+        ],
+    };
+    let shown: Vec<String> = tabs_first.iter().map(|n| n.href.clone()).collect();
+    let mut more = vec![
+        link(tasks_label(t, role), "/tasks"),
+        link(t.nav_due, "/due-tests"),
+        link(t.nav_sample, "/sample"),
+        link(t.nav_rounds, "/rounds"),
+        link(t.nav_rolling, "/rolling"),
+        link(t.nav_command, "/command"),
+    ];
+    if may_trace {
+        more.push(link(t.nav_dashboard, "/dashboard"));
+    }
+    if is_command {
+        more.push(link(t.nav_reports, "/reports"));
+    }
+    more.push(link(t.nav_risk, "/risk-areas"));
+    more.push(link(t.nav_instructions, "/instructions"));
+    more.push(link(t.nav_venues, "/venues"));
+    if may_trace {
+        more.push(link(t.nav_tracing, "/tracing"));
+        more.push(link(t.nav_duty, "/duty"));
+    }
+    if is_command {
+        more.push(link(t.nav_zones, "/zones"));
+        more.push(link(t.nav_audit, "/audit"));
+    }
+    if role.can_handle_assist_lists() {
+        more.push(link(t.as_nav, "/assist"));
+    }
+    more.push(link(t.pw_title, "/password"));
+    more.retain(|n| !shown.contains(&n.href));
+    (tabs_first, more)
 }
 
 impl Base {
@@ -275,18 +343,25 @@ impl Base {
             title: title.into(),
             nav: None,
             switch_href: switch_href(l, path),
+            path: path.to_string(),
         }
     }
 
     pub fn signed_in(mut self, actor: &Actor) -> Base {
         let t = self.t;
+        let may_trace = actor.role.can_review() && actor.region.as_str().len() <= 9;
+        let (tabs, more) = nav_links(self.l, actor.role, may_trace);
+        let here = self.l.link(self.path.split('?').next().unwrap_or_default());
         self.nav = Some(Nav {
+            tabs,
+            more,
+            current: here,
             username: actor.username.clone(),
             role: self.l.role(actor.role),
             tasks_label: tasks_label(t, actor.role),
             csrf: actor.csrf.clone(),
             is_command: actor.role.can_manage_risk_areas(),
-            may_trace: actor.role.can_review() && actor.region.as_str().len() <= 9,
+            may_trace,
             is_assist: actor.role.can_handle_assist_lists(),
         });
         self
@@ -395,10 +470,12 @@ impl IntoResponse for PageError {
                 let m: Vec<String> = match e {
                     Error::Invalid(fields) => std::iter::once(t.e_invalid.to_string())
                         .chain(fields.iter().map(|f| {
-                            let name = if f.field.is_empty() {
+                            // The field as the user reads it, never its key.
+                            let label = l.field_label(&f.field);
+                            let name = if label.is_empty() {
                                 String::new()
                             } else {
-                                format!("{}: ", f.field)
+                                format!("{label}{}", t.colon)
                             };
                             format!("{name}{}", l.field_message(f))
                         }))
@@ -429,14 +506,61 @@ impl IntoResponse for PageError {
         };
         let page = ErrorPage {
             base: Base::new(l, t.error_title, "/"),
-            messages,
+            messages: messages.clone(),
             back: l.link("/declare"),
         };
         let mut r = render(status, &page);
         r.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.extensions_mut().insert(ErrorShown { lang: l, messages });
         r
     }
+}
+
+/// What an error page said, kept on the response so that
+/// `staff_nav_on_errors` can draw it again with the user's navigation.
+#[derive(Clone)]
+struct ErrorShown {
+    lang: Lang,
+    messages: Vec<String>,
+}
+
+/// An error page is drawn where the user is not known (an extractor,
+/// `or_page`): for a signed-in user it is drawn again with the staff
+/// navigation and a way back to the tasks, never a dead end.
+pub async fn staff_nav_on_errors(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let token = cookie(&parts, SESSION_COOKIE);
+    let here = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let mut r = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
+    let Some(shown) = r.extensions_mut().remove::<ErrorShown>() else {
+        return r;
+    };
+    let Some(token) = token else { return r };
+    let Ok(actor) = s.services.session(&token).await else {
+        return r;
+    };
+    let l = shown.lang;
+    let page = ErrorPage {
+        base: Base::new(l, l.t().error_title, &here).signed_in(&actor),
+        messages: shown.messages,
+        back: l.link("/tasks"),
+    };
+    let mut again = render(r.status(), &page);
+    again
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    again
 }
 
 /// `result.or_page(lang)?` turns a use-case error into an error page.

@@ -69,7 +69,7 @@ impl AddRound {
             "regions" => t.rd_towns,
             "starts_at" => t.rd_starts,
             "ends_at" => t.rd_ends,
-            other => other,
+            other => self.lang.field_label(other),
         }
         .to_string()
     }
@@ -567,7 +567,7 @@ pub fn field_lines(l: Lang, errors: &[FieldError]) -> Vec<String> {
                 "id_number" => t.p_id_number,
                 "name" => t.s_name,
                 "phone" => t.p_phone,
-                other => other,
+                other => l.field_label(other),
             };
             if column.is_empty() {
                 l.field_message(e).to_string()

@@ -104,7 +104,7 @@ impl SamplePage {
             "pool_size" => t.sm_pool,
             "category" => t.sm_category,
             "site" => t.sm_site,
-            other => other,
+            other => self.l.field_label(other),
         }
         .to_string()
     }

@@ -154,7 +154,8 @@ impl AddSite {
             "hours" => t.st_hours,
             "kind" => t.st_kind,
             "serves" => t.st_serves,
-            other => other,
+            // Never the English key: the shared field names.
+            other => self.lang.field_label(other),
         }
         .to_string()
     }

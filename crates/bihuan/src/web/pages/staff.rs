@@ -149,6 +149,12 @@ pub struct CsrfForm {
     csrf: String,
     #[serde(default)]
     back: String,
+    /// The ticked box of an irreversible action (办结, 解除管控, 解除).
+    #[serde(default)]
+    confirm: String,
+    /// 拨打 from a card: the card to come back to.
+    #[serde(default)]
+    task: String,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +291,30 @@ pub struct TaskCard {
     pub csrf: String,
     pub back: String,
     pub action: String,
+    /// Who and where: the person's name, address and a masked phone.
+    pub who: Option<CardWho>,
+}
+
+/// The person a card is about, as the worker at the door needs them.
+pub struct CardWho {
+    pub name: String,
+    pub address: String,
+    pub phone_masked: String,
+    /// 拨打: reveals the full number, audited; None for roles that see masks.
+    pub call_action: Option<String>,
+}
+
+/// The people of a list of task cards, by person id.
+type CardPeople = std::collections::HashMap<i64, crate::storage::repo::CardPersonRow>;
+
+async fn card_people(
+    s: &AppState,
+    actor: &Actor,
+    views: &[TaskView],
+    l: Lang,
+) -> Result<CardPeople, PageError> {
+    let ids: Vec<i64> = views.iter().filter_map(|v| v.person_id).collect();
+    s.services.card_people(actor, &ids).await.or_page(l)
 }
 
 /// The 反馈 form of one task.
@@ -304,6 +334,8 @@ pub struct ReportView {
     /// 信息变更待核实: (declaration id, what it would change), answered
     /// with the report (a verification task on the person page).
     pub identity_changes: Vec<(i64, String)>,
+    /// 暖心服务: the note is the answer the person reads on their receipt.
+    pub person_sees: bool,
 }
 
 /// The outcomes a report offers: a verification's findings, and for other
@@ -364,6 +396,7 @@ impl ReportView {
             .collect(),
             city: city.to_string(),
             identity_changes: Vec::new(),
+            person_sees: kind.and_then(TaskKind::parse) == Some(TaskKind::Help),
             f,
             errors,
         }
@@ -400,10 +433,30 @@ fn identity_changes(
         .collect()
 }
 
-fn task_card(l: Lang, actor: &Actor, v: &TaskView, back: &str, city: &str) -> TaskCard {
+fn task_card(
+    l: Lang,
+    actor: &Actor,
+    v: &TaskView,
+    back: &str,
+    city: &str,
+    people: &CardPeople,
+) -> TaskCard {
     let state = TaskState::parse(&v.state);
     let review = actor.role.can_review();
+    let who = v.person_id.and_then(|p| people.get(&p)).map(|p| CardWho {
+        name: p.name.clone(),
+        address: match (&p.village, &p.address) {
+            (_, Some(a)) if !a.is_empty() => a.clone(),
+            _ => l.t().g_no_address.to_string(),
+        },
+        phone_masked: p.phone_masked.clone(),
+        call_action: actor
+            .role
+            .can_unmask()
+            .then(|| l.link(&format!("/persons/{}/call", p.id))),
+    });
     TaskCard {
+        who,
         id: v.id,
         kind: l.task_kind(&v.kind),
         state_label: l.task_state(&v.state),
@@ -454,6 +507,8 @@ struct TasksPage {
     base: Base,
     heading: &'static str,
     tabs: Vec<Tab>,
+    /// What the last action did (已签收 · 任务 #12).
+    flash: Option<String>,
     cards: Vec<TaskCard>,
     next_page: Option<String>,
     first_page: Option<String>,
@@ -468,6 +523,11 @@ pub struct TasksQuery {
     escalated: String,
     #[serde(default)]
     after: String,
+    /// After an action: which one, on which task.
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    task: Option<i64>,
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -550,13 +610,16 @@ pub async fn tasks(
         .flatten();
     let city = &s.settings.city_code;
     let heading = super::tasks_label(t, actor.role);
+    let people = card_people(&s, &actor, &views, l).await?;
+    let back = without_done(&here);
     let page = TasksPage {
         base: Base::new(l, heading, &here).signed_in(&actor),
         heading,
+        flash: q.task.and_then(|id| done_message(l, &q.done, id)),
         tabs,
         cards: views
             .iter()
-            .map(|v| task_card(l, &actor, v, &here, city))
+            .map(|v| task_card(l, &actor, v, &back, city, &people))
             .collect(),
         next_page,
         first_page: (after > 0).then(|| page_link(0)),
@@ -570,6 +633,109 @@ fn back_to(l: Lang, back: &str) -> String {
     if b.contains("lang=") { b } else { l.link(&b) }
 }
 
+/// A page's path and query without a previous action's `done`/`task`.
+fn without_done(path: &str) -> String {
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let kept: Vec<&str> = q
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("done=") && !kv.starts_with("task="))
+        .collect();
+    if kept.is_empty() {
+        p.to_string()
+    } else {
+        format!("{p}?{}", kept.join("&"))
+    }
+}
+
+/// After an action on a task: back to the same list (filter and page kept),
+/// saying what was done, scrolled to the card.
+fn after_action(l: Lang, back: &str, done: &str, id: i64) -> String {
+    let b = without_done(&safe_next(back, "/tasks"));
+    let b = b.split('#').next().unwrap_or_default().to_string();
+    let sep = if b.contains('?') { '&' } else { '?' };
+    let with = format!("{b}{sep}done={done}&task={id}");
+    let with = if with.contains("lang=") {
+        with
+    } else {
+        l.link(&with)
+    };
+    format!("{with}#task-{id}")
+}
+
+/// The confirmation shown after an action, or None for an unknown one.
+fn done_message(l: Lang, done: &str, id: i64) -> Option<String> {
+    let t = l.t();
+    let what = match done {
+        "ack" => t.g_done_ack,
+        "report" => t.g_done_report,
+        "close" => t.g_done_close,
+        "reopen" => t.g_done_reopen,
+        _ => return None,
+    };
+    Some(format!("{what} · {} #{id}", t.g_task_no))
+}
+
+/// The city's towns and villages by code, for words instead of codes.
+pub(super) async fn region_names(
+    s: &AppState,
+    l: Lang,
+) -> Result<std::collections::HashMap<String, String>, PageError> {
+    let mut names = std::collections::HashMap::new();
+    for t in s.services.villages_by_town().await.or_page(l)? {
+        for v in t.villages {
+            names.insert(v.code, format!("{} · {}", t.name, v.name));
+        }
+        names.insert(t.code, t.name);
+    }
+    Ok(names)
+}
+
+/// An irreversible action goes ahead only with its box ticked; without it,
+/// nothing changes and the page says why (JS `confirm()` is only a courtesy).
+pub fn require_confirm(confirm: &str, l: Lang) -> Result<(), PageError> {
+    if confirm == "1" || confirm == "on" || confirm == "yes" {
+        return Ok(());
+    }
+    let zh = super::i18n::ZH.g_confirm_needed;
+    let en = super::i18n::EN.g_confirm_needed;
+    Err(Error::field("confirm", "confirm", zh, en)).or_page(l)
+}
+
+/// POST /persons/{id}/call: 拨打. Shows the full number to tap, and records
+/// that it was seen (`unmasked`).
+pub async fn call(
+    State(s): State<AppState>,
+    actor: PageActor,
+    l: Lang,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    check_csrf(&actor, &f.csrf, l)?;
+    let (name, phone) = s.services.phone_to_call(&actor, id).await.or_page(l)?;
+    let t = l.t();
+    let back = safe_next(&f.back, "/tasks");
+    let page = CallPage {
+        base: Base::new(l, t.g_call_title, &format!("/persons/{id}")).signed_in(&actor),
+        name,
+        phone,
+        back_href: match f.task.parse::<i64>() {
+            Ok(task) => format!("{}#task-{task}", back_to(l, &without_done(&back))),
+            Err(_) => back_to(l, &back),
+        },
+    };
+    Ok(no_store(ok(&page)))
+}
+
+#[derive(Template)]
+#[template(path = "call.html")]
+struct CallPage {
+    base: Base,
+    name: String,
+    phone: String,
+    back_href: String,
+}
+with_base!(CallPage);
+
 pub async fn ack(
     State(s): State<AppState>,
     actor: PageActor,
@@ -579,7 +745,7 @@ pub async fn ack(
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
     s.services.acknowledge_task(&actor, id).await.or_page(l)?;
-    Ok(see_other(&back_to(l, &f.back)))
+    Ok(see_other(&after_action(l, &f.back, "ack", id)))
 }
 
 pub async fn close(
@@ -590,8 +756,9 @@ pub async fn close(
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
+    require_confirm(&f.confirm, l)?;
     s.services.close_task(&actor, id).await.or_page(l)?;
-    Ok(see_other(&back_to(l, &f.back)))
+    Ok(see_other(&after_action(l, &f.back, "close", id)))
 }
 
 pub async fn reopen(
@@ -606,7 +773,7 @@ pub async fn reopen(
         .reopen_task(&actor, id, ReopenInput { reason: f.reason })
         .await
         .or_page(l)?;
-    Ok(see_other(&back_to(l, &f.back)))
+    Ok(see_other(&after_action(l, &f.back, "reopen", id)))
 }
 
 #[derive(Template)]
@@ -630,7 +797,7 @@ pub async fn report(
     let back = pairs.get("back");
     let form = ReportForm::from_pairs(&pairs);
     match s.services.report_task(&actor, id, form.to_input()).await {
-        Ok(_) => Ok(see_other(&back_to(l, &back))),
+        Ok(_) => Ok(see_other(&after_action(l, &back, "report", id))),
         Err(Error::Invalid(errors)) => {
             let t = l.t();
             let errors = FormErrors::of(&errors, l, &[]);
@@ -726,6 +893,10 @@ pub struct PersonQuery {
     released: Option<String>,
     #[serde(default)]
     transferred: Option<String>,
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    task: Option<i64>,
 }
 
 fn control_card(l: Lang, s: &AppState, c: &ControlView) -> ControlCard {
@@ -739,8 +910,29 @@ fn control_card(l: Lang, s: &AppState, c: &ControlView) -> ControlCard {
     }
 }
 
-/// The parts of an event's detail worth a line on the timeline.
-fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
+/// A region in words: its name from the city's tree (a grid by its village),
+/// else the level and code.
+pub(super) fn region_words(
+    l: Lang,
+    names: &std::collections::HashMap<String, String>,
+    code: &str,
+) -> String {
+    if let Some(n) = names.get(code) {
+        return n.clone();
+    }
+    match names.get(code.get(..12).unwrap_or_default()) {
+        Some(v) if code.len() == 15 => format!("{v} · {}", l.region_code(code)),
+        _ => l.region_code(code),
+    }
+}
+
+/// The parts of an event's detail worth a line on the timeline, in words.
+fn event_details(
+    l: Lang,
+    names: &std::collections::HashMap<String, String>,
+    kind: &str,
+    d: &serde_json::Value,
+) -> Vec<String> {
     let mut out = Vec::new();
     let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_string);
     if let Some(rs) = d.get("reasons").and_then(|v| v.as_array()) {
@@ -752,7 +944,7 @@ fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
             out.extend(text("outcome").map(|o| l.outcome(&o)));
             out.extend(text("note").filter(|n| !n.is_empty()));
         }
-        "task_escalated" => out.extend(text("to").map(|r| l.region_code(&r))),
+        "task_escalated" => out.extend(text("to").map(|r| region_words(l, names, &r))),
         "checked_in" => {
             let symptoms: Vec<&str> = d
                 .get("symptoms")
@@ -790,13 +982,26 @@ fn event_details(l: Lang, kind: &str, d: &serde_json::Value) -> Vec<String> {
                 .and_then(|r| r.as_i64())
                 .map(|r| format!("{r}/5")),
         ),
+        "contact_confirmed" | "contact_struck" | "traced" => out.extend(
+            d.get("case")
+                .and_then(|c| c.as_i64())
+                .map(|c| format!("{} #{c}", l.t().nav_tracing)),
+        ),
+        "unmasked" if text("field").as_deref() == Some("phone") => {
+            out.push(l.t().g_unmasked_call.to_string())
+        }
         "transferred" => {
-            out.extend(text("to").map(|r| l.region_code(&r)));
+            out.extend(text("to").map(|r| region_words(l, names, &r)));
             out.extend(text("address"));
             out.extend(text("reason").filter(|n| !n.is_empty()));
         }
         "handed_over" => {
             out.extend(text("to"));
+            // 协查 hand-over from 流调: the county by name.
+            out.extend(
+                text("county")
+                    .map(|c| bihuan_domain::regions::Divisions::get().place_name(&c, None)),
+            );
             out.extend(text("address"));
             out.extend(text("reason").filter(|n| !n.is_empty()));
         }
@@ -839,6 +1044,9 @@ pub async fn person(
     if q.transferred.is_some() {
         flash.push(t.p_transferred.to_string());
     }
+    flash.extend(q.task.and_then(|task| done_message(l, &q.done, task)));
+    let people = card_people(&s, &actor, &p.tasks, l).await?;
+    let names = region_names(&s, l).await?;
     let page = PersonPage {
         base: Base::new(l, t.person_title, &here).signed_in(&actor),
         id,
@@ -884,7 +1092,7 @@ pub async fn person(
             .tasks
             .iter()
             .map(|v| {
-                let mut card = task_card(l, &actor, v, &back, city);
+                let mut card = task_card(l, &actor, v, &back, city, &people);
                 if let Some(r) = card.report.as_mut().filter(|_| v.kind == "verify") {
                     r.identity_changes = identity_changes(l, &p.identity_changes);
                 }
@@ -897,8 +1105,11 @@ pub async fn person(
             .map(|e| EventView {
                 at: shanghai_time(e.at),
                 actor: e.actor.clone(),
-                kind: l.event_kind(&e.kind),
-                details: event_details(l, &e.kind, &e.detail),
+                kind: match e.detail.get("field").and_then(|f| f.as_str()) {
+                    Some("phone") if e.kind == "unmasked" => t.g_unmasked_phone.to_string(),
+                    _ => l.event_kind(&e.kind),
+                },
+                details: event_details(l, &names, &e.kind, &e.detail),
             })
             .collect(),
     };
@@ -974,6 +1185,7 @@ pub async fn release(
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
+    require_confirm(&f.confirm, l)?;
     s.services.confirm_release(&actor, id).await.or_page(l)?;
     Ok(see_other(&l.link(&format!("/persons/{id}?released=1"))))
 }
@@ -1460,6 +1672,7 @@ pub async fn lift_risk_area(
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
+    require_confirm(&f.confirm, l)?;
     s.services.lift_risk_area(&actor, id).await.or_page(l)?;
     Ok(see_other(&l.link(&format!("/risk-areas?lifted={id}"))))
 }

@@ -77,7 +77,8 @@ impl VenuesPage {
             "kind" => t.vn_kind,
             "region" => t.vn_village,
             "address" => t.vn_address,
-            other => other,
+            // Never the English key: the shared field names.
+            other => self.base.l.field_label(other),
         }
         .to_string()
     }
@@ -103,6 +104,7 @@ async fn venues_page(
     let t = l.t();
     let rows = s.services.venues(actor).await.or_page(l)?;
     let towns = s.services.villages_by_town().await.or_page(l)?;
+    let names = super::staff::region_names(s, l).await?;
     let venues = rows
         .into_iter()
         .map(|v| VenueItem {
@@ -117,7 +119,8 @@ async fn venues_page(
             poster_href: l.link(&format!("/venues/{}/poster", v.id)),
             id: v.id,
             name: v.name,
-            region: v.region,
+            // The village by name, not its code.
+            region: super::staff::region_words(l, &names, &v.region),
             address: v.address,
             state: v.state,
         })

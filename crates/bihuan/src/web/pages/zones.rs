@@ -48,6 +48,8 @@ struct ZonesPage {
     errors: FormErrors,
     kinds: Vec<(&'static str, String)>,
     towns: Vec<VillageGroup>,
+    /// Grids by name, grouped by town.
+    grid_towns: Vec<VillageGroup>,
 }
 with_base!(ZonesPage);
 
@@ -90,6 +92,20 @@ impl ZonesPage {
                 .iter()
                 .map(|(k, _)| (*k, l.zone_kind(k)))
                 .collect(),
+            grid_towns: v
+                .towns
+                .iter()
+                .map(|t| VillageGroup {
+                    name: t.name.clone(),
+                    villages: v
+                        .grids
+                        .iter()
+                        .filter(|g| g.code.starts_with(&t.code))
+                        .map(|g| (g.code.clone(), g.name.clone()))
+                        .collect(),
+                })
+                .filter(|g| !g.villages.is_empty())
+                .collect(),
             towns: v
                 .towns
                 .into_iter()
@@ -106,13 +122,21 @@ impl ZonesPage {
         self.errors.get(key)
     }
 
+    /// Whether the typed grid is one the list offers (else it is kept as typed).
+    fn known_grid(&self, code: &str) -> bool {
+        self.grid_towns
+            .iter()
+            .any(|t| t.villages.iter().any(|g| g.0 == code))
+    }
+
     fn label(&self, key: &str) -> String {
         let t = self.t;
         match key {
             "kind" => t.zn_kind,
             "region" => t.cv_region,
             "starts_on" => t.zn_starts,
-            other => other,
+            // Never the English key: the shared field names.
+            other => self.l.field_label(other),
         }
         .to_string()
     }
@@ -155,6 +179,7 @@ pub async fn mark_zone(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    super::staff::require_confirm(&pairs.get("confirm"), l)?;
     let form = ZoneForm::from_pairs(&pairs);
     match s.services.mark_zone(&actor, form.to_input()).await {
         Ok(out) => {
@@ -175,6 +200,8 @@ pub async fn mark_zone(
 pub struct LiftForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn lift_zone(
@@ -185,6 +212,7 @@ pub async fn lift_zone(
     Form(f): Form<LiftForm>,
 ) -> PageResult {
     check_csrf(&actor, &f.csrf, l)?;
+    super::staff::require_confirm(&f.confirm, l)?;
     let out = s.services.lift_zone(&actor, id).await.or_page(l)?;
     Ok(see_other(&l.link(&format!(
         "/zones?released={}&remaining={}",
