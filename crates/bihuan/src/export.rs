@@ -10,15 +10,7 @@ use crate::error::{Error, Result};
 /// so explicitly and carries none.
 #[derive(Debug, Clone, Copy)]
 pub enum Mark<'a> {
-    By {
-        who: &'a str,
-        at: i64,
-    },
-    /// A page printed on paper: the same line, naming the printer.
-    Printed {
-        who: &'a str,
-        at: i64,
-    },
+    By { who: &'a str, at: i64 },
     MachineFeed,
 }
 
@@ -36,10 +28,6 @@ impl Mark<'_> {
         match self {
             Mark::By { who, at } => Some(format!(
                 "导出人：{who}　导出时间：{}　仅限疫情防控工作使用",
-                when(*at)
-            )),
-            Mark::Printed { who, at } => Some(format!(
-                "打印人：{who}　打印时间：{}　仅限疫情防控工作使用",
                 when(*at)
             )),
             Mark::MachineFeed => None,

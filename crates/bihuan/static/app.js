@@ -393,12 +393,3 @@ document.addEventListener('click', function (e) {
     }
   }, true);
 }());
-
-// issue 12: the arrival's screens
-(function () {}());
-
-// issue 12: the grid worker's screens
-(function () {}());
-
-// issue 12: the command's screens
-(function () {}());

@@ -1167,16 +1167,14 @@ impl Services {
 
     /// A kept report for its printable page: audited like an export, with
     /// the watermark line the printout carries.
-    pub async fn daily_report_for_print(&self, actor: &Actor, id: i64) -> Result<(Report, String)> {
+    /// A kept report for printing, and when the print was audited (the
+    /// page's watermark names who and when, in the page's language).
+    pub async fn daily_report_for_print(&self, actor: &Actor, id: i64) -> Result<(Report, i64)> {
         let r = self.daily_report(actor, id).await?;
         let now = self
             .audit_export(actor, "daily_report_printed", json!({"id": id}))
             .await?;
-        let mark = crate::export::Mark::Printed {
-            who: &actor.username,
-            at: now,
-        };
-        Ok((r, mark.line().unwrap_or_default()))
+        Ok((r, now))
     }
 
     /// A kept report as .xlsx: 日报 (per town, with the change since

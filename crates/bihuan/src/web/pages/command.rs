@@ -613,7 +613,15 @@ struct AuditPage {
     /// The actions to search by, in words: (code, words, chosen).
     actions: Vec<(String, String, bool)>,
     q: crate::usecases::command::AuditQuery,
-    rows: Vec<(i64, String, String, String, String, String, String)>,
+    rows: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Vec<super::i18n::DetailPart>,
+        String,
+    )>,
     errors: Vec<String>,
     more_href: Option<String>,
 }
@@ -658,6 +666,7 @@ pub async fn audit(
     PageActor(actor): PageActor,
     axum::extract::Query(q): axum::extract::Query<crate::usecases::command::AuditQuery>,
 ) -> PageResult {
+    let policy = s.services.policy();
     let (rows, errors) = match s.services.audit(&actor, &q).await {
         Ok(rows) => (rows, vec![]),
         Err(Error::Invalid(errors)) => (
@@ -701,10 +710,10 @@ pub async fn audit(
                 (
                     r.id,
                     shanghai_time(r.at),
-                    r.actor,
+                    l.actor(&r.actor),
                     l.audit_action(&r.kind),
                     r.person_id.map(|p| p.to_string()).unwrap_or_default(),
-                    l.audit_detail(&r.detail),
+                    l.audit_detail(&r.detail, &|c| l.category_label(policy.category(c), c)),
                     format!("{} {}", r.kind, r.detail),
                 )
             })

@@ -661,11 +661,12 @@ pub async fn report(
     l: Lang,
     Path(id): Path<i64>,
 ) -> PageResult {
-    let (r, watermark) = s
+    let (r, printed_at) = s
         .services
         .daily_report_for_print(&actor, id)
         .await
         .or_page(l)?;
+    let watermark = l.printed_mark(&actor.username, &super::shanghai_time(printed_at));
     let t = l.t();
     let b = &r.body;
     let rows = b

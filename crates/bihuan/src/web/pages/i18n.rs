@@ -34,6 +34,8 @@ macro_rules! strings {
 strings! {
     // layout
     site: "闭环 · 永康市疫情防控", "Bihuan · Yongkang epidemic prevention";
+    brand: "闭环", "Bihuan";
+    required_title: "必填", "required";
     other_lang: "English", "中文";
     other_lang_code: "en", "zh";
     nav_tasks: "我的任务", "My tasks";
@@ -51,6 +53,7 @@ strings! {
     none: "无", "None";
     colon: "：", ": ";
     list_sep: "、", ", ";
+    detail_sep: "；", "; ";
     fix_these: "请修改以下内容：", "Please correct the following:";
     // declaration form
     declare_title: "返永通 · 来永返永人员报备", "Arrival declaration for Yongkang";
@@ -633,8 +636,7 @@ strings! {
     rp_print: "打印", "Print";
     rp_download: "下载 Excel", "Download Excel";
     rp_generated: "生成于", "Made at";
-    // issue 12: the arrival's screens (receipt, recovery, itinerary, visitors)
-    i12_arrival: "", "";
+    // the arrival's screens (receipt, recovery, itinerary, visitors)
     s_code: "健康码", "Health code";
     s_next_test: "下次核酸检测", "Next test";
     rc_link: "回执丢了？凭证件号和手机号找回", "Lost your receipt? Find it with your document and phone";
@@ -649,8 +651,7 @@ strings! {
     f_country_frequent: "常用", "Frequent";
     f_country_all: "全部（按拼音）", "All";
 
-    // issue 12: the grid worker's screens (task cards, confirmations, pickers)
-    i12_grid: "", "";
+    // the grid worker's screens (task cards, confirmations, pickers)
     g_tab_tasks: "任务", "Tasks";
     g_tab_due: "应检", "Due";
     g_tab_sample: "采样", "Sample";
@@ -681,8 +682,7 @@ strings! {
     g_whole_city: "全市", "Whole city";
     g_whole_town: "全镇", "Whole town";
 
-    // issue 12: the command's screens (headline, tiles, map, exports, audit)
-    i12_command: "", "";
+    // the command's screens (headline, tiles, map, exports, audit)
     hl_title: "今日要情", "Today at a glance";
     hl_control: "在管", "Under measures";
     hl_tests_due: "今日应检", "Tests due today";
@@ -1167,6 +1167,29 @@ impl Lang {
         }
     }
 
+    /// Who did something, for the timeline and the audit: a username, or
+    /// one of the non-users that act (a person on a public page, the
+    /// command line, the server's own jobs).
+    pub fn actor(self, who: &str) -> String {
+        match who {
+            "public" => self
+                .pick("本人（公众页面）", "the person (public page)")
+                .into(),
+            "cli" => self.pick("命令行", "command line").into(),
+            "system" => self.pick("系统", "system").into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The printed page's watermark: who printed it and when (export.rs
+    /// writes the same line into files, in Chinese).
+    pub fn printed_mark(self, who: &str, at: &str) -> String {
+        match self {
+            Lang::Zh => format!("打印人：{who}　打印时间：{at}　仅限疫情防控工作使用"),
+            Lang::En => format!("Printed by {who} at {at} · for epidemic prevention work only"),
+        }
+    }
+
     /// "87.5%", or a dash when nobody is on the roll.
     pub fn percent(self, tenths: Option<i64>) -> String {
         match tenths {
@@ -1348,32 +1371,74 @@ impl Lang {
 
     /// An event's detail in words: each known field named, values as text;
     /// fields without a name here are left to the raw record.
-    pub fn audit_detail(self, detail: &serde_json::Value) -> String {
+    /// An audit record's detail in words: each known key named, and each
+    /// coded value (role, shift, kind, state, colour, level, category) in
+    /// words; `category` names a policy category, looked up by the caller.
+    /// Text people typed or the policy worded (names, reasons, notes) is
+    /// `recorded`: shown as it was kept, in whatever language it was kept.
+    pub fn audit_detail(
+        self,
+        detail: &serde_json::Value,
+        category: &dyn Fn(&str) -> String,
+    ) -> Vec<DetailPart> {
         use serde_json::Value;
         let Value::Object(map) = detail else {
-            return String::new();
+            return Vec::new();
         };
-        let words = |v: &str| -> String {
+        let words = |key: &str, v: &str| -> String {
+            match key {
+                "role" | "roles" => {
+                    return Role::parse(v).map_or_else(|| v.to_string(), |r| self.role(r).into());
+                }
+                "shift" => {
+                    return bihuan_domain::duty::Shift::parse(v).map_or_else(
+                        || v.to_string(),
+                        |s| self.pick(s.label_zh(), s.label_en()).into(),
+                    );
+                }
+                "kind" => {
+                    let zone = self.zone_kind(v);
+                    return if zone != v { zone } else { self.task_kind(v) };
+                }
+                "colour" => return self.health_code(v),
+                "level" => {
+                    return RiskLevel::parse(v)
+                        .map_or_else(|| v.to_string(), |l| self.risk_level(l).into());
+                }
+                "category" | "from" => return category(v),
+                "outcome" => return self.outcome(v),
+                "result" => return self.test_result(v),
+                _ => {}
+            }
             let (zh, en) = match v {
                 "phone" => ("手机号码", "phone"),
                 "id_number" => ("证件号码", "ID number"),
                 "job" => ("定时生成", "scheduled"),
                 "manual" => ("手动生成", "on demand"),
+                "team" => ("流调组立案", "opened by the team"),
+                "positive" => ("阳性自动立案", "opened on a positive test"),
+                "approved" => ("已通过", "approved"),
+                "rejected" => ("已驳回", "rejected"),
+                "pending" => ("待审核", "pending"),
+                "new" => ("新登记", "new"),
+                "same" => ("一致", "same"),
+                "moved" => ("已迁移", "moved"),
+                "confirmed" => ("已确认", "confirmed"),
                 other => return other.to_string(),
             };
             self.pick(zh, en).into()
         };
-        let value = |v: &Value| -> String {
+        let value = |key: &str, v: &Value| -> String {
             match v {
                 Value::Null => "—".into(),
                 Value::Bool(b) => self
                     .pick(if *b { "是" } else { "否" }, if *b { "yes" } else { "no" })
                     .into(),
-                Value::String(s) => words(s),
+                Value::String(s) => words(key, s),
                 Value::Array(a) => a
                     .iter()
                     .map(|x| match x {
-                        Value::String(s) => words(s),
+                        Value::String(s) => words(key, s),
                         other => other.to_string(),
                     })
                     .collect::<Vec<_>>()
@@ -1416,8 +1481,23 @@ impl Lang {
                 "recipients" => self.pick("接收人数", "recipients"),
                 _ => continue,
             };
-            out.push(format!("{label}{}{}", self.t().colon, value(v)));
+            out.push(DetailPart {
+                label,
+                value: value(k, v),
+                recorded: RECORDED_TEXT.contains(&k.as_str()),
+            });
         }
-        out.join(self.pick("；", "; "))
+        out
     }
 }
+
+/// One "label: value" of an audit record's detail.
+pub struct DetailPart {
+    pub label: &'static str,
+    pub value: String,
+    /// Typed or worded text kept as it was (not translated).
+    pub recorded: bool,
+}
+
+/// Detail keys whose values are text as typed or worded, not codes.
+const RECORDED_TEXT: &[&str] = &["name", "title", "reason", "note", "username"];

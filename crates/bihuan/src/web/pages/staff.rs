@@ -830,7 +830,8 @@ pub struct EventView {
     pub at: String,
     pub actor: String,
     pub kind: String,
-    pub details: Vec<String>,
+    /// (text, kept as recorded rather than worded by the page).
+    pub details: Vec<(String, bool)>,
 }
 
 /// The 转移 form of the person page.
@@ -932,17 +933,20 @@ fn event_details(
     names: &std::collections::HashMap<String, String>,
     kind: &str,
     d: &serde_json::Value,
-) -> Vec<String> {
+) -> Vec<(String, bool)> {
     let mut out = Vec::new();
+    // Text kept as typed or worded (reasons, notes, addresses): shown as
+    // recorded, in whatever language that was.
+    let mut kept = Vec::new();
     let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(str::to_string);
     if let Some(rs) = d.get("reasons").and_then(|v| v.as_array()) {
-        out.extend(rs.iter().filter_map(|r| r.as_str().map(str::to_string)));
+        kept.extend(rs.iter().filter_map(|r| r.as_str().map(str::to_string)));
     }
     match kind {
-        "task_created" | "task_attached" => out.extend(text("reason")),
+        "task_created" | "task_attached" => kept.extend(text("reason")),
         "task_report" => {
             out.extend(text("outcome").map(|o| l.outcome(&o)));
-            out.extend(text("note").filter(|n| !n.is_empty()));
+            kept.extend(text("note").filter(|n| !n.is_empty()));
         }
         "task_escalated" => out.extend(text("to").map(|r| region_words(l, names, &r))),
         "checked_in" => {
@@ -975,7 +979,7 @@ fn event_details(
         "health_code_changed" => out.extend(text("colour").map(|c| l.health_code(&c))),
         "help_requested" => {
             out.extend(text("kind").map(|k| l.help_kind(&k)));
-            out.extend(text("note").filter(|n| !n.is_empty()));
+            kept.extend(text("note").filter(|n| !n.is_empty()));
         }
         "help_rated" => out.extend(
             d.get("rating")
@@ -992,22 +996,25 @@ fn event_details(
         }
         "transferred" => {
             out.extend(text("to").map(|r| region_words(l, names, &r)));
-            out.extend(text("address"));
-            out.extend(text("reason").filter(|n| !n.is_empty()));
+            kept.extend(text("address"));
+            kept.extend(text("reason").filter(|n| !n.is_empty()));
         }
         "handed_over" => {
-            out.extend(text("to"));
+            kept.extend(text("to"));
             // 协查 hand-over from 流调: the county by name.
             out.extend(
                 text("county")
                     .map(|c| bihuan_domain::regions::Divisions::get().place_name(&c, None)),
             );
-            out.extend(text("address"));
-            out.extend(text("reason").filter(|n| !n.is_empty()));
+            kept.extend(text("address"));
+            kept.extend(text("reason").filter(|n| !n.is_empty()));
         }
         _ => {}
     }
-    out
+    out.into_iter()
+        .map(|w| (w, false))
+        .chain(kept.into_iter().map(|k| (k, true)))
+        .collect()
 }
 
 pub async fn person(
@@ -1104,7 +1111,7 @@ pub async fn person(
             .iter()
             .map(|e| EventView {
                 at: shanghai_time(e.at),
-                actor: e.actor.clone(),
+                actor: l.actor(&e.actor),
                 kind: match e.detail.get("field").and_then(|f| f.as_str()) {
                     Some("phone") if e.kind == "unmasked" => t.g_unmasked_phone.to_string(),
                     _ => l.event_kind(&e.kind),
