@@ -613,19 +613,22 @@ struct AuditPage {
     /// The actions to search by, in words: (code, words, chosen).
     actions: Vec<(String, String, bool)>,
     q: crate::usecases::command::AuditQuery,
-    rows: Vec<(
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Vec<super::i18n::DetailPart>,
-        String,
-    )>,
+    rows: Vec<AuditLine>,
     errors: Vec<String>,
     more_href: Option<String>,
 }
 with_base!(AuditPage);
+
+/// One audit record as the page shows it.
+struct AuditLine {
+    id: i64,
+    at: String,
+    who: String,
+    action: String,
+    person: String,
+    detail: Vec<super::i18n::DetailPart>,
+    raw: String,
+}
 
 impl AuditPage {
     fn v(&self, field: &str) -> String {
@@ -706,16 +709,14 @@ pub async fn audit(
         actions,
         rows: rows
             .into_iter()
-            .map(|r| {
-                (
-                    r.id,
-                    shanghai_time(r.at),
-                    l.actor(&r.actor),
-                    l.audit_action(&r.kind),
-                    r.person_id.map(|p| p.to_string()).unwrap_or_default(),
-                    l.audit_detail(&r.detail, &|c| l.category_label(policy.category(c), c)),
-                    format!("{} {}", r.kind, r.detail),
-                )
+            .map(|r| AuditLine {
+                id: r.id,
+                at: shanghai_time(r.at),
+                who: l.actor(&r.actor),
+                action: l.audit_action(&r.kind),
+                person: r.person_id.map(|p| p.to_string()).unwrap_or_default(),
+                detail: l.audit_detail(&r.detail, &|c| l.category_label(policy.category(c), c)),
+                raw: format!("{} {}", r.kind, r.detail),
             })
             .collect(),
         q,
