@@ -11,7 +11,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader, Xlsx};
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
-use support::{TestApp, resident_id, spawn};
+use support::{TestApp, csrf_of, resident_id, spawn};
 
 const G1: &str = "330784001001001";
 const G2: &str = "330784001002001";
@@ -599,30 +599,6 @@ async fn hostile_lists_are_refused_whole_with_reasons_and_nothing_written() {
     assert_eq!(m.as_array().unwrap().len(), 1, "the bad mapping not saved");
 }
 
-/// Signs in through the login form; returns the `cookie` header value.
-async fn sign_in(app: &TestApp, role: &str, region: &str) -> String {
-    let name = support::unique("p");
-    let password = "correct horse battery";
-    app.services
-        .add_user(bihuan::usecases::auth::parse_new_user(&name, role, region, password).unwrap())
-        .await
-        .unwrap();
-    let r = app
-        .http
-        .post(app.url("/login"))
-        .form(&[
-            ("username", name.as_str()),
-            ("password", password),
-            ("next", "/assist"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap();
-    set.split(';').next().unwrap().to_string()
-}
-
 async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
     let r = app
         .http
@@ -632,11 +608,6 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
 
 fn with_csrf(csrf: &str, ct_body: (String, Vec<u8>)) -> (String, Vec<u8>) {
@@ -652,7 +623,7 @@ fn with_csrf(csrf: &str, ct_body: (String, Vec<u8>)) -> (String, Vec<u8>) {
 #[tokio::test]
 async fn the_pages_upload_map_show_and_export_a_list() {
     let app = spawn().await;
-    let town = sign_in(&app, "town", "330784001").await;
+    let town = app.sign_in_page("town", "330784001").await;
     let (s, html) = page(&app, &town, "/assist").await;
     assert_eq!(s, 200);
     assert!(html.contains("导入协查名单") && html.contains("multipart/form-data"));
@@ -751,7 +722,7 @@ async fn the_pages_upload_map_show_and_export_a_list() {
     let (_, html) = page(&app, &town, "/assist").await;
     assert!(html.contains("<option value=\"镇模板\">"));
     // Villages do not handle lists.
-    let village = sign_in(&app, "village", "330784001001").await;
+    let village = app.sign_in_page("village", "330784001001").await;
     let (s, _) = page(&app, &village, "/assist").await;
     assert_eq!(s, 403);
 }

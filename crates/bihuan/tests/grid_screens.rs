@@ -7,13 +7,11 @@
 
 mod support;
 
-use bihuan::usecases::auth::parse_new_user;
 use serde_json::{Value, json};
-use support::{TestApp, declaration, spawn, unique, with_xiluoyuan};
+use support::{TestApp, csrf_of, declaration, spawn, with_xiluoyuan};
 
 const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
-const PASSWORD: &str = "correct horse battery";
 
 async fn post_form(
     app: &TestApp,
@@ -39,33 +37,6 @@ async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
-}
-
-async fn sign_in(app: &TestApp, role: &str, region: &str) -> String {
-    let name = unique("g");
-    app.services
-        .add_user(parse_new_user(&name, role, region, PASSWORD).unwrap())
-        .await
-        .unwrap();
-    let r = app
-        .http
-        .post(app.url("/login"))
-        .form(&[
-            ("username", name),
-            ("password", PASSWORD.into()),
-            ("next", "/tasks".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let set = r.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
 
 fn location(r: &reqwest::Response) -> String {
@@ -111,7 +82,7 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
     let (s, d) = app.declare(declaration()).await;
     assert_eq!(s, 201, "{d}");
     let person = d["person_id"].as_i64().unwrap();
-    let worker = sign_in(&app, "grid_worker", GRID).await;
+    let worker = app.sign_in_page("grid_worker", GRID).await;
     let (_, html) = get_page(&app, "/tasks", &worker).await;
     let card = &html[html.find("<article class=\"task").expect("a card")..];
     let card = &card[..card.find("</article>").unwrap()];
@@ -179,7 +150,7 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
     )
     .await;
     assert_eq!(r.status(), 403);
-    let town = sign_in(&app, "town", "330784001").await;
+    let town = app.sign_in_page("town", "330784001").await;
     let (_, html) = get_page(&app, "/tasks", &town).await;
     assert!(!html.contains("/call\""), "no call button for a town");
     assert!(html.contains("138****8000"), "the mask only");
@@ -191,7 +162,7 @@ async fn each_action_says_what_it_did_and_comes_back_to_the_card() {
     with_xiluoyuan(&app).await;
     let (s, d) = app.declare(declaration()).await;
     assert_eq!(s, 201, "{d}");
-    let worker = sign_in(&app, "grid_worker", GRID).await;
+    let worker = app.sign_in_page("grid_worker", GRID).await;
     let (_, html) = get_page(&app, "/tasks?state=dispatched", &worker).await;
     let id = {
         let at = html.find("id=\"task-").unwrap() + 9;
@@ -248,7 +219,7 @@ async fn each_action_says_what_it_did_and_comes_back_to_the_card() {
     assert!(html.contains(&format!("已反馈 · 任务 #{id}")), "{html}");
 
     // In English too, with the language kept before the anchor.
-    let village = sign_in(&app, "village", VILLAGE).await;
+    let village = app.sign_in_page("village", VILLAGE).await;
     let (_, html) = get_page(&app, "/tasks?state=reported&lang=en", &village).await;
     let vcsrf = csrf_of(&html);
     let r = post_form(
@@ -283,7 +254,7 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
     let worker = app.login_as("grid_worker", GRID).await;
 
     // 办结: the form asks for the box; a post without it changes nothing.
-    let village = sign_in(&app, "village", VILLAGE).await;
+    let village = app.sign_in_page("village", VILLAGE).await;
     let (_, html) = get_page(&app, "/tasks?state=reported", &village).await;
     assert!(
         html.contains(&format!(
@@ -343,7 +314,7 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
     assert!(r.text().await.unwrap().contains("请勾选确认"));
 
     // 解除 a risk area.
-    let cmd = sign_in(&app, "command", "330784").await;
+    let cmd = app.sign_in_page("command", "330784").await;
     let (_, html) = get_page(&app, "/risk-areas", &cmd).await;
     let ccsrf = csrf_of(&html);
     let at = html.find("action=\"/risk-areas/").expect("a lift form") + 8;
@@ -396,7 +367,7 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
     with_xiluoyuan(&app).await;
     let (s, d) = app.declare(declaration()).await;
     assert_eq!(s, 201, "{d}");
-    let worker = sign_in(&app, "grid_worker", GRID).await;
+    let worker = app.sign_in_page("grid_worker", GRID).await;
     let (_, html) = get_page(&app, "/tasks", &worker).await;
     let csrf = csrf_of(&html);
     let at = html.find("id=\"task-").unwrap() + 9;
@@ -464,7 +435,7 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
     assert!(!has_staff_nav(&r.text().await.unwrap()));
 
     // 退回 without a reason: the field by its Chinese name.
-    let village = sign_in(&app, "village", VILLAGE).await;
+    let village = app.sign_in_page("village", VILLAGE).await;
     let (_, html) = get_page(&app, "/tasks", &village).await;
     let r = post_form(
         &app,
@@ -514,7 +485,7 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
 #[tokio::test]
 async fn the_navigation_is_one_row_of_tabs_and_more() {
     let app = spawn().await;
-    let worker = sign_in(&app, "grid_worker", GRID).await;
+    let worker = app.sign_in_page("grid_worker", GRID).await;
     let (_, html) = get_page(&app, "/due-tests", &worker).await;
     let nav = &html[html.find("<nav class=\"tabs-main\">").unwrap()..];
     let nav = &nav[..nav.find("</nav>").unwrap()];
@@ -533,7 +504,7 @@ async fn the_navigation_is_one_row_of_tabs_and_more() {
         assert!(more.contains(l), "{l} under 更多: {more}");
     }
     assert!(!more.contains("href=\"/zones\""), "not for a grid worker");
-    let cmd = sign_in(&app, "command", "330784").await;
+    let cmd = app.sign_in_page("command", "330784").await;
     let (_, html) = get_page(&app, "/tasks", &cmd).await;
     assert!(
         html.contains("<a class=\"tab\" href=\"/command\">总览</a>"),
@@ -545,7 +516,7 @@ async fn the_navigation_is_one_row_of_tabs_and_more() {
 #[tokio::test]
 async fn regions_are_picked_by_name_from_the_users_tree() {
     let app = spawn().await;
-    let cmd = sign_in(&app, "command", "330784").await;
+    let cmd = app.sign_in_page("command", "330784").await;
     let (_, html) = get_page(&app, "/instructions", &cmd).await;
     assert!(
         !html.contains("<select id=\"regions\"") && !html.contains("multiple size="),
@@ -579,7 +550,7 @@ async fn regions_are_picked_by_name_from_the_users_tree() {
     assert!(!html.contains("pattern=\"[0-9]{15}\""), "{html}");
 
     // A town's 值班 form: its own town and villages, one of them, by name.
-    let town = sign_in(&app, "town", "330784001").await;
+    let town = app.sign_in_page("town", "330784001").await;
     let (_, html) = get_page(&app, "/duty", &town).await;
     assert!(!html.contains("全市"), "not the city: {html}");
     assert!(
@@ -638,7 +609,7 @@ async fn the_help_answer_says_the_person_will_read_it() {
             .await;
         assert_eq!(s, 200);
     }
-    let cookie = sign_in(&app, "grid_worker", GRID).await;
+    let cookie = app.sign_in_page("grid_worker", GRID).await;
     let (_, html) = get_page(&app, "/tasks", &cookie).await;
     let says = "对方可见：此内容将作为答复显示在其回执页";
     assert_eq!(

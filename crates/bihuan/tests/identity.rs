@@ -8,7 +8,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestApp, declaration, spawn, with_xiluoyuan};
+use support::{TestApp, csrf_of, declaration, spawn, with_xiluoyuan};
 
 const GRID: &str = "330784001001001";
 const OTHER_VILLAGE: &str = "330784002001";
@@ -747,11 +747,6 @@ async fn page_with(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
         .await
         .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
 
 #[tokio::test]

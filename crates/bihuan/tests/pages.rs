@@ -5,7 +5,7 @@ mod support;
 
 use bihuan::usecases::auth::parse_new_user;
 use serde_json::{Value, json};
-use support::{TestApp, spawn, unique};
+use support::{TestApp, csrf_of, spawn, unique};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -156,12 +156,6 @@ async fn sign_in(app: &TestApp, role: &str, region: &str) -> String {
         assert!(set.contains(attr), "{attr} missing from {set}");
     }
     set.split(';').next().unwrap().to_string()
-}
-
-/// The CSRF token the page's forms carry.
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
 
 async fn api_tasks(app: &TestApp, token: &str) -> Vec<Value> {

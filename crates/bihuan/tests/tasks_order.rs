@@ -5,13 +5,11 @@
 
 mod support;
 
-use bihuan::usecases::auth::parse_new_user;
 use serde_json::{Value, json};
-use support::{TestApp, declaration, spawn, unique, with_xiluoyuan};
+use support::{TestApp, csrf_of, declaration, spawn, with_xiluoyuan};
 
 const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
-const PASSWORD: &str = "correct horse battery";
 
 async fn post_form(
     app: &TestApp,
@@ -38,33 +36,6 @@ async fn get_page(app: &TestApp, path: &str, cookie: &str) -> String {
         .unwrap();
     assert_eq!(r.status(), 200);
     r.text().await.unwrap()
-}
-
-async fn sign_in(app: &TestApp, role: &str, region: &str) -> String {
-    let name = unique("o");
-    app.services
-        .add_user(parse_new_user(&name, role, region, PASSWORD).unwrap())
-        .await
-        .unwrap();
-    let r = app
-        .http
-        .post(app.url("/login"))
-        .form(&[
-            ("username", name),
-            ("password", PASSWORD.into()),
-            ("next", "/tasks".into()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let set = r.headers()["set-cookie"].to_str().unwrap();
-    set.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
 
 async fn api_tasks(app: &TestApp, token: &str) -> Vec<Value> {
@@ -130,7 +101,7 @@ async fn the_fever_transfer_comes_first_then_the_overdue_task() {
     );
 
     // The page shows the same order, the fever transfer marked urgent.
-    let cookie = sign_in(&app, "grid_worker", GRID).await;
+    let cookie = app.sign_in_page("grid_worker", GRID).await;
     let html = get_page(&app, "/tasks", &cookie).await;
     let at: Vec<usize> = ids.iter().map(|&id| card_at(&html, id)).collect();
     assert!(at[0] < at[1] && at[1] < at[2], "{at:?}");
@@ -175,7 +146,7 @@ async fn the_result_select_starts_empty_and_an_empty_result_stores_nothing() {
     let (s, d) = app.declare(d).await;
     assert_eq!(s, 201, "{d}");
     let person = d["person_id"].as_i64().unwrap();
-    let cookie = sign_in(&app, "grid_worker", GRID).await;
+    let cookie = app.sign_in_page("grid_worker", GRID).await;
     let html = get_page(&app, "/due-tests", &cookie).await;
     let select = format!(
         "<select id=\"result{person}\" name=\"result\" required>\n<option value=\"\" selected>请选择</option>"
@@ -251,7 +222,7 @@ async fn returning_work_needs_a_reason() {
     assert_eq!(api_tasks(&app, &worker).await[0]["state"], "reported");
 
     // The page: the form asks for the reason; an empty one changes nothing.
-    let cookie = sign_in(&app, "village", VILLAGE).await;
+    let cookie = app.sign_in_page("village", VILLAGE).await;
     let html = get_page(&app, "/tasks", &cookie).await;
     assert!(html.contains("name=\"reason\" required"), "{html}");
     let r = post_form(

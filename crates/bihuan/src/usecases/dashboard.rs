@@ -1187,8 +1187,18 @@ impl Services {
             head.push(Cell::text(*zh));
             head.push(Cell::text("较昨日"));
         }
+        // The city's own name, from its region tree: any city, not one.
+        let city = {
+            let mut conn = self.db.pool().acquire().await?;
+            repo::regions_at_level(&mut conn, "city")
+                .await?
+                .into_iter()
+                .next()
+                .map(|r| r.name)
+                .unwrap_or_default()
+        };
         let mut figures = vec![
-            vec![Cell::text(format!("永康市疫情防控日报 {}", b.date))],
+            vec![Cell::text(format!("{city}疫情防控日报 {}", b.date))],
             head,
         ];
         for t in b.towns.iter().chain(std::iter::once(&b.total)) {

@@ -180,6 +180,27 @@ impl TestApp {
         self.post("", "/api/v1/declarations", body).await
     }
 
+    /// A user of `role` in `region`, signed in through the login page;
+    /// returns the `cookie` header value.
+    pub async fn sign_in_page(&self, role: &str, region: &str) -> String {
+        let name = unique("s");
+        let password = "correct horse battery";
+        self.services
+            .add_user(parse_new_user(&name, role, region, password).unwrap())
+            .await
+            .unwrap();
+        let r = self
+            .http
+            .post(self.url("/login"))
+            .form(&[("username", name.as_str()), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "signed in");
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        set.split(';').next().unwrap().to_string()
+    }
+
     /// Moves the manual clock forward.
     pub fn advance_hours(&self, hours: i64) {
         self.clock.advance(chrono::Duration::hours(hours));
@@ -229,4 +250,10 @@ pub async fn with_xiluoyuan(app: &TestApp) -> String {
         .await;
     assert_eq!(s, 201, "{body}");
     command
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
 }
