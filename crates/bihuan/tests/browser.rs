@@ -468,7 +468,11 @@ async fn fill_a_tube_like_a_sampler(c: &Client, app: &TestApp, dir: &Path) -> Re
     assert!(fits_the_phone(c).await?, "the full tube fits the phone");
     screenshot(c, dir, "tube-full.png").await?;
 
-    // 封管.
+    // 封管, once the box says so.
+    c.find(Locator::Css(".seal-form input[name=confirm]"))
+        .await?
+        .click()
+        .await?;
     c.find(Locator::Css(".seal-form button"))
         .await?
         .click()

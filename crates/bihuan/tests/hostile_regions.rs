@@ -845,7 +845,9 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/sample/tubes/{id}/members", Token, &b.tube2)
             .form(&[("scan", &resident_id(805)), ("id_type", "resident"), ("name", "甲")])
             .by(Worker),
-        row("POST", true, "/sample/tubes/{id}/seal", Token, &b.tube2).by(Worker),
+        row("POST", true, "/sample/tubes/{id}/seal", Token, &b.tube2)
+            .form(&[("confirm", "1")])
+            .by(Worker),
         // ---- pages: venues, tracing
         row("POST", true, "/venues/{id}/approve", Id, b.pending[2]).by(Town),
         row("POST", true, "/venues/{id}/reject", Id, b.pending[3]).by(Town),

@@ -1527,11 +1527,21 @@ async fn a_sampler_fills_a_tube_by_scanning_and_seals_it() {
     )
     .await;
     assert_eq!(r.status(), 403);
+    // Without the confirmation box, nothing is sealed.
     let r = post_form(
         &app,
         "/sample/tubes/YK3000001/seal",
         Some(&worker),
         &[("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(api_tube(&app, "YK3000001").await["sealed"], false);
+    let r = post_form(
+        &app,
+        "/sample/tubes/YK3000001/seal",
+        Some(&worker),
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
     )
     .await;
     let html = after(&app, &worker, r).await;
@@ -1558,7 +1568,7 @@ async fn a_sampler_fills_a_tube_by_scanning_and_seals_it() {
         &app,
         "/sample/tubes/YK3000001/seal",
         Some(&worker),
-        &[("csrf", csrf.clone())],
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 409, "sealed once");
@@ -1576,7 +1586,7 @@ async fn a_sampler_fills_a_tube_by_scanning_and_seals_it() {
         &app,
         "/sample/tubes/YK3000002/seal",
         Some(&worker),
-        &[("csrf", csrf.clone())],
+        &[("csrf", csrf.clone()), ("confirm", "1".into())],
     )
     .await;
     assert_eq!(r.status(), 409);

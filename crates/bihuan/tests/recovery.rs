@@ -6,6 +6,7 @@
 
 mod support;
 
+use bihuan::clock::Clock;
 use chrono::Duration;
 use serde_json::Value;
 use sqlx::Row;
@@ -262,6 +263,51 @@ async fn tries_are_few_per_code_per_document_and_per_client() {
     let (_, _, ticket) = ask(&app, "resident", DOC, PHONE).await;
     let code = inbox.code(PHONE, 3).await.unwrap();
     assert_eq!(try_code(&app, &ticket, &code).await.0, 303);
+}
+
+/// Parallel requests and tries cannot pass the limits together: each count
+/// is read under the document's lock, and a code's try is claimed in one
+/// statement (PostgreSQL runs these side by side; SQLite one by one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_requests_and_tries_cannot_outrun_the_limits() {
+    let (app, inbox) = spawn_with_inbox().await;
+    declared(&app).await;
+    let (_, _, ticket) = ask(&app, "resident", DOC, PHONE).await;
+    let code = inbox.code(PHONE, 1).await.unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let tries = (0..20).map(|_| try_code(&app, &ticket, wrong));
+    let answers = futures_util::future::join_all(tries).await;
+    let busy = answers
+        .iter()
+        .filter(|(_, _, page)| page.contains("尝试次数过多"))
+        .count();
+    assert!(
+        busy >= 15,
+        "at most five tries were judged: {busy} refused as busy"
+    );
+    let claimed = count(
+        &app,
+        "SELECT CAST(MAX(tries) AS BIGINT) FROM recovery_codes",
+    )
+    .await;
+    assert_eq!(claimed, 5, "a code's tries stop at five");
+
+    app.clock.advance(Duration::minutes(61));
+    let asks = (0..10).map(|n| {
+        let phone = if n == 0 { PHONE } else { "13900139000" };
+        ask(&app, "resident", DOC, phone)
+    });
+    futures_util::future::join_all(asks).await;
+    let since = app.clock.timestamp() - 60;
+    let made = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM recovery_codes WHERE created_at >= {since}"),
+    )
+    .await;
+    assert_eq!(
+        made, 3,
+        "three requests an hour per document, however parallel"
+    );
 }
 
 #[tokio::test]

@@ -425,7 +425,12 @@ impl Phone {
     /// number ending 8000".
     pub fn masked(&self) -> String {
         if self.is_international() {
-            mask_middle(&self.0, 4, 4)
+            // At least four stars however short the number: the tail shrinks
+            // to two digits, then the head gives way.
+            let len = self.0.chars().count();
+            let tail = if len >= 12 { 4 } else { 2 };
+            let head = 4.min(len.saturating_sub(tail + 4)).max(1);
+            mask_middle(&self.0, head, tail)
         } else {
             mask_middle(&self.0, 3, 4)
         }
@@ -434,7 +439,15 @@ impl Phone {
 
 /// The number without the spaces, hyphens, dots and brackets people type.
 fn compact_phone(raw: &str, field: &str) -> Result<String, FieldError> {
-    let compact: String = half_width(raw)
+    let typed = half_width(raw);
+    // "+44 (0)7700 900123": the trunk 0 people write in brackets after the
+    // country code is not dialled from abroad.
+    let typed = if typed.trim_start().starts_with('+') {
+        typed.replacen("(0)", "", 1)
+    } else {
+        typed
+    };
+    let compact: String = typed
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
         .collect();
@@ -853,6 +866,17 @@ mod tests {
         let e = Phone::parse_for("1380013800", "phone", DocumentType::Resident).unwrap_err();
         assert_eq!(e.code, "phone");
         assert!(Phone::parse_for("13800138000", "phone", DocumentType::Resident).is_ok());
+        // A short number keeps four stars; the bracketed trunk 0 is dropped.
+        assert_eq!(
+            Phone::parse("+12345678", "phone").unwrap().masked(),
+            "+12****78"
+        );
+        assert_eq!(
+            Phone::parse("+44 (0)7700 900123", "phone")
+                .unwrap()
+                .as_str(),
+            "+447700900123"
+        );
     }
 
     #[test]

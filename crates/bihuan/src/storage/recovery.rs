@@ -2,7 +2,24 @@
 
 use sqlx::{AnyConnection, Row};
 
+use super::Backend;
 use crate::error::Result;
+
+/// Holds, until the transaction ends, PostgreSQL's lock on one recovery key
+/// (a document's lookup, a client), so the counts a limit reads cannot be
+/// outrun by parallel requests. SQLite has one writer and needs none. Take
+/// a document's lock before a client's, never the other way round.
+pub async fn serialise(c: &mut AnyConnection, backend: Backend, key: &str) -> Result<()> {
+    if backend == Backend::Postgres {
+        let digest = crate::crypto::sha256_hex(&format!("recovery:{key}"));
+        let id = i64::from_str_radix(&digest[..15], 16).unwrap_or_default();
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(id)
+            .execute(c)
+            .await?;
+    }
+    Ok(())
+}
 
 pub struct NewRecoveryCode<'a> {
     pub ticket_hash: &'a str,
@@ -89,13 +106,18 @@ pub async fn code_by_ticket(c: &mut AnyConnection, ticket_hash: &str) -> Result<
     .transpose()
 }
 
-/// Counts one try on a code, right or wrong.
-pub async fn count_try(c: &mut AnyConnection, id: i64) -> Result<()> {
-    sqlx::query("UPDATE recovery_codes SET tries = tries + 1 WHERE id = $1")
-        .bind(id)
-        .execute(c)
-        .await?;
-    Ok(())
+/// Claims one try on a code, right or wrong, in one statement; false when
+/// the code has had `max` tries already.
+pub async fn claim_try(c: &mut AnyConnection, id: i64, max: i64) -> Result<bool> {
+    Ok(
+        sqlx::query("UPDATE recovery_codes SET tries = tries + 1 WHERE id = $1 AND tries < $2")
+            .bind(id)
+            .bind(max)
+            .execute(c)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 /// Tries on all of a document's codes made since `since`.

@@ -504,12 +504,15 @@ pub async fn card_people(
         return Ok(vec![]);
     }
     let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+    // Only a trusted declaration speaks for where the person is: a
+    // stranger's pending one must not send the worker elsewhere.
     let latest = "FROM declarations d WHERE d.person_id = p.id \
+                  AND d.identity IN ('new', 'same', 'moved', 'confirmed') \
                   ORDER BY d.received_at DESC, d.id DESC LIMIT 1";
     let sql = format!(
         "SELECT p.id, p.name, p.phone_masked, \
                 (SELECT d.village {latest}) AS village, \
-                COALESCE((SELECT d.address {latest}), \
+                COALESCE((SELECT NULLIF(d.address, '') {latest}), \
                          (SELECT r.address FROM residents r WHERE r.person_id = p.id)) AS address \
          FROM persons p WHERE p.region LIKE $1 AND p.id IN ({})",
         marks.join(", ")

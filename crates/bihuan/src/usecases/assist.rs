@@ -296,7 +296,10 @@ fn parse_row(
     let phone = if raw_phone.is_empty() {
         None
     } else {
-        e.take(Phone::parse(&raw_phone, "phone"))
+        e.take(match &doc {
+            Some(d) => Phone::parse_for(&raw_phone, "phone", d.kind()),
+            None => Phone::parse(&raw_phone, "phone"),
+        })
     };
     let optional = |e: &mut FieldErrors, f: Field, max: usize| {
         let v = get(f);

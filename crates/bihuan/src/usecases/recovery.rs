@@ -95,10 +95,13 @@ impl Services {
         let code = six_digits();
         let hashed = code_hash(self, &ticket, &code);
         let vault = self.vault.clone();
+        let backend = self.db.backend();
         let sent_to = self
             .db
             .write(move |c| {
                 Box::pin(async move {
+                    store::serialise(c, backend, &lookup).await?;
+                    store::serialise(c, backend, &client).await?;
                     let (by_doc, by_client) =
                         store::requests_since(c, &lookup, &client, now - 3600).await?;
                     if by_doc >= REQUESTS_PER_DOCUMENT_PER_HOUR
@@ -188,19 +191,23 @@ impl Services {
         let now = self.clock.timestamp();
         // Counting the try must commit even when the code is refused, so the
         // check is one transaction and the answer comes after it.
+        let backend = self.db.backend();
         self.db
             .write(move |c| {
                 Box::pin(async move {
                     let Some(row) = store::code_by_ticket(c, &ticket_hash).await? else {
                         return Ok(Err(CODE_REFUSED));
                     };
-                    if row.tries >= TRIES_PER_CODE
-                        || store::tries_for_document(c, &row.doc_lookup, now - 3600).await?
-                            >= TRIES_PER_DOCUMENT_PER_HOUR
+                    // The document's tries are counted under its lock, and a
+                    // code's try is claimed in one statement: parallel tries
+                    // cannot pass the limits together.
+                    store::serialise(c, backend, &row.doc_lookup).await?;
+                    if store::tries_for_document(c, &row.doc_lookup, now - 3600).await?
+                        >= TRIES_PER_DOCUMENT_PER_HOUR
+                        || !store::claim_try(c, row.id, TRIES_PER_CODE).await?
                     {
                         return Ok(Err(RECOVERY_BUSY));
                     }
-                    store::count_try(c, row.id).await?;
                     let right = row
                         .code_hash
                         .as_deref()

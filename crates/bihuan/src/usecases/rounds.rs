@@ -105,7 +105,12 @@ pub(crate) fn person_fields(
     };
     let name = e.take(validation::text("name", name, 50));
     let phone = match phone.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => e.take(Phone::parse(p, "phone")).map(Some),
+        Some(p) => e
+            .take(match &document {
+                Some(d) => Phone::parse_for(p, "phone", d.kind()),
+                None => Phone::parse(p, "phone"),
+            })
+            .map(Some),
         None => Some(None),
     };
     Some(PersonFields {

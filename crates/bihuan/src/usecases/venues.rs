@@ -420,7 +420,10 @@ impl Services {
             None => {
                 let doc = parse_document(&mut e, "", &input.id_type, &input.id_number, today);
                 let name = e.take(validation::text("name", &input.name, 50));
-                let phone = e.take(Phone::parse(&input.phone, "phone"));
+                let phone = match &doc {
+                    Some(d) => e.take(Phone::parse_for(&input.phone, "phone", d.kind())),
+                    None => e.take(Phone::parse(&input.phone, "phone")),
+                };
                 match (doc, name, phone) {
                     (Some(d), Some(n), Some(p)) => {
                         Some(Who::Document(d, format!("{n}\u{1f}{}", p.as_str())))

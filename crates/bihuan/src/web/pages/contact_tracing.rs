@@ -291,10 +291,9 @@ pub async fn decide(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
-    // 确认 and 排除 cannot be taken back; the hand-over names its county.
-    if matches!(pairs.get("decision").as_str(), "confirm" | "strike") {
-        super::staff::require_confirm(&pairs.get("confirm"), l)?;
-    }
+    // 确认, 排除 and the hand-over cannot be taken back, whatever the
+    // decision's spelling: the box is needed before any of them.
+    super::staff::require_confirm(&pairs.get("confirm"), l)?;
     let input = DecisionInput {
         decision: pairs.get("decision"),
         county: Some(pairs.get("county")).filter(|c| !c.trim().is_empty()),

@@ -674,6 +674,7 @@ strings! {
     g_confirm_release: "确认解除管控（不可撤销）", "Yes, release (cannot be undone)";
     g_confirm_lift: "确认解除（不可撤销）", "Yes, lift it (cannot be undone)";
     g_confirm_mark: "确认封管（不可撤销）", "Yes, mark the zone (cannot be undone)";
+    sm_seal_confirm: "确认封管（封管后不能再加人）", "Yes, seal it (nobody can be added after)";
     g_confirm_decide: "确认此判定（不可撤销）", "Yes, record this decision (cannot be undone)";
     g_confirm_needed: "此操作不可撤销：请勾选确认后再提交。未作任何更改。", "This cannot be undone: tick the confirmation and submit again. Nothing was changed.";
     g_person_sees: "对方可见：此内容将作为答复显示在其回执页", "The person sees this: it is shown as the answer on their receipt";

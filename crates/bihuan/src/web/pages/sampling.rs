@@ -372,6 +372,8 @@ pub async fn seal(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    // A sealed tube takes nobody more and goes to the lab: ask first.
+    super::staff::require_confirm(&pairs.get("confirm"), l)?;
     match s.services.seal_tube(&actor, &barcode).await {
         Ok(v) => Ok(see_other(&tube_path(l, &v.barcode, "?sealed=1"))),
         Err(Error::Refused { zh, en, .. }) => {
