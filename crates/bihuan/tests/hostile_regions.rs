@@ -41,6 +41,8 @@ struct B {
     round_ab: i64,
     zone: i64,
     venue: i64,
+    /// An approved pharmacy (药店哨点).
+    pharmacy: i64,
     case: i64,
     list: i64,
     row: i64,
@@ -276,6 +278,23 @@ async fn town_b(app: &TestApp) -> B {
         .as_str()
         .unwrap_or_else(|| panic!("a venue code: {r}"))
         .to_string();
+    let (s, r) = app
+        .post(
+            &town,
+            "/api/v1/venues",
+            json!({"name": format!("{SECRET}药房"), "kind": "pharmacy", "region": VILLAGE_B, "address": "乙路2号"}),
+        )
+        .await;
+    ok(s, &r, "pharmacy");
+    b.pharmacy = r["id"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            &town,
+            &format!("/api/v1/venues/{}/approve", b.pharmacy),
+            json!({}),
+        )
+        .await;
+    ok(s, &r, "pharmacy approved");
     for k in 0..4 {
         let (s, r) = app
             .post(
@@ -734,6 +753,12 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", false, "/api/v1/venues/{id}/reject", Id, b.pending[1]).by(Town),
         row("POST", false, "/api/v1/venues", Region, VILLAGE_B)
             .json(r#"{"name": "甲店", "kind": "supermarket", "region": "{id}", "address": "x"}"#)
+            .by(Town),
+        row("POST", false, "/api/v1/pharmacy-purchases", Id, b.pharmacy)
+            .json(&format!(
+                r#"{{"pharmacy": {{id}}, "id_number": "{}", "name": "x", "phone": "13800138000", "health_code": "green", "drugs": [{{"class": "antiviral", "qty": 1}}]}}"#,
+                resident_id(790)
+            ))
             .by(Town),
         // A venue's code is public (on its poster): junk codes only.
         row("POST", false, "/api/v1/venue-codes/{id}/visits", Token, "x")

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod policy;
 pub mod regions;
 pub mod risk;
+pub mod sentinel;
 pub mod task;
 pub mod testing;
 pub mod validation;

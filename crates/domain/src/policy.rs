@@ -154,6 +154,40 @@ pub struct Policy {
     pub tracing: TracingRule,
     #[serde(default, rename = "venue_type")]
     pub venue_types: Vec<VenueType>,
+    #[serde(default)]
+    pub pharmacy: PharmacyRule,
+}
+
+/// A class of drug whose purchase a pharmacy reports (药店哨点).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrugClass {
+    pub name: String,
+    pub label_zh: String,
+    pub label_en: String,
+}
+
+/// 药店哨点: the reported drug classes, and the test a buyer owes: one within
+/// `test_within_hours` unless they had a negative one in the last
+/// `negative_within_hours`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PharmacyRule {
+    #[serde(rename = "drug_class")]
+    pub drug_classes: Vec<DrugClass>,
+    pub negative_within_hours: u32,
+    pub test_within_hours: u32,
+}
+
+impl Default for PharmacyRule {
+    /// No class reported until a policy names them.
+    fn default() -> Self {
+        PharmacyRule {
+            drug_classes: Vec::new(),
+            negative_within_hours: 48,
+            test_within_hours: 72,
+        }
+    }
 }
 
 impl Policy {
@@ -194,6 +228,10 @@ impl Policy {
 
     pub fn venue_type(&self, name: &str) -> Option<&VenueType> {
         self.venue_types.iter().find(|v| v.name == name)
+    }
+
+    pub fn drug_class(&self, name: &str) -> Option<&DrugClass> {
+        self.pharmacy.drug_classes.iter().find(|d| d.name == name)
     }
 
     pub fn category(&self, name: &str) -> Option<&Category> {

@@ -52,6 +52,10 @@ const SQLITE: &[(i64, &str)] = &[
         18,
         include_str!("../../migrations/sqlite/0018_receipt_recovery.sql"),
     ),
+    (
+        19,
+        include_str!("../../migrations/sqlite/0019_pharmacy.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -113,6 +117,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         18,
         include_str!("../../migrations/postgres/0018_receipt_recovery.sql"),
+    ),
+    (
+        19,
+        include_str!("../../migrations/postgres/0019_pharmacy.sql"),
     ),
 ];
 

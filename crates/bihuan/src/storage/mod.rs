@@ -15,6 +15,7 @@ pub mod command;
 pub mod dashboard;
 mod migrate;
 pub mod monitoring;
+pub mod pharmacy;
 pub mod recovery;
 pub mod repo;
 pub mod rolling;

@@ -317,12 +317,12 @@ impl Services {
             ));
         }
         let name = validation::text("name", name, 64)?;
-        if !["health_codes", "lab_results", "checkins"].contains(&scope) {
+        if !["health_codes", "lab_results", "checkins", "pharmacy"].contains(&scope) {
             return Err(Error::field(
                 "scope",
                 "scope",
-                "权限范围应为 health_codes、lab_results 或 checkins",
-                "scope must be health_codes, lab_results or checkins",
+                "权限范围应为 health_codes、lab_results、checkins 或 pharmacy",
+                "scope must be health_codes, lab_results, checkins or pharmacy",
             ));
         }
         let token = crypto::token(32);

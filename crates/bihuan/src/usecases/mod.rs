@@ -9,6 +9,7 @@ mod control;
 pub mod dashboard;
 pub mod declare;
 pub mod monitoring;
+pub mod pharmacy;
 pub mod recovery;
 pub mod regions;
 pub mod risk_areas;

@@ -63,6 +63,9 @@ pub struct JobReport {
     pub obligations: Option<usize>,
     pub missed_check_ins: Option<usize>,
     pub rolling_overdue: Option<usize>,
+    /// Tests owed after pharmacy purchases that passed their deadline
+    /// unmet: a 核查 task each.
+    pub pharmacy_overdue: Option<usize>,
     /// Grid tasks opened for rounds that closed.
     pub round_deadlines: usize,
     pub delivered: usize,
@@ -485,6 +488,7 @@ impl Services {
         let local = crate::clock::shanghai(now);
         let today = local.date_naive();
         let minute = local.format("%Y-%m-%dT%H:%M").to_string();
+        let pharmacy_minute = minute.clone();
         let mut report = JobReport::default();
         let mut failed = Vec::new();
         fn kept<T>(failed: &mut Vec<&'static str>, job: &'static str, r: Result<T>) -> Option<T> {
@@ -571,6 +575,24 @@ impl Services {
                             return Ok(None);
                         }
                         Ok(Some(svc.rolling_sweep(c, today, now.timestamp()).await?))
+                    })
+                })
+                .await,
+        )
+        .flatten();
+        let svc = self.clone();
+        report.pharmacy_overdue = kept(
+            &mut failed,
+            "pharmacy_tests",
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        if !store::claim_job(c, "pharmacy_tests", &pharmacy_minute, now.timestamp())
+                            .await?
+                        {
+                            return Ok(None);
+                        }
+                        Ok(Some(svc.pharmacy_tests_due(c, now.timestamp()).await?))
                     })
                 })
                 .await,

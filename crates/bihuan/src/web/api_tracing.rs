@@ -12,6 +12,7 @@ use serde_json::json;
 use super::AppState;
 use super::api::{ApiResult, bearer, too_many};
 use super::extract::{ApiActor, JsonBody};
+use crate::usecases::pharmacy::PurchaseInput;
 use crate::usecases::tracing::{DecisionInput, OpenCaseInput};
 use crate::usecases::venues::{CheckinInput, VenueInput, VisitInput};
 
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/venues/{id}/reject", post(reject_venue))
         .route("/venue-codes/{code}/visits", post(visit))
         .route("/checkins", post(checkins))
+        .route("/pharmacy-purchases", post(pharmacy_purchase))
         .route("/trace-cases", get(cases).post(open_case))
         .route("/trace-cases/{id}", get(case))
         .route("/trace-cases/{id}/trace", post(trace))
@@ -91,6 +93,29 @@ async fn checkins(State(s): State<AppState>, req: axum::extract::Request) -> Api
         };
     let r = s.services.ingest_checkins(&token, rows).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+/// 药店哨点: a purchase from a pharmacy's system (token of scope
+/// `pharmacy`) or its region's staff; authorised before the body is read.
+async fn pharmacy_purchase(State(s): State<AppState>, req: axum::extract::Request) -> ApiResult {
+    let token = bearer(req.headers())?;
+    let by = s.services.purchase_source(&token).await?;
+    let input =
+        match <JsonBody<PurchaseInput> as axum::extract::FromRequest<AppState>>::from_request(
+            req, &s,
+        )
+        .await
+        {
+            Ok(JsonBody(input)) => input,
+            Err(refused) => return Ok(refused),
+        };
+    let r = s.services.record_purchase(&by, input).await?;
+    let status = if r.repeated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(r)).into_response())
 }
 
 async fn cases(State(s): State<AppState>, ApiActor(a): ApiActor) -> ApiResult {

@@ -1,0 +1,455 @@
+//! 药店哨点: a pharmacy reports a purchase of a listed drug class; a febrile
+//! buyer is sent to a fever clinic, and a buyer without a recent negative
+//! test owes one, which the periodic job matches or hands to the grid.
+
+use bihuan_domain::identity::{DocumentNumber, Phone};
+use bihuan_domain::monitoring::parse_temperature;
+use bihuan_domain::policy::{HealthCode, Symptom};
+use bihuan_domain::sentinel::purchase_duty;
+use bihuan_domain::task::TaskKind;
+use bihuan_domain::validation::{FieldError, FieldErrors};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::AnyConnection;
+
+use super::control::{NewTask, open_task};
+use super::venues::parse_document;
+use super::{Actor, Services};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::storage::{
+    monitoring as monitoring_store, pharmacy as store, repo, testing as testing_store,
+    venues as venue_store,
+};
+
+/// Why a grid visits a buyer who owed a test and took none.
+pub const MISSED_TEST_REASON: &str = "药店购药未按时检测";
+
+/// Who reports a purchase: a pharmacy's system by an API token of scope
+/// `pharmacy`, or a staff member of the pharmacy's region.
+#[derive(Debug, Clone)]
+pub enum PurchaseSource {
+    Token(String),
+    Staff(Actor),
+}
+
+impl PurchaseSource {
+    fn name(&self) -> String {
+        match self {
+            PurchaseSource::Token(n) => format!("token:{n}"),
+            PurchaseSource::Staff(a) => a.username.clone(),
+        }
+    }
+    fn scope(&self) -> &str {
+        match self {
+            PurchaseSource::Token(_) => "",
+            PurchaseSource::Staff(a) => a.scope(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrugInput {
+    pub class: String,
+    #[serde(default)]
+    pub name: String,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseInput {
+    /// The client's own id of the purchase: a repeat answers the first.
+    #[serde(default)]
+    pub purchase_id: Option<String>,
+    pub pharmacy: i64,
+    #[serde(default)]
+    pub id_type: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub health_code: String,
+    #[serde(default)]
+    pub symptoms: Vec<String>,
+    #[serde(default)]
+    pub temperature: Option<String>,
+    pub drugs: Vec<DrugInput>,
+    #[serde(default)]
+    pub for_someone_else: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PurchaseRecorded {
+    pub id: i64,
+    pub person_id: i64,
+    pub fever_transfer: bool,
+    pub test_due_at: Option<i64>,
+    pub repeated: bool,
+}
+
+struct ValidPurchase {
+    client_id: Option<String>,
+    document: DocumentNumber,
+    name: String,
+    phone: Phone,
+    health_code: HealthCode,
+    symptoms: Vec<Symptom>,
+    temperature: Option<u16>,
+    drugs: serde_json::Value,
+}
+
+impl Services {
+    /// Who `token` is for reporting purchases, checked before the body is
+    /// read: a token of another scope is Forbidden, an unknown one must be
+    /// a live staff session.
+    pub async fn purchase_source(&self, token: &str) -> Result<PurchaseSource> {
+        let found = {
+            let mut c = self.db.pool().acquire().await?;
+            monitoring_store::api_token(&mut c, &crypto::sha256_hex(token), self.clock.timestamp())
+                .await?
+        };
+        match found {
+            Some((name, scope)) if scope == "pharmacy" => Ok(PurchaseSource::Token(name)),
+            Some(_) => Err(Error::Forbidden),
+            None => Ok(PurchaseSource::Staff(self.session(token).await?)),
+        }
+    }
+
+    fn valid_purchase(
+        &self,
+        input: &PurchaseInput,
+    ) -> std::result::Result<ValidPurchase, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let client_id = input
+            .purchase_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if client_id.is_some_and(|s| s.chars().count() > 64) {
+            e.push(FieldError::new(
+                "purchase_id",
+                "length",
+                "购药单号最长64个字符",
+                "at most 64 characters",
+            ));
+        }
+        let document = parse_document(
+            &mut e,
+            "",
+            &input.id_type,
+            &input.id_number,
+            self.clock.today(),
+        );
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 50 {
+            e.push(FieldError::new(
+                "name",
+                "required",
+                "请填写购药人姓名（最长50字）",
+                "the buyer's name (at most 50 characters)",
+            ));
+        }
+        let phone = e.take(Phone::parse(&input.phone, "phone"));
+        let health_code = HealthCode::parse(input.health_code.trim());
+        if health_code.is_none() {
+            e.push(FieldError::new(
+                "health_code",
+                "health_code",
+                "健康码颜色应为绿、黄或红",
+                "green, yellow or red",
+            ));
+        }
+        let mut symptoms = Vec::new();
+        for (i, s) in input
+            .symptoms
+            .iter()
+            .take(Symptom::ALL.len() + 1)
+            .enumerate()
+        {
+            match Symptom::parse(s) {
+                Some(x) if !symptoms.contains(&x) => symptoms.push(x),
+                Some(_) => {}
+                None => e.push(FieldError::new(
+                    format!("symptoms.{i}"),
+                    "symptom",
+                    "症状无效",
+                    "unknown symptom",
+                )),
+            }
+        }
+        let temperature = match input.temperature.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => e.take(parse_temperature("temperature", t)),
+            _ => None,
+        };
+        if input.drugs.is_empty() || input.drugs.len() > 50 {
+            e.push(FieldError::new(
+                "drugs",
+                "count",
+                "请填写1至50种药品",
+                "1 to 50 drugs",
+            ));
+        }
+        let mut drugs = Vec::new();
+        for (i, d) in input.drugs.iter().take(50).enumerate() {
+            if self.policy.drug_class(d.class.trim()).is_none() {
+                e.push(FieldError::new(
+                    format!("drugs.{i}.class"),
+                    "drug_class",
+                    "药品类别应为退热、止咳、抗病毒或抗菌素",
+                    "a fever reducer, cough medicine, antiviral or antibiotic",
+                ));
+            }
+            if d.name.trim().chars().count() > 100 {
+                e.push(FieldError::new(
+                    format!("drugs.{i}.name"),
+                    "length",
+                    "药品名称最长100个字符",
+                    "at most 100 characters",
+                ));
+            }
+            if !(1..=999).contains(&d.qty) {
+                e.push(FieldError::new(
+                    format!("drugs.{i}.qty"),
+                    "qty",
+                    "数量应为1到999",
+                    "a quantity from 1 to 999",
+                ));
+            }
+            drugs.push(json!({"class": d.class.trim(), "name": d.name.trim(), "qty": d.qty}));
+        }
+        match (document, phone, health_code) {
+            (Some(document), Some(phone), Some(health_code)) if e.is_empty() => Ok(ValidPurchase {
+                client_id: client_id.map(str::to_string),
+                document,
+                name,
+                phone,
+                health_code,
+                symptoms,
+                temperature,
+                drugs: serde_json::Value::Array(drugs),
+            }),
+            _ => Err(e),
+        }
+    }
+
+    /// Stores a purchase and what it obliges, in one transaction: the buyer
+    /// found by document (identity on file never overwritten) or created in
+    /// the pharmacy's grid, a 发热就诊转运 task at the buyer's grid when
+    /// febrile, and the test owed.
+    pub async fn record_purchase(
+        &self,
+        by: &PurchaseSource,
+        input: PurchaseInput,
+    ) -> Result<PurchaseRecorded> {
+        let v = self.valid_purchase(&input)?;
+        let (svc, by) = (self.clone(), by.clone());
+        let pharmacy = input.pharmacy;
+        self.db
+            .write(move |c| {
+                Box::pin(async move {
+                    let now = svc.clock.timestamp();
+                    let actor = by.name();
+                    let venue = venue_store::venue_in(c, pharmacy, by.scope())
+                        .await?
+                        .filter(|v| v.state == "approved")
+                        .ok_or(Error::NotFound)?;
+                    if venue.kind != "pharmacy" {
+                        return Err(Error::field("pharmacy", "kind", "该场所不是药店", "this venue is not a pharmacy"));
+                    }
+                    if let Some(id) = &v.client_id
+                        && let Some(p) = store::purchase_by_client_id(c, id).await?
+                    {
+                        if p.venue_id != venue.id {
+                            return Err(Error::field(
+                                "purchase_id",
+                                "taken",
+                                "购药单号已用于其他药店",
+                                "this purchase id belongs to another pharmacy",
+                            ));
+                        }
+                        return Ok(PurchaseRecorded {
+                            id: p.id,
+                            person_id: p.person_id,
+                            fever_transfer: p.fever_transfer,
+                            test_due_at: p.test_due_at,
+                            repeated: true,
+                        });
+                    }
+                    let (person_id, grid) = svc.buyer(c, &v, &venue.region, &actor, now).await?;
+                    let last_negative = store::last_negative_before(c, person_id, now).await?;
+                    let duty = purchase_duty(&svc.policy.pharmacy, v.temperature, &v.symptoms, last_negative, now);
+                    let symptoms: Vec<&str> = v.symptoms.iter().map(|s| s.as_str()).collect();
+                    let id = store::insert_purchase(
+                        c,
+                        &store::NewPurchase {
+                            client_id: v.client_id.as_deref(),
+                            venue_id: venue.id,
+                            person_id,
+                            doc_enc: &svc.vault.encrypt(v.document.number()),
+                            phone_enc: &svc.vault.encrypt(v.phone.as_str()),
+                            health_code: v.health_code.as_str(),
+                            symptoms: &serde_json::to_string(&symptoms).expect("serialisable"),
+                            temperature_tenths: v.temperature.map(i64::from),
+                            drugs: &v.drugs.to_string(),
+                            for_someone_else: input.for_someone_else,
+                            fever_transfer: duty.fever_transfer,
+                            test_due_at: duty.test_due_at,
+                            recorded_by: &actor,
+                        },
+                        now,
+                    )
+                    .await?;
+                    repo::insert_event(
+                        c,
+                        now,
+                        &actor,
+                        Some(person_id),
+                        None,
+                        "pharmacy_purchase",
+                        &json!({"purchase": id, "venue": venue.id, "fever_transfer": duty.fever_transfer, "test_due_at": duty.test_due_at}),
+                    )
+                    .await?;
+                    if duty.fever_transfer {
+                        let reason = format!("药店购药发热或有症状（{}）", venue.name);
+                        open_task(
+                            c,
+                            &NewTask {
+                                person_id,
+                                kind: TaskKind::FeverTransfer,
+                                region: &grid,
+                                hours: svc.policy.symptoms.task_hours,
+                                reason: &reason,
+                                actor: &actor,
+                                now,
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok(PurchaseRecorded { id, person_id, fever_transfer: duty.fever_transfer, test_due_at: duty.test_due_at, repeated: false })
+                })
+            })
+            .await
+    }
+
+    /// The buyer and their grid: someone on file as they are (a purchase
+    /// never rewrites a name or phone), else someone new in the first grid
+    /// of the pharmacy's region.
+    async fn buyer(
+        &self,
+        c: &mut AnyConnection,
+        v: &ValidPurchase,
+        pharmacy_region: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<(i64, String)> {
+        let lookup = self.vault.lookup(&v.document.lookup_key_material());
+        if let Some((id, _)) = testing_store::person_by_document(c, &lookup).await? {
+            let p = repo::person_in(c, id, "").await?.ok_or(Error::NotFound)?;
+            return Ok((id, p.region));
+        }
+        let grid = testing_store::first_grid_in(c, pharmacy_region)
+            .await?
+            .ok_or_else(|| Error::Conflict("the pharmacy's region has no grid".into()))?;
+        let id = repo::upsert_person(
+            c,
+            &repo::NewPerson {
+                doc_type: v.document.kind().as_str(),
+                doc_lookup: &lookup,
+                doc_enc: &self.vault.encrypt(v.document.number()),
+                doc_masked: &v.document.masked(),
+                name: &v.name,
+                phone_enc: &self.vault.encrypt(v.phone.as_str()),
+                phone_masked: &v.phone.masked(),
+                region: &grid,
+            },
+            now,
+        )
+        .await?;
+        repo::insert_event(
+            c,
+            now,
+            actor,
+            Some(id),
+            None,
+            "person_created",
+            &json!({"by": "pharmacy"}),
+        )
+        .await?;
+        Ok((id, grid))
+    }
+
+    /// Purchases whose test deadline passed: a test sampled since the
+    /// purchase settles it; otherwise a 核查 task goes to the buyer's grid.
+    /// Each row in its own savepoint; settled rows are never seen again.
+    pub(crate) async fn pharmacy_tests_due(
+        &self,
+        c: &mut AnyConnection,
+        now: i64,
+    ) -> Result<usize> {
+        let mut done = 0;
+        for owed in store::owed_tests_due(c, now).await? {
+            monitoring_store::row_begin(c).await?;
+            let r = self.settle_owed_test(c, &owed, now).await;
+            done += usize::from(
+                monitoring_store::row_end(c, "pharmacy_tests", owed.id, r)
+                    .await?
+                    .unwrap_or(false),
+            );
+        }
+        Ok(done)
+    }
+
+    /// Whether a task was opened.
+    async fn settle_owed_test(
+        &self,
+        c: &mut AnyConnection,
+        owed: &store::OwedTest,
+        now: i64,
+    ) -> Result<bool> {
+        if let Some(test) =
+            store::first_test_between(c, owed.person_id, owed.at, owed.test_due_at).await?
+        {
+            store::set_matched_test(c, owed.id, test).await?;
+            repo::insert_event(
+                c,
+                now,
+                "system",
+                Some(owed.person_id),
+                None,
+                "pharmacy_test_matched",
+                &json!({"purchase": owed.id, "test": test}),
+            )
+            .await?;
+            return Ok(false);
+        }
+        let p = repo::person_in(c, owed.person_id, "")
+            .await?
+            .ok_or(Error::NotFound)?;
+        open_task(
+            c,
+            &NewTask {
+                person_id: owed.person_id,
+                kind: TaskKind::Verify,
+                region: &p.region,
+                hours: self.policy.deadlines.test_missed_hours,
+                reason: MISSED_TEST_REASON,
+                actor: "system",
+                now,
+            },
+        )
+        .await?;
+        store::set_followed_up(c, owed.id, now).await?;
+        repo::insert_event(
+            c,
+            now,
+            "system",
+            Some(owed.person_id),
+            None,
+            "pharmacy_test_missed",
+            &json!({"purchase": owed.id}),
+        )
+        .await?;
+        Ok(true)
+    }
+}
