@@ -311,4 +311,20 @@ async fn only_a_pharmacy_token_or_the_pharmacys_region_may_report() {
         count(&app, "SELECT COUNT(*) FROM pharmacy_purchases").await,
         1
     );
+    // Sent twice at the same moment (a POS retrying): one is stored, and
+    // both answers name it.
+    let mut body = purchase(pharmacy, 6);
+    body["purchase_id"] = json!("POS-0002");
+    let (a, b) = tokio::join!(
+        app.post(&pos, "/api/v1/pharmacy-purchases", body.clone()),
+        app.post(&pos, "/api/v1/pharmacy-purchases", body)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 201], "{} {}", a.1, b.1);
+    assert_eq!(a.1["id"], b.1["id"]);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM pharmacy_purchases").await,
+        2
+    );
 }

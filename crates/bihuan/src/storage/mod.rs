@@ -214,3 +214,18 @@ fn private_files(file: &std::path::Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Holds, until the transaction ends, PostgreSQL's advisory lock on `key`,
+/// so two transactions about the same thing (a document, a client-supplied
+/// id) run one after the other. SQLite has one writer and needs none.
+pub async fn serialise_on(c: &mut AnyConnection, backend: Backend, key: &str) -> Result<(), Error> {
+    if backend == Backend::Postgres {
+        let digest = crate::crypto::sha256_hex(key);
+        let id = i64::from_str_radix(&digest[..15], 16).unwrap_or_default();
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(id)
+            .execute(c)
+            .await?;
+    }
+    Ok(())
+}

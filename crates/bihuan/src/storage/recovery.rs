@@ -5,20 +5,12 @@ use sqlx::{AnyConnection, Row};
 use super::Backend;
 use crate::error::Result;
 
-/// Holds, until the transaction ends, PostgreSQL's lock on one recovery key
-/// (a document's lookup, a client), so the counts a limit reads cannot be
-/// outrun by parallel requests. SQLite has one writer and needs none. Take
-/// a document's lock before a client's, never the other way round.
+/// Holds PostgreSQL's lock on one recovery key (a document's lookup, a
+/// client) until the transaction ends, so the counts a limit reads cannot be
+/// outrun by parallel requests. Take a document's lock before a client's,
+/// never the other way round.
 pub async fn serialise(c: &mut AnyConnection, backend: Backend, key: &str) -> Result<()> {
-    if backend == Backend::Postgres {
-        let digest = crate::crypto::sha256_hex(&format!("recovery:{key}"));
-        let id = i64::from_str_radix(&digest[..15], 16).unwrap_or_default();
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(id)
-            .execute(c)
-            .await?;
-    }
-    Ok(())
+    super::serialise_on(c, backend, &format!("recovery:{key}")).await
 }
 
 pub struct NewRecoveryCode<'a> {

@@ -257,6 +257,11 @@ impl Services {
                     if venue.kind != "pharmacy" {
                         return Err(Error::field("pharmacy", "kind", "该场所不是药店", "this venue is not a pharmacy"));
                     }
+                    // The same purchase sent twice at once: one after the other.
+                    if let Some(id) = &v.client_id {
+                        crate::storage::serialise_on(c, svc.db.backend(), &format!("purchase:{id}"))
+                            .await?;
+                    }
                     if let Some(id) = &v.client_id
                         && let Some(p) = store::purchase_by_client_id(c, id).await?
                     {
