@@ -85,16 +85,10 @@ pub struct DueTest {
     pub state: TestState,
 }
 
-fn parse_check_in(input: &CheckInInput) -> std::result::Result<(u16, Vec<Symptom>), FieldErrors> {
-    let mut e = FieldErrors::default();
-    let t = e.take(parse_temperature("temperature", &input.temperature));
+/// Symptoms as sent (each once; an unknown one is an error at its index).
+pub(crate) fn parse_symptoms(e: &mut FieldErrors, raw: &[String]) -> Vec<Symptom> {
     let mut symptoms = Vec::new();
-    for (i, s) in input
-        .symptoms
-        .iter()
-        .take(Symptom::ALL.len() + 1)
-        .enumerate()
-    {
+    for (i, s) in raw.iter().take(Symptom::ALL.len() + 1).enumerate() {
         match Symptom::parse(s) {
             Some(x) if !symptoms.contains(&x) => symptoms.push(x),
             Some(_) => {}
@@ -106,6 +100,13 @@ fn parse_check_in(input: &CheckInInput) -> std::result::Result<(u16, Vec<Symptom
             )),
         }
     }
+    symptoms
+}
+
+fn parse_check_in(input: &CheckInInput) -> std::result::Result<(u16, Vec<Symptom>), FieldErrors> {
+    let mut e = FieldErrors::default();
+    let t = e.take(parse_temperature("temperature", &input.temperature));
+    let symptoms = parse_symptoms(&mut e, &input.symptoms);
     match t {
         Some(t) if e.is_empty() => Ok((t, symptoms)),
         _ => Err(e),

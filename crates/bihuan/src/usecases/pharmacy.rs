@@ -160,24 +160,7 @@ impl Services {
                 "green, yellow or red",
             ));
         }
-        let mut symptoms = Vec::new();
-        for (i, s) in input
-            .symptoms
-            .iter()
-            .take(Symptom::ALL.len() + 1)
-            .enumerate()
-        {
-            match Symptom::parse(s) {
-                Some(x) if !symptoms.contains(&x) => symptoms.push(x),
-                Some(_) => {}
-                None => e.push(FieldError::new(
-                    format!("symptoms.{i}"),
-                    "symptom",
-                    "症状无效",
-                    "unknown symptom",
-                )),
-            }
-        }
+        let symptoms = super::monitoring::parse_symptoms(&mut e, &input.symptoms);
         let temperature = match input.temperature.as_deref().map(str::trim) {
             Some(t) if !t.is_empty() => e.take(parse_temperature("temperature", t)),
             _ => None,
