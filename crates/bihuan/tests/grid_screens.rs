@@ -8,40 +8,10 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{TestApp, csrf_of, declaration, spawn, with_xiluoyuan};
+use support::{TestApp, csrf_of, declaration, location, spawn, with_xiluoyuan};
 
 const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
-
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, String)],
-) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn get_page(app: &TestApp, path: &str, cookie: &str) -> (u16, String) {
-    let r = app
-        .http
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()["location"].to_str().unwrap().to_string()
-}
 
 async fn api_tasks(app: &TestApp, token: &str) -> Vec<Value> {
     let (s, body) = app.get(token, "/api/v1/tasks").await;
@@ -83,7 +53,7 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
     assert_eq!(s, 201, "{d}");
     let person = d["person_id"].as_i64().unwrap();
     let worker = app.sign_in_page("grid_worker", GRID).await;
-    let (_, html) = get_page(&app, "/tasks", &worker).await;
+    let (_, html) = app.page("/tasks", &worker).await;
     let card = &html[html.find("<article class=\"task").expect("a card")..];
     let card = &card[..card.find("</article>").unwrap()];
     let name = declaration()["name"].as_str().unwrap().to_string();
@@ -103,17 +73,17 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
     assert!(card.contains(&call), "{card}");
 
     // Tapping 拨打 shows the number to call, and the view is recorded.
-    let r = post_form(
-        &app,
-        &format!("/persons/{person}/call"),
-        &worker,
-        &[
-            ("csrf", csrf_of(&html)),
-            ("back", "/tasks".into()),
-            ("task", "1".into()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/persons/{person}/call"),
+            &worker,
+            &[
+                ("csrf", csrf_of(&html)),
+                ("back", "/tasks".into()),
+                ("task", "1".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("href=\"tel:13800138000\""), "{page}");
@@ -130,7 +100,7 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
     assert_eq!(seen[0]["detail"]["field"], "phone", "{p}");
 
     // The person page says so in words.
-    let (_, html) = get_page(&app, &format!("/persons/{person}"), &worker).await;
+    let (_, html) = app.page(&format!("/persons/{person}"), &worker).await;
     assert!(html.contains("查看完整手机号"), "{html}");
     let timeline = &html[html.find("<ol class=\"timeline\">").expect("a timeline")..];
     let timeline = &timeline[..timeline.find("</ol>").unwrap()];
@@ -142,16 +112,16 @@ async fn a_card_shows_who_and_where_and_calling_is_recorded() {
     }
 
     // A forged token reveals nothing, a town may not unmask.
-    let r = post_form(
-        &app,
-        &format!("/persons/{person}/call"),
-        &worker,
-        &[("csrf", "forged".into())],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/persons/{person}/call"),
+            &worker,
+            &[("csrf", "forged".into())],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     let town = app.sign_in_page("town", "330784001").await;
-    let (_, html) = get_page(&app, "/tasks", &town).await;
+    let (_, html) = app.page("/tasks", &town).await;
     assert!(!html.contains("/call\""), "no call button for a town");
     assert!(html.contains("138****8000"), "the mask only");
 }
@@ -163,7 +133,7 @@ async fn each_action_says_what_it_did_and_comes_back_to_the_card() {
     let (s, d) = app.declare(declaration()).await;
     assert_eq!(s, 201, "{d}");
     let worker = app.sign_in_page("grid_worker", GRID).await;
-    let (_, html) = get_page(&app, "/tasks?state=dispatched", &worker).await;
+    let (_, html) = app.page("/tasks?state=dispatched", &worker).await;
     let id = {
         let at = html.find("id=\"task-").unwrap() + 9;
         html[at..at + html[at..].find('"').unwrap()]
@@ -175,23 +145,23 @@ async fn each_action_says_what_it_did_and_comes_back_to_the_card() {
         html.contains("name=\"back\" value=\"/tasks?state=dispatched\""),
         "{html}"
     );
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/ack"),
-        &worker,
-        &[
-            ("csrf", csrf.clone()),
-            ("back", "/tasks?state=dispatched".into()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/ack"),
+            &worker,
+            &[
+                ("csrf", csrf.clone()),
+                ("back", "/tasks?state=dispatched".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert_eq!(
         to,
         format!("/tasks?state=dispatched&done=ack&task={id}#task-{id}")
     );
-    let (_, html) = get_page(&app, &to, &worker).await;
+    let (_, html) = app.page(&to, &worker).await;
     assert!(
         html.contains(&format!(
             "<p class=\"success flash\" role=\"status\">已签收 · 任务 #{id}</p>"
@@ -201,45 +171,45 @@ async fn each_action_says_what_it_did_and_comes_back_to_the_card() {
     // The same filter; the next action's `back` drops the old message.
     assert!(html.contains("aria-current=\"page\">待签收"), "{html}");
 
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/report"),
-        &worker,
-        &[
-            ("csrf", csrf.clone()),
-            ("outcome", "verified".into()),
-            ("back", "/tasks?done=ack&task=9".into()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/report"),
+            &worker,
+            &[
+                ("csrf", csrf.clone()),
+                ("outcome", "verified".into()),
+                ("back", "/tasks?done=ack&task=9".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert_eq!(to, format!("/tasks?done=report&task={id}#task-{id}"));
-    let (_, html) = get_page(&app, &to, &worker).await;
+    let (_, html) = app.page(&to, &worker).await;
     assert!(html.contains(&format!("已反馈 · 任务 #{id}")), "{html}");
 
     // In English too, with the language kept before the anchor.
     let village = app.sign_in_page("village", VILLAGE).await;
-    let (_, html) = get_page(&app, "/tasks?state=reported&lang=en", &village).await;
+    let (_, html) = app.page("/tasks?state=reported&lang=en", &village).await;
     let vcsrf = csrf_of(&html);
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/reopen?lang=en"),
-        &village,
-        &[
-            ("csrf", vcsrf),
-            ("reason", "门牌号不对".into()),
-            ("back", "/tasks?state=reported&lang=en".into()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/reopen?lang=en"),
+            &village,
+            &[
+                ("csrf", vcsrf),
+                ("reason", "门牌号不对".into()),
+                ("back", "/tasks?state=reported&lang=en".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     let to = location(&r);
     assert_eq!(
         to,
         format!("/tasks?state=reported&lang=en&done=reopen&task={id}#task-{id}")
     );
-    let (_, html) = get_page(&app, &to, &village).await;
+    let (_, html) = app.page(&to, &village).await;
     assert!(
         html.contains(&format!("Returned for rework · task #{id}")),
         "{html}"
@@ -255,7 +225,7 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
 
     // 办结: the form asks for the box; a post without it changes nothing.
     let village = app.sign_in_page("village", VILLAGE).await;
-    let (_, html) = get_page(&app, "/tasks?state=reported", &village).await;
+    let (_, html) = app.page("/tasks?state=reported", &village).await;
     assert!(
         html.contains(&format!(
             "action=\"/tasks/{id}/close\" class=\"confirm-form\""
@@ -270,13 +240,13 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
     );
     let vcsrf = csrf_of(&html);
     for confirm in ["", "0"] {
-        let r = post_form(
-            &app,
-            &format!("/tasks/{id}/close"),
-            &village,
-            &[("csrf", vcsrf.clone()), ("confirm", confirm.into())],
-        )
-        .await;
+        let r = app
+            .post_page(
+                &format!("/tasks/{id}/close"),
+                &village,
+                &[("csrf", vcsrf.clone()), ("confirm", confirm.into())],
+            )
+            .await;
         assert_eq!(r.status(), 422);
         let text = r.text().await.unwrap();
         assert!(
@@ -286,36 +256,36 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
         assert!(has_staff_nav(&text), "the error keeps the navigation");
     }
     assert_eq!(api_tasks(&app, &worker).await[0]["state"], "reported");
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/close"),
-        &village,
-        &[
-            ("csrf", vcsrf.clone()),
-            ("confirm", "1".into()),
-            ("back", "/tasks?state=reported".into()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/close"),
+            &village,
+            &[
+                ("csrf", vcsrf.clone()),
+                ("confirm", "1".into()),
+                ("back", "/tasks?state=reported".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(api_tasks(&app, &worker).await[0]["state"], "closed");
-    let (_, html) = get_page(&app, &location(&r), &village).await;
+    let (_, html) = app.page(&location(&r), &village).await;
     assert!(html.contains(&format!("已办结 · 任务 #{id}")), "{html}");
 
     // 解除管控: the same guard (before anything is looked at).
-    let r = post_form(
-        &app,
-        &format!("/persons/{person}/release"),
-        &village,
-        &[("csrf", vcsrf.clone())],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/persons/{person}/release"),
+            &village,
+            &[("csrf", vcsrf.clone())],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("请勾选确认"));
 
     // 解除 a risk area.
     let cmd = app.sign_in_page("command", "330784").await;
-    let (_, html) = get_page(&app, "/risk-areas", &cmd).await;
+    let (_, html) = app.page("/risk-areas", &cmd).await;
     let ccsrf = csrf_of(&html);
     let at = html.find("action=\"/risk-areas/").expect("a lift form") + 8;
     let lift = html[at..at + html[at..].find('"').unwrap()].to_string();
@@ -323,7 +293,7 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
         html.contains("name=\"confirm\" value=\"1\" required> 确认解除（不可撤销）"),
         "{html}"
     );
-    let r = post_form(&app, &lift, &cmd, &[("csrf", ccsrf.clone())]).await;
+    let r = app.post_page(&lift, &cmd, &[("csrf", ccsrf.clone())]).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("未作任何更改"));
     let (_, areas) = app.get(&command_token, "/api/v1/risk-areas").await;
@@ -331,14 +301,14 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
         areas.to_string().contains("110106003") && !areas.to_string().contains("\"until\":\"20"),
         "still listed: {areas}"
     );
-    let (_, html) = get_page(&app, "/risk-areas", &cmd).await;
+    let (_, html) = app.page("/risk-areas", &cmd).await;
     assert!(
         html.contains(&format!("action=\"{lift}\"")),
         "still liftable"
     );
 
     // 封管 (mark a zone).
-    let (_, html) = get_page(&app, "/zones", &cmd).await;
+    let (_, html) = app.page("/zones", &cmd).await;
     assert!(
         html.contains("name=\"confirm\" value=\"1\" required> 确认封管（不可撤销）"),
         "{html}"
@@ -353,11 +323,11 @@ async fn irreversible_actions_change_nothing_without_the_confirmation() {
             ("confirm", confirm.to_string()),
         ]
     };
-    let r = post_form(&app, "/zones", &cmd, &zone("")).await;
+    let r = app.post_page("/zones", &cmd, &zone("")).await;
     assert_eq!(r.status(), 422);
-    let (_, html) = get_page(&app, "/zones", &cmd).await;
+    let (_, html) = app.page("/zones", &cmd).await;
     assert!(!html.contains("id=\"zone-"), "no zone marked: {html}");
-    let r = post_form(&app, "/zones", &cmd, &zone("1")).await;
+    let r = app.post_page("/zones", &cmd, &zone("1")).await;
     assert_eq!(r.status(), 303);
 }
 
@@ -368,34 +338,34 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
     let (s, d) = app.declare(declaration()).await;
     assert_eq!(s, 201, "{d}");
     let worker = app.sign_in_page("grid_worker", GRID).await;
-    let (_, html) = get_page(&app, "/tasks", &worker).await;
+    let (_, html) = app.page("/tasks", &worker).await;
     let csrf = csrf_of(&html);
     let at = html.find("id=\"task-").unwrap() + 9;
     let id: i64 = html[at..at + html[at..].find('"').unwrap()]
         .parse()
         .unwrap();
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/ack"),
-        &worker,
-        &[("csrf", csrf.clone())],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/ack"),
+            &worker,
+            &[("csrf", csrf.clone())],
+        )
+        .await;
     assert_eq!(r.status(), 303);
 
     // 反馈 "moved" to a village that is not one: 村(社区), not `village`.
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/report"),
-        &worker,
-        &[
-            ("csrf", csrf.clone()),
-            ("outcome", "moved".into()),
-            ("village", "330784999999".into()),
-            ("address", String::new()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/report"),
+            &worker,
+            &[
+                ("csrf", csrf.clone()),
+                ("outcome", "moved".into()),
+                ("village", "330784999999".into()),
+                ("address", String::new()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("<li>村(社区)："), "{html}");
@@ -412,13 +382,13 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
     }
 
     // An error page (a conflict, a missing person) keeps the navigation.
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/ack"),
-        &worker,
-        &[("csrf", csrf.clone())],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/ack"),
+            &worker,
+            &[("csrf", csrf.clone())],
+        )
+        .await;
     assert_eq!(r.status(), 409);
     let html = r.text().await.unwrap();
     assert!(has_staff_nav(&html), "{html}");
@@ -426,7 +396,7 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
         html.contains("href=\"/tasks\" data-back"),
         "back to the tasks: {html}"
     );
-    let (status, html) = get_page(&app, "/persons/999999", &worker).await;
+    let (status, html) = app.page("/persons/999999", &worker).await;
     assert_eq!(status, 404);
     assert!(has_staff_nav(&html), "{html}");
     // Signed out, the public error page as before.
@@ -436,14 +406,14 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
 
     // 退回 without a reason: the field by its Chinese name.
     let village = app.sign_in_page("village", VILLAGE).await;
-    let (_, html) = get_page(&app, "/tasks", &village).await;
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/reopen"),
-        &village,
-        &[("csrf", csrf_of(&html)), ("reason", String::new())],
-    )
-    .await;
+    let (_, html) = app.page("/tasks", &village).await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/reopen"),
+            &village,
+            &[("csrf", csrf_of(&html)), ("reason", String::new())],
+        )
+        .await;
     let status = r.status();
     let html = r.text().await.unwrap();
     assert!(matches!(status.as_u16(), 409 | 422), "{status}: {html}");
@@ -453,13 +423,13 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
     );
     assert!(has_staff_nav(&html), "{html}");
     // The same in English names the field in English words, not keys.
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/close?lang=en"),
-        &village,
-        &[("csrf", csrf_of(&html))],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/close?lang=en"),
+            &village,
+            &[("csrf", csrf_of(&html))],
+        )
+        .await;
     let html = r.text().await.unwrap();
     assert!(
         html.contains("Confirmation: This cannot be undone"),
@@ -486,7 +456,7 @@ async fn staff_errors_name_fields_in_chinese_and_keep_the_navigation() {
 async fn the_navigation_is_one_row_of_tabs_and_more() {
     let app = spawn().await;
     let worker = app.sign_in_page("grid_worker", GRID).await;
-    let (_, html) = get_page(&app, "/due-tests", &worker).await;
+    let (_, html) = app.page("/due-tests", &worker).await;
     let nav = &html[html.find("<nav class=\"tabs-main\">").unwrap()..];
     let nav = &nav[..nav.find("</nav>").unwrap()];
     let tabs: Vec<&str> = nav
@@ -505,7 +475,7 @@ async fn the_navigation_is_one_row_of_tabs_and_more() {
     }
     assert!(!more.contains("href=\"/zones\""), "not for a grid worker");
     let cmd = app.sign_in_page("command", "330784").await;
-    let (_, html) = get_page(&app, "/tasks", &cmd).await;
+    let (_, html) = app.page("/tasks", &cmd).await;
     assert!(
         html.contains("<a class=\"tab\" href=\"/command\">总览</a>"),
         "{html}"
@@ -517,7 +487,7 @@ async fn the_navigation_is_one_row_of_tabs_and_more() {
 async fn regions_are_picked_by_name_from_the_users_tree() {
     let app = spawn().await;
     let cmd = app.sign_in_page("command", "330784").await;
-    let (_, html) = get_page(&app, "/instructions", &cmd).await;
+    let (_, html) = app.page("/instructions", &cmd).await;
     assert!(
         !html.contains("<select id=\"regions\"") && !html.contains("multiple size="),
         "no Ctrl-click list of codes: {html}"
@@ -542,7 +512,7 @@ async fn regions_are_picked_by_name_from_the_users_tree() {
     );
 
     // 封管 a grid: picked by name, not typed as a 15-digit code.
-    let (_, html) = get_page(&app, "/zones", &cmd).await;
+    let (_, html) = app.page("/zones", &cmd).await;
     assert!(
         html.contains("<option value=\"330784001001001\">园丁社区第一网格</option>"),
         "{html}"
@@ -551,7 +521,7 @@ async fn regions_are_picked_by_name_from_the_users_tree() {
 
     // A town's 值班 form: its own town and villages, one of them, by name.
     let town = app.sign_in_page("town", "330784001").await;
-    let (_, html) = get_page(&app, "/duty", &town).await;
+    let (_, html) = app.page("/duty", &town).await;
     assert!(!html.contains("全市"), "not the city: {html}");
     assert!(
         html.contains(
@@ -560,22 +530,22 @@ async fn regions_are_picked_by_name_from_the_users_tree() {
         "{html}"
     );
     assert!(!html.contains("value=\"330784002\""), "not another town");
-    let r = post_form(
-        &app,
-        "/duty",
-        &town,
-        &[
-            ("csrf", csrf_of(&html)),
-            ("region", "330784001001".into()),
-            ("on_date", "2022-01-28".into()),
-            ("shift", "all".into()),
-            ("name", "周值班".into()),
-            ("phone", "13800000001".into()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            "/duty",
+            &town,
+            &[
+                ("csrf", csrf_of(&html)),
+                ("region", "330784001001".into()),
+                ("on_date", "2022-01-28".into()),
+                ("shift", "all".into()),
+                ("name", "周值班".into()),
+                ("phone", "13800000001".into()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    let (_, html) = get_page(&app, "/duty", &town).await;
+    let (_, html) = app.page("/duty", &town).await;
     assert!(
         html.contains("<td>东城街道 · 园丁社区</td>"),
         "the roster names the village: {html}"
@@ -610,7 +580,7 @@ async fn the_help_answer_says_the_person_will_read_it() {
         assert_eq!(s, 200);
     }
     let cookie = app.sign_in_page("grid_worker", GRID).await;
-    let (_, html) = get_page(&app, "/tasks", &cookie).await;
+    let (_, html) = app.page("/tasks", &cookie).await;
     let says = "对方可见：此内容将作为答复显示在其回执页";
     assert_eq!(
         html.matches(says).count(),

@@ -11,31 +11,10 @@ use support::{TestApp, csrf_of, declaration, spawn, with_xiluoyuan};
 const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
 
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    cookie: &str,
-    form: &[(&str, String)],
-) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn get_page(app: &TestApp, path: &str, cookie: &str) -> String {
-    let r = app
-        .http
-        .get(app.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.text().await.unwrap()
+    let (status, html) = app.page(path, cookie).await;
+    assert_eq!(status, 200);
+    html
 }
 
 async fn api_tasks(app: &TestApp, token: &str) -> Vec<Value> {
@@ -159,18 +138,18 @@ async fn the_result_select_starts_empty_and_an_empty_result_stores_nothing() {
         "{page}"
     );
 
-    let r = post_form(
-        &app,
-        &format!("/persons/{person}/tests"),
-        &cookie,
-        &[
-            ("csrf", csrf_of(&html)),
-            ("back", "/due-tests".into()),
-            ("result", String::new()),
-            ("sampled_at", String::new()),
-        ],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/persons/{person}/tests"),
+            &cookie,
+            &[
+                ("csrf", csrf_of(&html)),
+                ("back", "/due-tests".into()),
+                ("result", String::new()),
+                ("sampled_at", String::new()),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let text = r.text().await.unwrap();
     assert!(text.contains("结果应为阴性、阳性或待出"), "{text}");
@@ -225,24 +204,24 @@ async fn returning_work_needs_a_reason() {
     let cookie = app.sign_in_page("village", VILLAGE).await;
     let html = get_page(&app, "/tasks", &cookie).await;
     assert!(html.contains("name=\"reason\" required"), "{html}");
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/reopen"),
-        &cookie,
-        &[("csrf", csrf_of(&html)), ("reason", String::new())],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/reopen"),
+            &cookie,
+            &[("csrf", csrf_of(&html)), ("reason", String::new())],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("请填写退回原因"));
     assert_eq!(api_tasks(&app, &worker).await[0]["state"], "reported");
 
-    let r = post_form(
-        &app,
-        &format!("/tasks/{id}/reopen"),
-        &cookie,
-        &[("csrf", csrf_of(&html)), ("reason", "门牌号不对".into())],
-    )
-    .await;
+    let r = app
+        .post_page(
+            &format!("/tasks/{id}/reopen"),
+            &cookie,
+            &[("csrf", csrf_of(&html)), ("reason", "门牌号不对".into())],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     assert_eq!(api_tasks(&app, &worker).await[0]["state"], "dispatched");
     let (_, p) = app

@@ -201,6 +201,34 @@ impl TestApp {
         set.split(';').next().unwrap().to_string()
     }
 
+    /// Posts a page's form with a session cookie; the answer as it came.
+    pub async fn post_page(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &[(&str, String)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A page as a signed-in user sees it: the status and the HTML.
+    pub async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     /// Moves the manual clock forward.
     pub fn advance_hours(&self, hours: i64) {
         self.clock.advance(chrono::Duration::hours(hours));
@@ -256,4 +284,9 @@ pub async fn with_xiluoyuan(app: &TestApp) -> String {
 pub fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
+/// Where a redirect points.
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
 }
