@@ -219,13 +219,32 @@ fn private_files(file: &std::path::Path) -> anyhow::Result<()> {
 /// so two transactions about the same thing (a document, a client-supplied
 /// id) run one after the other. SQLite has one writer and needs none.
 pub async fn serialise_on(c: &mut AnyConnection, backend: Backend, key: &str) -> Result<(), Error> {
+    let digest = crate::crypto::sha256_hex(key);
+    let id = i64::from_str_radix(&digest[..15], 16).unwrap_or_default();
+    advisory_lock(c, backend, id, Share::Exclusive).await
+}
+
+/// How an advisory lock is held: many shared holders, or one exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    Shared,
+    Exclusive,
+}
+
+/// PostgreSQL's transaction-scoped advisory lock `id` (released at COMMIT or
+/// ROLLBACK); nothing on SQLite, whose one writer serialises already.
+pub async fn advisory_lock(
+    c: &mut AnyConnection,
+    backend: Backend,
+    id: i64,
+    share: Share,
+) -> Result<(), Error> {
     if backend == Backend::Postgres {
-        let digest = crate::crypto::sha256_hex(key);
-        let id = i64::from_str_radix(&digest[..15], 16).unwrap_or_default();
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(id)
-            .execute(c)
-            .await?;
+        let sql = match share {
+            Share::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
+            Share::Exclusive => "SELECT pg_advisory_xact_lock($1)",
+        };
+        sqlx::query(sql).bind(id).execute(c).await?;
     }
     Ok(())
 }

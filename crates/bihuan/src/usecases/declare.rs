@@ -554,14 +554,15 @@ impl Services {
         v: ValidDeclaration,
     ) -> Result<Declared> {
         let now = self.clock.timestamp();
-        if self.db.backend() == crate::storage::Backend::Postgres {
-            // Publishing risk areas takes this lock exclusively, so no
-            // declaration slips between a listing and its re-triage.
-            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-                .bind(super::risk_areas::TRIAGE_LOCK)
-                .execute(&mut *c)
-                .await?;
-        }
+        // Publishing risk areas takes this lock exclusively, so no
+        // declaration slips between a listing and its re-triage.
+        crate::storage::advisory_lock(
+            c,
+            self.db.backend(),
+            super::risk_areas::TRIAGE_LOCK,
+            crate::storage::Share::Shared,
+        )
+        .await?;
         let declared_grid = repo::first_grid(c, v.village.as_str())
             .await?
             .ok_or_else(|| {

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use super::control::{self, Change};
 use super::{Actor, Services};
 use crate::error::{Error, Result};
-use crate::storage::{Backend, repo};
+use crate::storage::repo;
 
 /// Declarations take this PostgreSQL advisory lock shared; publishing takes it
 /// exclusively, so re-triage sees every declaration committed before it.
@@ -327,13 +327,13 @@ impl Services {
     }
 
     async fn lock_for_publish(&self, c: &mut AnyConnection) -> Result<()> {
-        if self.db.backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(TRIAGE_LOCK)
-                .execute(&mut *c)
-                .await?;
-        }
-        Ok(())
+        crate::storage::advisory_lock(
+            c,
+            self.db.backend(),
+            TRIAGE_LOCK,
+            crate::storage::Share::Exclusive,
+        )
+        .await
     }
 
     async fn insert_area(
