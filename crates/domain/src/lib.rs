@@ -7,6 +7,7 @@ pub mod assist;
 pub mod contacts;
 pub mod countries;
 pub mod dashboard;
+pub mod drill;
 pub mod duty;
 pub mod identity;
 pub mod monitoring;

@@ -156,6 +156,8 @@ pub struct Policy {
     pub venue_types: Vec<VenueType>,
     #[serde(default)]
     pub pharmacy: PharmacyRule,
+    #[serde(default)]
+    pub drill: crate::drill::DrillRule,
 }
 
 /// A class of drug whose purchase a pharmacy reports (药店哨点).
@@ -211,7 +213,7 @@ impl Policy {
                 return Err(format!("{}: phases and test days count from 1", c.name));
             }
         }
-        Ok(())
+        self.drill.check()
     }
 
     /// Severity rank of a category name: 0 is the most severe.

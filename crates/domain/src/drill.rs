@@ -1,0 +1,441 @@
+//! 应急演练: the kinds of drill and the after-action report. Pure: the
+//! milestones read from the event log in, each step's time against its
+//! deadline out, in the manner of 7-1-7 (each interval measured from the
+//! milestone before it, each with its own target).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How much of the system a drill exercises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrillKind {
+    /// 桌面推演: talked through; injects nothing.
+    Tabletop,
+    /// 功能演练: injects through the real intake paths.
+    Functional,
+    /// 实战演练: injects, and the front line acts in the field.
+    FullScale,
+}
+
+impl DrillKind {
+    pub fn parse(s: &str) -> Option<DrillKind> {
+        match s {
+            "tabletop" => Some(DrillKind::Tabletop),
+            "functional" => Some(DrillKind::Functional),
+            "full_scale" => Some(DrillKind::FullScale),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillKind::Tabletop => "tabletop",
+            DrillKind::Functional => "functional",
+            DrillKind::FullScale => "full_scale",
+        }
+    }
+    /// Whether the drill puts synthetic records through the intake paths.
+    pub fn injects(self) -> bool {
+        self != DrillKind::Tabletop
+    }
+}
+
+/// One milestone of the loop a signal must pass, with its deadline counted
+/// from the milestone before it (policy data, `[[drill.step]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRule {
+    pub name: String,
+    pub label_zh: String,
+    pub label_en: String,
+    /// Minutes allowed since the step before; 0 for the first (the signal).
+    pub within_minutes: u32,
+}
+
+/// `[drill]`: the milestones in order, the first being the signal itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillRule {
+    #[serde(rename = "step")]
+    pub steps: Vec<StepRule>,
+}
+
+impl Default for DrillRule {
+    /// signal → 签收 2 h → 管控 24 h → 检测 24 h → 闭环 7 days.
+    fn default() -> Self {
+        let step = |name: &str, zh: &str, en: &str, minutes: u32| StepRule {
+            name: name.into(),
+            label_zh: zh.into(),
+            label_en: en.into(),
+            within_minutes: minutes,
+        };
+        DrillRule {
+            steps: vec![
+                step("signal", "发现信号", "signal", 0),
+                step("acknowledged", "签收", "acknowledged", 120),
+                step("controlled", "管控", "under control", 24 * 60),
+                step("tested", "检测", "tested", 24 * 60),
+                step("closed", "闭环", "loop closed", 7 * 24 * 60),
+            ],
+        }
+    }
+}
+
+impl DrillRule {
+    pub fn check(&self) -> Result<(), String> {
+        match self.steps.first() {
+            None => return Err("[drill] needs at least the signal step".into()),
+            Some(s) if s.within_minutes != 0 => {
+                return Err("[drill] the first step is the signal: within_minutes = 0".into());
+            }
+            _ => {}
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &self.steps {
+            if !seen.insert(s.name.as_str()) {
+                return Err(format!("[drill] step {} named twice", s.name));
+            }
+            if s.within_minutes == 0 && !std::ptr::eq(s, &self.steps[0]) {
+                return Err(format!("[drill] step {}: within_minutes must be > 0", s.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A milestone reached: which thread of the scenario (one injected signal),
+/// which step, and when (seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Milestone {
+    pub thread: String,
+    pub step: String,
+    pub at: i64,
+}
+
+/// How one step of one thread went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Met,
+    Missed,
+    /// Not reached by the report's time, and its deadline not yet past.
+    Pending,
+    /// Not reached, and its deadline past.
+    Overdue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepTiming {
+    pub step: String,
+    pub at: Option<i64>,
+    /// Seconds since the milestone before it (the last one reached).
+    pub took: Option<i64>,
+    pub allowed: i64,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThreadReport {
+    pub thread: String,
+    pub signal_at: i64,
+    pub steps: Vec<StepTiming>,
+    /// Signal to the last step, when every step was reached.
+    pub total: Option<i64>,
+}
+
+/// Per step over all threads: how many met, missed or are still open, and
+/// the median and worst time taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepSummary {
+    pub step: String,
+    pub allowed: i64,
+    pub met: usize,
+    pub missed: usize,
+    pub pending: usize,
+    pub overdue: usize,
+    pub median: Option<i64>,
+    pub worst: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AfterAction {
+    pub threads: Vec<ThreadReport>,
+    pub steps: Vec<StepSummary>,
+    /// The step with the most misses and overdue threads, if any missed.
+    pub bottleneck: Option<String>,
+}
+
+/// The after-action report at `now`. A thread starts at its signal
+/// milestone; threads without one are left out (nothing to measure from).
+/// Each step counts its earliest milestone; milestones of unknown steps are
+/// ignored. A step reached is measured from the latest step before it that
+/// was reached, so one skipped step does not hide the next one's delay.
+pub fn after_action(rule: &DrillRule, milestones: &[Milestone], now: i64) -> AfterAction {
+    let index: BTreeMap<&str, usize> = rule
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut by_thread: BTreeMap<&str, Vec<Option<i64>>> = BTreeMap::new();
+    for m in milestones {
+        let Some(&i) = index.get(m.step.as_str()) else {
+            continue;
+        };
+        let slots = by_thread
+            .entry(m.thread.as_str())
+            .or_insert_with(|| vec![None; rule.steps.len()]);
+        slots[i] = Some(slots[i].map_or(m.at, |t: i64| t.min(m.at)));
+    }
+    let mut threads = Vec::new();
+    for (thread, slots) in by_thread {
+        let Some(signal_at) = slots[0] else { continue };
+        let mut last = signal_at;
+        let mut steps = Vec::with_capacity(slots.len());
+        for (rule_step, at) in rule.steps.iter().zip(&slots) {
+            let allowed = i64::from(rule_step.within_minutes) * 60;
+            let (took, verdict) = match at {
+                Some(at) => {
+                    let took = (at - last).max(0);
+                    last = last.max(*at);
+                    (Some(took), if took <= allowed { Verdict::Met } else { Verdict::Missed })
+                }
+                None if now - last > allowed => (None, Verdict::Overdue),
+                None => (None, Verdict::Pending),
+            };
+            steps.push(StepTiming {
+                step: rule_step.name.clone(),
+                at: *at,
+                took,
+                allowed,
+                verdict,
+            });
+        }
+        let total = slots
+            .iter()
+            .all(Option::is_some)
+            .then(|| last - signal_at);
+        threads.push(ThreadReport {
+            thread: thread.to_string(),
+            signal_at,
+            steps,
+            total,
+        });
+    }
+    let steps: Vec<StepSummary> = rule
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let of = |v: Verdict| threads.iter().filter(|t| t.steps[i].verdict == v).count();
+            let mut took: Vec<i64> = threads.iter().filter_map(|t| t.steps[i].took).collect();
+            took.sort_unstable();
+            StepSummary {
+                step: s.name.clone(),
+                allowed: i64::from(s.within_minutes) * 60,
+                met: of(Verdict::Met),
+                missed: of(Verdict::Missed),
+                pending: of(Verdict::Pending),
+                overdue: of(Verdict::Overdue),
+                median: (!took.is_empty()).then(|| took[(took.len() - 1) / 2]),
+                worst: took.last().copied(),
+            }
+        })
+        .collect();
+    let bottleneck = steps
+        .iter()
+        .filter(|s| s.missed + s.overdue > 0)
+        .max_by_key(|s| (s.missed + s.overdue, std::cmp::Reverse(index[s.step.as_str()])))
+        .map(|s| s.step.clone());
+    AfterAction {
+        threads,
+        steps,
+        bottleneck,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_643_335_200;
+    const MIN: i64 = 60;
+    const HOUR: i64 = 3600;
+
+    fn m(thread: &str, step: &str, at: i64) -> Milestone {
+        Milestone {
+            thread: thread.into(),
+            step: step.into(),
+            at,
+        }
+    }
+
+    fn verdicts(t: &ThreadReport) -> Vec<Verdict> {
+        t.steps.iter().map(|s| s.verdict).collect()
+    }
+
+    #[test]
+    fn the_default_rule_is_signal_then_ack_in_2h_then_24h_24h_7d() {
+        let r = DrillRule::default();
+        r.check().unwrap();
+        let minutes: Vec<u32> = r.steps.iter().map(|s| s.within_minutes).collect();
+        assert_eq!(minutes, [0, 120, 1440, 1440, 10080]);
+    }
+
+    #[test]
+    fn each_step_is_measured_from_the_one_before() {
+        let r = DrillRule::default();
+        let report = after_action(
+            &r,
+            &[
+                m("a", "signal", T0),
+                m("a", "acknowledged", T0 + 90 * MIN),
+                m("a", "controlled", T0 + 90 * MIN + 25 * HOUR),
+                m("a", "tested", T0 + 90 * MIN + 26 * HOUR),
+                m("a", "closed", T0 + 5 * 24 * HOUR),
+            ],
+            T0 + 10 * 24 * HOUR,
+        );
+        let a = &report.threads[0];
+        assert_eq!(
+            verdicts(a),
+            [
+                Verdict::Met,
+                Verdict::Met,
+                Verdict::Missed,
+                Verdict::Met,
+                Verdict::Met
+            ]
+        );
+        assert_eq!(a.steps[1].took, Some(90 * MIN));
+        assert_eq!(a.steps[2].took, Some(25 * HOUR));
+        assert_eq!(a.steps[3].took, Some(HOUR));
+        assert_eq!(a.total, Some(5 * 24 * HOUR));
+        assert_eq!(report.bottleneck.as_deref(), Some("controlled"));
+    }
+
+    #[test]
+    fn an_ack_exactly_on_the_deadline_is_met_one_second_later_missed() {
+        let r = DrillRule::default();
+        let on = after_action(
+            &r,
+            &[m("a", "signal", T0), m("a", "acknowledged", T0 + 2 * HOUR)],
+            T0 + 3 * HOUR,
+        );
+        assert_eq!(on.threads[0].steps[1].verdict, Verdict::Met);
+        let late = after_action(
+            &r,
+            &[m("a", "signal", T0), m("a", "acknowledged", T0 + 2 * HOUR + 1)],
+            T0 + 3 * HOUR,
+        );
+        assert_eq!(late.threads[0].steps[1].verdict, Verdict::Missed);
+    }
+
+    #[test]
+    fn steps_not_reached_are_pending_until_their_deadline_then_overdue() {
+        let r = DrillRule::default();
+        let ms = [m("a", "signal", T0)];
+        let early = after_action(&r, &ms, T0 + HOUR);
+        assert_eq!(early.threads[0].steps[1].verdict, Verdict::Pending);
+        assert_eq!(early.bottleneck, None);
+        let late = after_action(&r, &ms, T0 + 3 * HOUR);
+        assert_eq!(late.threads[0].steps[1].verdict, Verdict::Overdue);
+        assert_eq!(late.threads[0].total, None);
+        assert_eq!(late.bottleneck.as_deref(), Some("acknowledged"));
+    }
+
+    #[test]
+    fn a_skipped_step_does_not_hide_the_next_ones_delay() {
+        // Control applied at triage, before anyone signed: 签收 is then
+        // measured from the signal, control from the signal too.
+        let r = DrillRule::default();
+        let report = after_action(
+            &r,
+            &[
+                m("a", "signal", T0),
+                m("a", "controlled", T0 + 10 * MIN),
+                m("a", "acknowledged", T0 + 3 * HOUR),
+            ],
+            T0 + 4 * HOUR,
+        );
+        let a = &report.threads[0];
+        assert_eq!(a.steps[1].took, Some(3 * HOUR));
+        assert_eq!(a.steps[1].verdict, Verdict::Missed);
+        // Measured from the latest before it, never negative.
+        assert_eq!(a.steps[2].took, Some(0));
+        assert_eq!(a.steps[2].verdict, Verdict::Met);
+        // 检测 has had 1 h since the ack: pending.
+        assert_eq!(a.steps[3].verdict, Verdict::Pending);
+    }
+
+    #[test]
+    fn the_earliest_milestone_of_a_step_counts_and_strangers_are_ignored() {
+        let r = DrillRule::default();
+        let report = after_action(
+            &r,
+            &[
+                m("a", "signal", T0),
+                m("a", "acknowledged", T0 + 3 * HOUR),
+                m("a", "acknowledged", T0 + HOUR),
+                m("a", "coffee", T0 + MIN),
+                m("orphan", "acknowledged", T0),
+            ],
+            T0 + 2 * HOUR,
+        );
+        assert_eq!(report.threads.len(), 1, "a thread without a signal is left out");
+        assert_eq!(report.threads[0].steps[1].took, Some(HOUR));
+    }
+
+    #[test]
+    fn the_summary_counts_each_step_over_threads_with_median_and_worst() {
+        let r = DrillRule::default();
+        let report = after_action(
+            &r,
+            &[
+                m("a", "signal", T0),
+                m("a", "acknowledged", T0 + 30 * MIN),
+                m("b", "signal", T0),
+                m("b", "acknowledged", T0 + 60 * MIN),
+                m("c", "signal", T0),
+                m("c", "acknowledged", T0 + 150 * MIN),
+                m("d", "signal", T0 + 5 * HOUR),
+            ],
+            T0 + 6 * HOUR,
+        );
+        let ack = &report.steps[1];
+        assert_eq!((ack.met, ack.missed, ack.pending, ack.overdue), (2, 1, 1, 0));
+        assert_eq!(ack.median, Some(60 * MIN));
+        assert_eq!(ack.worst, Some(150 * MIN));
+        assert_eq!(report.steps[0].met, 4);
+    }
+
+    #[test]
+    fn a_rule_must_start_with_the_signal_and_name_each_step_once() {
+        let mut r = DrillRule::default();
+        r.steps[0].within_minutes = 5;
+        assert!(r.check().is_err());
+        let mut r = DrillRule::default();
+        r.steps[2].name = "acknowledged".into();
+        assert!(r.check().is_err());
+        let mut r = DrillRule::default();
+        r.steps[3].within_minutes = 0;
+        assert!(r.check().is_err());
+        assert!(DrillRule { steps: vec![] }.check().is_err());
+    }
+
+    #[test]
+    fn the_shipped_policy_states_the_default_steps() {
+        let p = crate::policy::Policy::default_policy();
+        assert_eq!(p.drill, DrillRule::default());
+    }
+
+    #[test]
+    fn kinds_parse_and_only_tabletop_injects_nothing() {
+        for k in [DrillKind::Tabletop, DrillKind::Functional, DrillKind::FullScale] {
+            assert_eq!(DrillKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(DrillKind::parse("FULL"), None);
+        assert!(!DrillKind::Tabletop.injects() && DrillKind::FullScale.injects());
+    }
+}
