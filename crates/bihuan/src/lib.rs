@@ -2,6 +2,7 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod backup;
 pub mod bench;
 pub mod bench_dashboard;
 pub mod bench_tracing;

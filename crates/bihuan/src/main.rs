@@ -57,6 +57,19 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// An online, consistent backup (SQLite: a checked copy of the file;
+    /// PostgreSQL: pg_dump's custom format). The secret key is not in it.
+    Backup {
+        /// The file to write; it must not exist.
+        to: PathBuf,
+    },
+    /// Restore a backup into the database (stop the server first).
+    Restore {
+        from: PathBuf,
+        /// Overwrite an existing database.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Measure throughput against a fresh database.
     Bench {
         #[command(subcommand)]
@@ -305,6 +318,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{n} residents loaded in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Backup { to } => {
+            let db = bihuan::storage::Db::connect(&settings.database_url).await?;
+            let done = bihuan::backup::backup(&db, &settings.database_url, &to).await?;
+            for (table, f) in &done.tables {
+                println!("{table:<28} {:>10} rows", f.rows);
+            }
+            println!(
+                "backup written: {} ({} bytes); keep the secret key apart from it",
+                done.path.display(),
+                done.bytes
+            );
+            Ok(())
+        }
+        Command::Restore { from, replace } => {
+            bihuan::backup::restore(&from, &settings.database_url, replace).await?;
+            // Brings an older backup's schema up to this version.
+            bihuan::storage::Db::connect(&settings.database_url).await?;
+            println!("restored {} into the database", from.display());
             Ok(())
         }
         Command::Bench { command } => bihuan::bench::run(command, &settings).await,

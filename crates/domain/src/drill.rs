@@ -97,7 +97,10 @@ impl DrillRule {
                 return Err(format!("[drill] step {} named twice", s.name));
             }
             if s.within_minutes == 0 && !std::ptr::eq(s, &self.steps[0]) {
-                return Err(format!("[drill] step {}: within_minutes must be > 0", s.name));
+                return Err(format!(
+                    "[drill] step {}: within_minutes must be > 0",
+                    s.name
+                ));
             }
         }
         Ok(())
@@ -199,7 +202,14 @@ pub fn after_action(rule: &DrillRule, milestones: &[Milestone], now: i64) -> Aft
                 Some(at) => {
                     let took = (at - last).max(0);
                     last = last.max(*at);
-                    (Some(took), if took <= allowed { Verdict::Met } else { Verdict::Missed })
+                    (
+                        Some(took),
+                        if took <= allowed {
+                            Verdict::Met
+                        } else {
+                            Verdict::Missed
+                        },
+                    )
                 }
                 None if now - last > allowed => (None, Verdict::Overdue),
                 None => (None, Verdict::Pending),
@@ -212,10 +222,7 @@ pub fn after_action(rule: &DrillRule, milestones: &[Milestone], now: i64) -> Aft
                 verdict,
             });
         }
-        let total = slots
-            .iter()
-            .all(Option::is_some)
-            .then(|| last - signal_at);
+        let total = slots.iter().all(Option::is_some).then(|| last - signal_at);
         threads.push(ThreadReport {
             thread: thread.to_string(),
             signal_at,
@@ -246,7 +253,12 @@ pub fn after_action(rule: &DrillRule, milestones: &[Milestone], now: i64) -> Aft
     let bottleneck = steps
         .iter()
         .filter(|s| s.missed + s.overdue > 0)
-        .max_by_key(|s| (s.missed + s.overdue, std::cmp::Reverse(index[s.step.as_str()])))
+        .max_by_key(|s| {
+            (
+                s.missed + s.overdue,
+                std::cmp::Reverse(index[s.step.as_str()]),
+            )
+        })
         .map(|s| s.step.clone());
     AfterAction {
         threads,
@@ -326,7 +338,10 @@ mod tests {
         assert_eq!(on.threads[0].steps[1].verdict, Verdict::Met);
         let late = after_action(
             &r,
-            &[m("a", "signal", T0), m("a", "acknowledged", T0 + 2 * HOUR + 1)],
+            &[
+                m("a", "signal", T0),
+                m("a", "acknowledged", T0 + 2 * HOUR + 1),
+            ],
             T0 + 3 * HOUR,
         );
         assert_eq!(late.threads[0].steps[1].verdict, Verdict::Missed);
@@ -383,7 +398,11 @@ mod tests {
             ],
             T0 + 2 * HOUR,
         );
-        assert_eq!(report.threads.len(), 1, "a thread without a signal is left out");
+        assert_eq!(
+            report.threads.len(),
+            1,
+            "a thread without a signal is left out"
+        );
         assert_eq!(report.threads[0].steps[1].took, Some(HOUR));
     }
 
@@ -404,7 +423,10 @@ mod tests {
             T0 + 6 * HOUR,
         );
         let ack = &report.steps[1];
-        assert_eq!((ack.met, ack.missed, ack.pending, ack.overdue), (2, 1, 1, 0));
+        assert_eq!(
+            (ack.met, ack.missed, ack.pending, ack.overdue),
+            (2, 1, 1, 0)
+        );
         assert_eq!(ack.median, Some(60 * MIN));
         assert_eq!(ack.worst, Some(150 * MIN));
         assert_eq!(report.steps[0].met, 4);
@@ -432,7 +454,11 @@ mod tests {
 
     #[test]
     fn kinds_parse_and_only_tabletop_injects_nothing() {
-        for k in [DrillKind::Tabletop, DrillKind::Functional, DrillKind::FullScale] {
+        for k in [
+            DrillKind::Tabletop,
+            DrillKind::Functional,
+            DrillKind::FullScale,
+        ] {
             assert_eq!(DrillKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(DrillKind::parse("FULL"), None);

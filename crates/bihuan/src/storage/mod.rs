@@ -10,6 +10,7 @@
 //! only after that transaction is durable.
 
 pub mod assist;
+pub mod backup;
 pub mod checkins;
 pub mod command;
 pub mod dashboard;
@@ -56,11 +57,7 @@ impl Db {
     /// runs the migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
+        let Some(backend) = backend_of(url) else {
             anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://");
         };
         let url = match backend {
@@ -174,6 +171,26 @@ const SQLITE_PRAGMAS: &[&str] = &[
 ];
 
 /// Accepts `sqlite://PATH` and `sqlite:PATH`, creating PATH's folder.
+/// Which backend a database URL names.
+pub fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else {
+        None
+    }
+}
+
+/// The file behind a `sqlite:` URL; None for `:memory:`.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (path != ":memory:" && !path.is_empty()).then(|| path.into())
+}
+
 fn sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url
         .strip_prefix("sqlite://")
