@@ -85,6 +85,11 @@ impl Application {
         let state = AppState {
             services,
             limiter: Arc::new(RateLimiter::new(settings.public_rate_limit)),
+            shedder: Arc::new(crate::web::shed::Shedder::new(
+                settings.public_concurrency,
+                settings.staff_concurrency,
+                settings.machine_concurrency,
+            )),
             settings: Arc::new(settings),
         };
         Ok(Application { listener, state })

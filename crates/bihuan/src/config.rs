@@ -42,6 +42,13 @@ pub struct Settings {
     /// `X-Forwarded-For` / `X-Real-IP` name the client; from anyone else
     /// those headers are ignored.
     pub trusted_proxies: Vec<String>,
+    /// Requests in flight per public lane (返永通, receipts, venue visits,
+    /// other public pages); past it they answer 503 at once. 0: no limit.
+    pub public_concurrency: usize,
+    /// Requests in flight of signed-in people; 0: no limit.
+    pub staff_concurrency: usize,
+    /// Requests in flight of machine clients by token; 0: no limit.
+    pub machine_concurrency: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -68,6 +75,9 @@ impl std::fmt::Debug for Settings {
             )
             .field("max_connections", &self.max_connections)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("public_concurrency", &self.public_concurrency)
+            .field("staff_concurrency", &self.staff_concurrency)
+            .field("machine_concurrency", &self.machine_concurrency)
             .finish()
     }
 }
@@ -104,6 +114,9 @@ impl Default for Settings {
             header_read_timeout_seconds: 10,
             max_connections: 1024,
             trusted_proxies: Vec::new(),
+            public_concurrency: 64,
+            staff_concurrency: 256,
+            machine_concurrency: 32,
         }
     }
 }

@@ -226,7 +226,8 @@ async fn burst(app: &TestApp, username: &str) -> Vec<u16> {
 
 #[tokio::test]
 async fn parallel_logins_cannot_outrun_the_lockout() {
-    let app = spawn().await;
+    // The lockout is the subject: no try is shed for load (tests/shedding.rs).
+    let app = support::spawn_with(|s| s.public_concurrency = 0).await;
     app.services
         .add_user(
             bihuan::usecases::auth::parse_new_user("wang", "town", "330784001", "a long password")

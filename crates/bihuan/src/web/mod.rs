@@ -10,6 +10,7 @@ pub mod extract;
 pub mod multipart;
 pub mod pages;
 pub mod ratelimit;
+pub mod shed;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub services: Services,
     pub settings: Arc<Settings>,
     pub limiter: Arc<ratelimit::RateLimiter>,
+    pub shedder: Arc<shed::Shedder>,
 }
 
 impl AppState {
@@ -180,6 +182,8 @@ pub fn router(state: AppState) -> Router {
         // client accepts it; tiny answers and files that are already
         // compressed (images, xlsx, zip) go as they are.
         .layer(CompressionLayer::new().compress_when(compress_predicate()))
+        // Outermost: a shed request costs no parsing and no compression.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), shed::shed))
         .with_state(state)
 }
 

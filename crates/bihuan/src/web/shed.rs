@@ -1,0 +1,282 @@
+//! Load shedding: each lane of traffic has its own number of requests in
+//! flight. A public lane that is full answers 503 with Retry-After at once,
+//! before anything is read or written, so a flood of arrivals costs little
+//! and never takes the capacity the command, the grid and the machine feeds
+//! need. `/healthz` is never shed.
+//!
+//! The lane is chosen from the request's head alone: a request carrying a
+//! credential (a session cookie or a Bearer token) goes to the staff or
+//! machine lane, where a forged one is refused by one lookup before any
+//! body is read; everything else is public, by route family.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+
+use super::AppState;
+use super::extract::SESSION_COOKIE;
+
+/// Seconds a shed client is asked to wait.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// 返永通: the form, its posts and the API.
+    Declare,
+    /// A receipt holder's pages and posts, and 找回回执.
+    Status,
+    /// A venue code's check-in page and its API.
+    Visit,
+    /// Signing in, the poster, the front page, the static assets and any
+    /// other page asked for without a credential.
+    OtherPublic,
+    /// Signed-in people.
+    Staff,
+    /// Machine clients by token: lab results, scanner batches, the
+    /// health-code feed, pharmacy and clinic systems.
+    Machine,
+    /// `/healthz`: never shed.
+    Health,
+}
+
+/// Paths of the JSON API that machine clients post to or read from.
+const MACHINE_PATHS: &[&str] = &[
+    "/api/v1/lab-results",
+    "/api/v1/checkins",
+    "/api/v1/health-codes",
+    "/api/v1/pharmacy-purchases",
+    "/api/v1/fever-clinic-visits",
+];
+
+/// The lane of a request, from its path and whether it carries a
+/// credential.
+pub fn lane_of(path: &str, bearer: bool, session_cookie: bool) -> Lane {
+    let under = |prefix: &str| {
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    if path == "/healthz" {
+        return Lane::Health;
+    }
+    if bearer || session_cookie {
+        return if bearer && MACHINE_PATHS.iter().any(|p| under(p)) {
+            Lane::Machine
+        } else {
+            Lane::Staff
+        };
+    }
+    if under("/declare") || under("/api/v1/declarations") {
+        Lane::Declare
+    } else if under("/s") || under("/api/v1/status") {
+        Lane::Status
+    } else if under("/v") || under("/api/v1/venue-codes") {
+        Lane::Visit
+    } else {
+        Lane::OtherPublic
+    }
+}
+
+/// The permits of each lane; `0` in a setting means that lane is not
+/// limited.
+pub struct Shedder {
+    declare: Option<Arc<Semaphore>>,
+    status: Option<Arc<Semaphore>>,
+    visit: Option<Arc<Semaphore>>,
+    other_public: Option<Arc<Semaphore>>,
+    staff: Option<Arc<Semaphore>>,
+    machine: Option<Arc<Semaphore>>,
+}
+
+impl Shedder {
+    /// `public` requests in flight per public lane, `staff` and `machine`
+    /// for theirs.
+    pub fn new(public: usize, staff: usize, machine: usize) -> Shedder {
+        let permits = |n: usize| (n > 0).then(|| Arc::new(Semaphore::new(n)));
+        Shedder {
+            declare: permits(public),
+            status: permits(public),
+            visit: permits(public),
+            other_public: permits(public),
+            staff: permits(staff),
+            machine: permits(machine),
+        }
+    }
+
+    fn lane(&self, lane: Lane) -> Option<&Arc<Semaphore>> {
+        match lane {
+            Lane::Declare => self.declare.as_ref(),
+            Lane::Status => self.status.as_ref(),
+            Lane::Visit => self.visit.as_ref(),
+            Lane::OtherPublic => self.other_public.as_ref(),
+            Lane::Staff => self.staff.as_ref(),
+            Lane::Machine => self.machine.as_ref(),
+            Lane::Health => None,
+        }
+    }
+}
+
+/// Middleware: a permit of the request's lane for its whole life, or 503.
+pub async fn shed(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    let session_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(';')
+                .any(|c| c.trim_start().starts_with(SESSION_COOKIE))
+        });
+    let lane = lane_of(req.uri().path(), bearer, session_cookie);
+    let Some(permits) = s.shedder.lane(lane) else {
+        return next.run(req).await;
+    };
+    match permits.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let answer = next.run(req).await;
+            drop(permit);
+            answer
+        }
+        Err(_) => busy(req.uri().path(), req.uri().query().unwrap_or("")),
+    }
+}
+
+/// The 503: JSON in the API's error shape, else a short page in both
+/// languages (the query's `lang=en` puts English first).
+fn busy(path: &str, query: &str) -> Response {
+    const ZH: &str = "系统繁忙，请稍后再试。";
+    const EN: &str = "The system is busy: please try again in a few seconds.";
+    let mut r = if path.starts_with("/api/") {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"errors": [{
+                "field": "", "code": "busy", "message": ZH, "message_en": EN
+            }]})),
+        )
+            .into_response()
+    } else {
+        let english = query.split('&').any(|p| p == "lang=en");
+        let (lang, first, second) = if english {
+            ("en", EN, ZH)
+        } else {
+            ("zh-CN", ZH, EN)
+        };
+        let other = if english { "zh-CN" } else { "en" };
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::response::Html(format!(
+                "<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width\">\
+                 <title>503</title><p>{first}</p><p lang=\"{other}\">{second}</p></html>"
+            )),
+        )
+            .into_response()
+    };
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_follow_the_path_and_the_credential() {
+        assert_eq!(lane_of("/healthz", true, true), Lane::Health);
+        assert_eq!(lane_of("/declare", false, false), Lane::Declare);
+        assert_eq!(lane_of("/api/v1/declarations", false, false), Lane::Declare);
+        assert_eq!(lane_of("/declarex", false, false), Lane::OtherPublic);
+        assert_eq!(lane_of("/s/ABC123", false, false), Lane::Status);
+        assert_eq!(lane_of("/s/recover/code", false, false), Lane::Status);
+        assert_eq!(
+            lane_of("/api/v1/status/X/check-ins", false, false),
+            Lane::Status
+        );
+        assert_eq!(lane_of("/v/V1-abc", false, false), Lane::Visit);
+        assert_eq!(
+            lane_of("/api/v1/venue-codes/V1/visits", false, false),
+            Lane::Visit
+        );
+        assert_eq!(lane_of("/login", false, false), Lane::OtherPublic);
+        assert_eq!(lane_of("/tasks", false, false), Lane::OtherPublic);
+        assert_eq!(lane_of("/tasks", false, true), Lane::Staff);
+        assert_eq!(lane_of("/api/v1/tasks", true, false), Lane::Staff);
+        assert_eq!(lane_of("/api/v1/lab-results", true, false), Lane::Machine);
+        assert_eq!(
+            lane_of("/api/v1/lab-results/import", true, false),
+            Lane::Machine
+        );
+        assert_eq!(lane_of("/api/v1/health-codes", true, false), Lane::Machine);
+        // A cookie alone never reaches the machine lane.
+        assert_eq!(lane_of("/api/v1/health-codes", false, true), Lane::Staff);
+        // A signed-in worker declaring for someone is staff work.
+        assert_eq!(lane_of("/declare", false, true), Lane::Staff);
+    }
+
+    #[tokio::test]
+    async fn a_full_lane_refuses_while_the_others_still_admit() {
+        let s = Shedder::new(1, 1, 0);
+        let held = s
+            .lane(Lane::Declare)
+            .unwrap()
+            .clone()
+            .try_acquire_owned()
+            .unwrap();
+        assert!(
+            s.lane(Lane::Declare)
+                .unwrap()
+                .clone()
+                .try_acquire_owned()
+                .is_err()
+        );
+        assert!(
+            s.lane(Lane::Status)
+                .unwrap()
+                .clone()
+                .try_acquire_owned()
+                .is_ok()
+        );
+        assert!(
+            s.lane(Lane::Staff)
+                .unwrap()
+                .clone()
+                .try_acquire_owned()
+                .is_ok()
+        );
+        assert!(s.lane(Lane::Machine).is_none(), "0 means unlimited");
+        assert!(s.lane(Lane::Health).is_none());
+        drop(held);
+        assert!(
+            s.lane(Lane::Declare)
+                .unwrap()
+                .clone()
+                .try_acquire_owned()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_busy_answer_says_when_to_come_back_in_both_languages() {
+        let r = busy("/api/v1/declarations", "");
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "5");
+        let r = busy("/declare", "lang=en");
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    }
+}
