@@ -55,7 +55,10 @@ pub enum Reason {
     /// Above the percentile but the z-score is at or under the threshold.
     LowZ,
     /// Not enough history for a baseline.
-    TooFewDays { have: u32, need: u32 },
+    TooFewDays {
+        have: u32,
+        need: u32,
+    },
 }
 
 /// The verdict with the figures behind it (for the alert record).
@@ -173,7 +176,12 @@ mod tests {
     fn the_shipped_policy_is_28_days_p90_and_z_3_5() {
         let r = rule();
         assert_eq!(
-            (r.baseline_days, r.percentile, r.z_threshold_tenths, r.ack_hours),
+            (
+                r.baseline_days,
+                r.percentile,
+                r.z_threshold_tenths,
+                r.ack_hours
+            ),
             (28, 90, 35, 2)
         );
         assert_eq!(r.febrile_codes, ["red", "yellow"]);
