@@ -16,6 +16,7 @@ pub mod policy;
 pub mod regions;
 pub mod risk;
 pub mod sentinel;
+pub mod surge;
 pub mod task;
 pub mod testing;
 pub mod validation;

@@ -158,6 +158,8 @@ pub struct Policy {
     pub pharmacy: PharmacyRule,
     #[serde(default)]
     pub drill: crate::drill::DrillRule,
+    #[serde(default)]
+    pub surge: crate::surge::SurgeRule,
 }
 
 /// A class of drug whose purchase a pharmacy reports (药店哨点).

@@ -56,6 +56,7 @@ const SQLITE: &[(i64, &str)] = &[
         19,
         include_str!("../../migrations/sqlite/0019_pharmacy.sql"),
     ),
+    (21, include_str!("../../migrations/sqlite/0021_alerts.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -121,6 +122,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         19,
         include_str!("../../migrations/postgres/0019_pharmacy.sql"),
+    ),
+    (
+        21,
+        include_str!("../../migrations/postgres/0021_alerts.sql"),
     ),
 ];
 

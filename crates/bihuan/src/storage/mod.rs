@@ -21,6 +21,7 @@ pub mod recovery;
 pub mod repo;
 pub mod rolling;
 pub mod rounds;
+pub mod surge;
 pub mod testing;
 pub mod tracing;
 pub mod venues;

@@ -16,6 +16,7 @@ pub mod risk_areas;
 pub mod rolling;
 pub mod rounds;
 pub mod sites;
+pub mod surge;
 pub mod tasks;
 pub mod testing;
 pub mod tracing;

@@ -66,6 +66,8 @@ pub struct JobReport {
     /// Tests owed after pharmacy purchases that passed their deadline
     /// unmet: a 核查 task each.
     pub pharmacy_overdue: Option<usize>,
+    /// 预警 opened by the daily surge job plus alerts sent up for a late 签收.
+    pub surge: Option<usize>,
     /// Grid tasks opened for rounds that closed.
     pub round_deadlines: usize,
     pub delivered: usize,
@@ -594,6 +596,21 @@ impl Services {
                             return Ok(None);
                         }
                         Ok(Some(svc.pharmacy_tests_due(c, now.timestamp()).await?))
+                    })
+                })
+                .await,
+        )
+        .flatten();
+        let svc = self.clone();
+        let surge_minute = local.format("%Y-%m-%dT%H:%M").to_string();
+        report.surge = kept(
+            &mut failed,
+            "surge",
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        svc.surge_jobs(c, today, &surge_minute, now.timestamp())
+                            .await
                     })
                 })
                 .await,

@@ -298,6 +298,7 @@ impl Services {
                         &json!({"purchase": id, "venue": venue.id, "fever_transfer": duty.fever_transfer, "test_due_at": duty.test_due_at}),
                     )
                     .await?;
+                    svc.purchase_alert(c, &venue.region, person_id, id, v.health_code.as_str(), duty.fever_transfer, now).await?;
                     if duty.fever_transfer {
                         let reason = format!("药店购药发热或有症状（{}）", venue.name);
                         open_task(

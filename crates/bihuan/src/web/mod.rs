@@ -4,6 +4,7 @@ pub mod api;
 pub mod api_assist;
 pub mod api_command;
 pub mod api_dashboard;
+pub mod api_surge;
 pub mod api_tracing;
 pub mod error;
 pub mod extract;
@@ -133,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         );
     let api = api
         .merge(api_tracing::routes())
+        .merge(api_surge::routes())
         .merge(api_command::routes())
         .merge(api_dashboard::routes());
     let api = api.layer(axum::middleware::from_fn_with_state(
