@@ -173,7 +173,9 @@ pub struct DrugClass {
 
 /// 药店哨点: the reported drug classes, and the test a buyer owes: one within
 /// `test_within_hours` unless they had a negative one in the last
-/// `negative_within_hours`.
+/// `negative_within_hours`. A febrile buyer's 发热就诊转运 is due within
+/// `referral_within_hours`: a fever-clinic visit in that window closes it,
+/// else it escalates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PharmacyRule {
@@ -181,6 +183,12 @@ pub struct PharmacyRule {
     pub drug_classes: Vec<DrugClass>,
     pub negative_within_hours: u32,
     pub test_within_hours: u32,
+    #[serde(default = "default_referral_within_hours")]
+    pub referral_within_hours: u32,
+}
+
+fn default_referral_within_hours() -> u32 {
+    24
 }
 
 impl Default for PharmacyRule {
@@ -190,6 +198,7 @@ impl Default for PharmacyRule {
             drug_classes: Vec::new(),
             negative_within_hours: 48,
             test_within_hours: 72,
+            referral_within_hours: default_referral_within_hours(),
         }
     }
 }

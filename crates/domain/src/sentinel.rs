@@ -34,6 +34,19 @@ pub fn purchase_duty(
     }
 }
 
+/// The referral window of a febrile purchase made at `purchase_at`: the
+/// first instant it no longer matches a fever-clinic visit (also the
+/// fever-transfer task's deadline, so the escalation sweep picks it up).
+pub fn referral_due_at(rule: &PharmacyRule, purchase_at: i64) -> i64 {
+    purchase_at + i64::from(rule.referral_within_hours) * 3600
+}
+
+/// Whether a fever-clinic visit at `visit_at` answers a referral from a
+/// purchase at `purchase_at`: on or after the purchase, within the window.
+pub fn referral_matches(rule: &PharmacyRule, purchase_at: i64, visit_at: i64) -> bool {
+    visit_at >= purchase_at && visit_at <= referral_due_at(rule, purchase_at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +78,26 @@ mod tests {
         );
         assert!(p.drug_class("antiviral").is_some() && p.drug_class("vitamin").is_none());
         assert!(p.venue_type("pharmacy").is_some());
+    }
+
+    #[test]
+    fn a_visit_within_24_hours_after_the_purchase_answers_the_referral() {
+        let r = rule();
+        assert_eq!(r.referral_within_hours, 24);
+        assert_eq!(referral_due_at(&r, AT), AT + 24 * HOUR);
+        assert!(referral_matches(&r, AT, AT));
+        assert!(referral_matches(&r, AT, AT + 24 * HOUR));
+        assert!(!referral_matches(&r, AT, AT + 24 * HOUR + 1));
+        assert!(!referral_matches(&r, AT, AT - 1));
+    }
+
+    #[test]
+    fn an_older_policy_without_the_key_parses_with_24_hours() {
+        let text = crate::policy::DEFAULT_POLICY_TOML.replace("referral_within_hours = 24\n", "");
+        assert!(!text.contains("referral_within_hours ="));
+        let p = Policy::from_toml(&text).unwrap();
+        assert_eq!(p.pharmacy.referral_within_hours, 24);
+        assert!(p.venue_type("fever_clinic").is_some());
     }
 
     #[test]

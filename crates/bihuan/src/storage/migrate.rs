@@ -56,6 +56,10 @@ const SQLITE: &[(i64, &str)] = &[
         19,
         include_str!("../../migrations/sqlite/0019_pharmacy.sql"),
     ),
+    (
+        20,
+        include_str!("../../migrations/sqlite/0020_fever_clinics.sql"),
+    ),
     (21, include_str!("../../migrations/sqlite/0021_alerts.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -122,6 +126,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         19,
         include_str!("../../migrations/postgres/0019_pharmacy.sql"),
+    ),
+    (
+        20,
+        include_str!("../../migrations/postgres/0020_fever_clinics.sql"),
     ),
     (
         21,

@@ -14,6 +14,7 @@ pub mod backup;
 pub mod checkins;
 pub mod command;
 pub mod dashboard;
+pub mod fever;
 mod migrate;
 pub mod monitoring;
 pub mod pharmacy;

@@ -34,13 +34,13 @@ pub enum PurchaseSource {
 }
 
 impl PurchaseSource {
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         match self {
             PurchaseSource::Token(n) => format!("token:{n}"),
             PurchaseSource::Staff(a) => a.username.clone(),
         }
     }
-    fn scope(&self) -> &str {
+    pub(crate) fn scope(&self) -> &str {
         match self {
             PurchaseSource::Token(_) => "",
             PurchaseSource::Staff(a) => a.scope(),
@@ -104,13 +104,18 @@ impl Services {
     /// read: a token of another scope is Forbidden, an unknown one must be
     /// a live staff session.
     pub async fn purchase_source(&self, token: &str) -> Result<PurchaseSource> {
+        self.sentinel_source(token, "pharmacy").await
+    }
+
+    /// Who `token` is for a sentinel of `scope` (`pharmacy`, `fever_clinic`).
+    pub(crate) async fn sentinel_source(&self, token: &str, scope: &str) -> Result<PurchaseSource> {
         let found = {
             let mut c = self.db.pool().acquire().await?;
             monitoring_store::api_token(&mut c, &crypto::sha256_hex(token), self.clock.timestamp())
                 .await?
         };
         match found {
-            Some((name, scope)) if scope == "pharmacy" => Ok(PurchaseSource::Token(name)),
+            Some((name, found)) if found == scope => Ok(PurchaseSource::Token(name)),
             Some(_) => Err(Error::Forbidden),
             None => Ok(PurchaseSource::Staff(self.session(token).await?)),
         }
@@ -264,7 +269,9 @@ impl Services {
                             repeated: true,
                         });
                     }
-                    let (person_id, grid) = svc.buyer(c, &v, &venue.region, &actor, now).await?;
+                    let (person_id, grid) = svc
+                        .sentinel_person(c, &v.document, &v.name, &v.phone, &venue.region, &actor, "pharmacy", now)
+                        .await?;
                     let last_negative = store::last_negative_before(c, person_id, now).await?;
                     let duty = purchase_duty(&svc.policy.pharmacy, v.temperature, &v.symptoms, last_negative, now);
                     let symptoms: Vec<&str> = v.symptoms.iter().map(|s| s.as_str()).collect();
@@ -307,7 +314,9 @@ impl Services {
                                 person_id,
                                 kind: TaskKind::FeverTransfer,
                                 region: &grid,
-                                hours: svc.policy.symptoms.task_hours,
+                                // Due when the referral window closes: the
+                                // escalation sweep takes it up unanswered.
+                                hours: svc.policy.pharmacy.referral_within_hours,
                                 reason: &reason,
                                 actor: &actor,
                                 now,
@@ -321,35 +330,39 @@ impl Services {
             .await
     }
 
-    /// The buyer and their grid: someone on file as they are (a purchase
-    /// never rewrites a name or phone), else someone new in the first grid
-    /// of the pharmacy's region.
-    async fn buyer(
+    /// A sentinel's person and their grid: someone on file as they are (a
+    /// purchase or visit never rewrites a name or phone), else someone new
+    /// in the first grid of the reporting venue's region.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn sentinel_person(
         &self,
         c: &mut AnyConnection,
-        v: &ValidPurchase,
-        pharmacy_region: &str,
+        document: &DocumentNumber,
+        name: &str,
+        phone: &Phone,
+        venue_region: &str,
         actor: &str,
+        by: &str,
         now: i64,
     ) -> Result<(i64, String)> {
-        let lookup = self.vault.lookup(&v.document.lookup_key_material());
+        let lookup = self.vault.lookup(&document.lookup_key_material());
         if let Some((id, _)) = testing_store::person_by_document(c, &lookup).await? {
             let p = repo::person_in(c, id, "").await?.ok_or(Error::NotFound)?;
             return Ok((id, p.region));
         }
-        let grid = testing_store::first_grid_in(c, pharmacy_region)
+        let grid = testing_store::first_grid_in(c, venue_region)
             .await?
-            .ok_or_else(|| Error::Conflict("the pharmacy's region has no grid".into()))?;
+            .ok_or_else(|| Error::Conflict("the venue's region has no grid".into()))?;
         let id = repo::upsert_person(
             c,
             &repo::NewPerson {
-                doc_type: v.document.kind().as_str(),
+                doc_type: document.kind().as_str(),
                 doc_lookup: &lookup,
-                doc_enc: &self.vault.encrypt(v.document.number()),
-                doc_masked: &v.document.masked(),
-                name: &v.name,
-                phone_enc: &self.vault.encrypt(v.phone.as_str()),
-                phone_masked: &v.phone.masked(),
+                doc_enc: &self.vault.encrypt(document.number()),
+                doc_masked: &document.masked(),
+                name,
+                phone_enc: &self.vault.encrypt(phone.as_str()),
+                phone_masked: &phone.masked(),
                 region: &grid,
             },
             now,
@@ -362,7 +375,7 @@ impl Services {
             Some(id),
             None,
             "person_created",
-            &json!({"by": "pharmacy"}),
+            &json!({ "by": by }),
         )
         .await?;
         Ok((id, grid))

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::AppState;
 use super::api::{ApiResult, bearer, too_many};
 use super::extract::{ApiActor, JsonBody};
+use crate::usecases::fever::FeverVisitInput;
 use crate::usecases::pharmacy::PurchaseInput;
 use crate::usecases::tracing::{DecisionInput, OpenCaseInput};
 use crate::usecases::venues::{CheckinInput, VenueInput, VisitInput};
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/venue-codes/{code}/visits", post(visit))
         .route("/checkins", post(checkins))
         .route("/pharmacy-purchases", post(pharmacy_purchase))
+        .route("/fever-clinic-visits", post(fever_clinic_visit))
         .route("/trace-cases", get(cases).post(open_case))
         .route("/trace-cases/{id}", get(case))
         .route("/trace-cases/{id}/trace", post(trace))
@@ -110,6 +112,29 @@ async fn pharmacy_purchase(State(s): State<AppState>, req: axum::extract::Reques
             Err(refused) => return Ok(refused),
         };
     let r = s.services.record_purchase(&by, input).await?;
+    let status = if r.repeated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(r)).into_response())
+}
+
+/// 发热门诊: a visit from a clinic's system (token of scope `fever_clinic`)
+/// or its region's staff; authorised before the body is read.
+async fn fever_clinic_visit(State(s): State<AppState>, req: axum::extract::Request) -> ApiResult {
+    let token = bearer(req.headers())?;
+    let by = s.services.visit_source(&token).await?;
+    let input =
+        match <JsonBody<FeverVisitInput> as axum::extract::FromRequest<AppState>>::from_request(
+            req, &s,
+        )
+        .await
+        {
+            Ok(JsonBody(input)) => input,
+            Err(refused) => return Ok(refused),
+        };
+    let r = s.services.record_fever_visit(&by, input).await?;
     let status = if r.repeated {
         StatusCode::OK
     } else {

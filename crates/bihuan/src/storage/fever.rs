@@ -1,0 +1,136 @@
+//! 发热门诊: reported visits and the pharmacy referrals they answer.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::error::Result;
+
+pub struct NewVisit<'a> {
+    pub client_id: &'a str,
+    pub venue_id: i64,
+    pub person_id: i64,
+    pub doc_enc: &'a str,
+    pub phone_enc: &'a str,
+    pub temperature_tenths: i64,
+    pub symptoms: &'a str,
+    pub barcode: &'a str,
+    pub sampled_at: i64,
+    pub result: &'a str,
+    pub recorded_by: &'a str,
+}
+
+pub async fn insert_visit(c: &mut AnyConnection, v: &NewVisit<'_>, at: i64) -> Result<i64> {
+    Ok(sqlx::query(
+        "INSERT INTO fever_clinic_visits (client_id, venue_id, person_id, doc_enc, phone_enc,
+             temperature_tenths, symptoms, barcode, sampled_at, result, transfers_closed,
+             recorded_by, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) RETURNING id",
+    )
+    .bind(v.client_id)
+    .bind(v.venue_id)
+    .bind(v.person_id)
+    .bind(v.doc_enc)
+    .bind(v.phone_enc)
+    .bind(v.temperature_tenths)
+    .bind(v.symptoms)
+    .bind(v.barcode)
+    .bind(v.sampled_at)
+    .bind(v.result)
+    .bind(v.recorded_by)
+    .bind(at)
+    .fetch_one(c)
+    .await?
+    .try_get(0)?)
+}
+
+/// A visit already stored under a clinic's id.
+pub struct StoredVisit {
+    pub id: i64,
+    pub venue_id: i64,
+    pub person_id: i64,
+    pub barcode: String,
+    pub sampled_at: i64,
+    pub result: String,
+    pub transfers_closed: i64,
+}
+
+pub async fn visit_by_client_id(
+    c: &mut AnyConnection,
+    client_id: &str,
+) -> Result<Option<StoredVisit>> {
+    let Some(r) = sqlx::query(
+        "SELECT id, venue_id, person_id, barcode, sampled_at, result, transfers_closed
+         FROM fever_clinic_visits WHERE client_id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(c)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(StoredVisit {
+        id: r.try_get(0)?,
+        venue_id: r.try_get(1)?,
+        person_id: r.try_get(2)?,
+        barcode: r.try_get(3)?,
+        sampled_at: r.try_get(4)?,
+        result: r.try_get(5)?,
+        transfers_closed: r.try_get(6)?,
+    }))
+}
+
+/// Records a visit's final result and the test row that holds it.
+pub async fn set_result(
+    c: &mut AnyConnection,
+    id: i64,
+    result: &str,
+    test_id: Option<i64>,
+) -> Result<()> {
+    sqlx::query("UPDATE fever_clinic_visits SET result = $1, test_id = $2 WHERE id = $3")
+        .bind(result)
+        .bind(test_id)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_transfers_closed(c: &mut AnyConnection, id: i64, n: i64) -> Result<()> {
+    sqlx::query("UPDATE fever_clinic_visits SET transfers_closed = $1 WHERE id = $2")
+        .bind(n)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// The person's febrile purchases not yet answered by a visit, made from
+/// `since` up to `until`: (id, at).
+pub async fn open_referrals(
+    c: &mut AnyConnection,
+    person_id: i64,
+    since: i64,
+    until: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, at FROM pharmacy_purchases
+         WHERE person_id = $1 AND fever_transfer = 1 AND matched_visit IS NULL
+           AND at >= $2 AND at <= $3 ORDER BY id",
+    )
+    .bind(person_id)
+    .bind(since)
+    .bind(until)
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+pub async fn set_matched_visit(c: &mut AnyConnection, purchase: i64, visit: i64) -> Result<()> {
+    sqlx::query("UPDATE pharmacy_purchases SET matched_visit = $1 WHERE id = $2")
+        .bind(visit)
+        .bind(purchase)
+        .execute(c)
+        .await?;
+    Ok(())
+}
