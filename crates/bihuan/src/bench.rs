@@ -116,6 +116,9 @@ pub enum BenchCommand {
     },
     /// The 指挥部 dashboards over HTTP on a seeded city (see bench_dashboard.rs).
     Dashboard(crate::bench_dashboard::DashboardArgs),
+    /// A public flood at 10x the measured capacity: goodput, 503 share and
+    /// a worker's p99 against alone (see bench_surge.rs).
+    Surge(crate::bench_surge::SurgeArgs),
 }
 
 pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
@@ -195,6 +198,7 @@ pub async fn run(cmd: BenchCommand, settings: &Settings) -> anyhow::Result<()> {
             .await
         }
         BenchCommand::Dashboard(args) => crate::bench_dashboard::run(args, settings).await,
+        BenchCommand::Surge(args) => crate::bench_surge::run(args, settings).await,
     }
 }
 
@@ -273,12 +277,12 @@ impl IntakeReport {
     }
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.1}ms", d.as_secs_f64() * 1000.0)
 }
 
 /// The `p` quantile (0..=1) of sorted durations; zero when there are none.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -294,6 +298,9 @@ pub(crate) fn bench_settings(url: &str, probe: &Path) -> Settings {
         secret_key: Some("5a".repeat(32)),
         key_file: probe.join("bench.key"),
         public_rate_limit: 0,
+        // Capacity benches measure the service, not its shedding; the surge
+        // bench puts the shipped limits back.
+        public_concurrency: 0,
         ..Settings::default()
     }
 }

@@ -5,6 +5,7 @@ pub mod app;
 pub mod backup;
 pub mod bench;
 pub mod bench_dashboard;
+pub mod bench_surge;
 pub mod bench_tracing;
 pub mod clock;
 pub mod config;

@@ -6,6 +6,7 @@
 
 mod support;
 
+use bihuan::clock::Clock;
 use serde_json::{Value, json};
 use sqlx::Row;
 use support::{TestApp, declaration, resident_id, spawn};
@@ -317,4 +318,100 @@ async fn a_false_alarm_sends_nothing() {
     assert!(judged_tasks(&app).await.is_empty());
     let all = alerts(&app, &town_a).await;
     assert_eq!(all[0]["note"], "家属代购");
+}
+
+/// Fever-clinic visits are a source of their own: a clinic's flat month and
+/// then a spike alerts once, as fever_clinic, and its 研判 task says so.
+#[tokio::test]
+async fn a_spike_of_fever_clinic_visits_alerts_as_its_own_source() {
+    let app = spawn().await;
+    let village = app.login_as("village", VILLAGE_A).await;
+    let town = app.login_as("town", TOWN_A).await;
+    let (s, v) = app
+        .post(
+            &village,
+            "/api/v1/venues",
+            json!({"name": "第一人民医院发热门诊", "kind": "fever_clinic", "region": VILLAGE_A, "address": "人民路8号"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let clinic = v["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(
+            &town,
+            &format!("/api/v1/venues/{clinic}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let his = app
+        .services
+        .add_api_token("his", "fever_clinic")
+        .await
+        .unwrap();
+    let mut n = 0u32;
+    let mut visit = |app: &TestApp| {
+        n += 1;
+        let sampled = app
+            .clock
+            .now()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+            .to_rfc3339();
+        json!({
+            "visit_id": format!("FV{n}"),
+            "clinic": clinic,
+            "id_number": resident_id(n),
+            "name": "李四",
+            "phone": format!("139{:08}", n),
+            "temperature": "38.0",
+            "symptoms": ["cough"],
+            "test": {"barcode": format!("FC{n:06}"), "sampled_at": sampled, "result": "pending"}
+        })
+    };
+    for _ in 0..28 {
+        let body = visit(&app);
+        let (s, r) = app.post(&his, "/api/v1/fever-clinic-visits", body).await;
+        assert_eq!(s, 201, "{r}");
+        app.advance_hours(24);
+    }
+    for _ in 0..9 {
+        let body = visit(&app);
+        let (s, r) = app.post(&his, "/api/v1/fever-clinic-visits", body).await;
+        assert_eq!(s, 201, "{r}");
+    }
+    app.advance_hours(24);
+    let report = app.services.run_jobs().await.unwrap();
+    assert_eq!(report.surge, Some(1), "{report:?}");
+    let command = app.login_as("command", "330784").await;
+    let found = alerts(&app, &command).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["source"], "fever_clinic", "{found:?}");
+    assert_eq!(found[0]["count"], 9, "{found:?}");
+    let id = found[0]["id"].as_i64().unwrap();
+    let town = app.login_as("town", TOWN_A).await;
+    let (s, r) = app
+        .post(&town, &format!("/api/v1/alerts/{id}/ack"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let (s, r) = app
+        .post(
+            &town,
+            &format!("/api/v1/alerts/{id}/judge"),
+            json!({"verdict": "suspected", "note": "发热门诊就诊人数骤增"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let reasons: Vec<String> =
+        sqlx::query("SELECT reason FROM tasks WHERE reason LIKE '%预警研判为疑似事件%'")
+            .fetch_all(app.services.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+    assert_eq!(reasons.len(), 9, "{reasons:?}");
+    assert!(
+        reasons.iter().all(|r| r.contains("发热门诊")),
+        "{reasons:?}"
+    );
 }

@@ -15,14 +15,17 @@ const SHANGHAI: i64 = 8 * 3600;
 pub enum SignalSource {
     /// 药店哨点: purchases, by the pharmacy's township.
     Pharmacy,
+    /// 发热门诊: visits, by the clinic's township.
+    FeverClinic,
 }
 
 impl SignalSource {
-    pub const ALL: [SignalSource; 1] = [SignalSource::Pharmacy];
+    pub const ALL: [SignalSource; 2] = [SignalSource::Pharmacy, SignalSource::FeverClinic];
 
     pub fn as_str(self) -> &'static str {
         match self {
             SignalSource::Pharmacy => "pharmacy",
+            SignalSource::FeverClinic => "fever_clinic",
         }
     }
 
@@ -39,6 +42,12 @@ impl SignalSource {
                  WHERE p.at >= $1 AND p.at < $2
                  GROUP BY SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400"
             }
+            SignalSource::FeverClinic => {
+                "SELECT SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400, COUNT(*)
+                 FROM fever_clinic_visits p JOIN venues v ON v.id = p.venue_id
+                 WHERE p.at >= $1 AND p.at < $2
+                 GROUP BY SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400"
+            }
         }
     }
 
@@ -50,6 +59,11 @@ impl SignalSource {
                  FROM pharmacy_purchases p JOIN venues v ON v.id = p.venue_id
                  GROUP BY SUBSTR(v.region, 1, 9)"
             }
+            SignalSource::FeverClinic => {
+                "SELECT SUBSTR(v.region, 1, 9), MIN(p.at)
+                 FROM fever_clinic_visits p JOIN venues v ON v.id = p.venue_id
+                 GROUP BY SUBSTR(v.region, 1, 9)"
+            }
         }
     }
 
@@ -59,6 +73,12 @@ impl SignalSource {
             SignalSource::Pharmacy => {
                 "SELECT DISTINCT p.person_id
                  FROM pharmacy_purchases p JOIN venues v ON v.id = p.venue_id
+                 WHERE SUBSTR(v.region, 1, 9) = $1 AND p.at >= $2 AND p.at < $3
+                 ORDER BY p.person_id"
+            }
+            SignalSource::FeverClinic => {
+                "SELECT DISTINCT p.person_id
+                 FROM fever_clinic_visits p JOIN venues v ON v.id = p.venue_id
                  WHERE SUBSTR(v.region, 1, 9) = $1 AND p.at >= $2 AND p.at < $3
                  ORDER BY p.person_id"
             }

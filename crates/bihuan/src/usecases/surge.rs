@@ -342,6 +342,9 @@ impl Services {
                                 KIND_FEBRILE => {
                                     "预警研判为疑似事件：发热红黄码购药人核查".to_string()
                                 }
+                                _ if alert.source == "fever_clinic" => {
+                                    format!("预警研判为疑似事件：{}发热门诊就诊激增核查", alert.day)
+                                }
                                 _ => format!("预警研判为疑似事件：{}药店购药激增核查", alert.day),
                             };
                             tasks.push(
