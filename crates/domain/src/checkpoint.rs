@@ -258,7 +258,17 @@ mod tests {
         assert_eq!(Plate::parse("浙G12345").unwrap().as_str(), "浙G12345");
         assert_eq!(Plate::parse(" 浙g·1234d ").unwrap().as_str(), "浙G1234D");
         assert_eq!(Plate::parse("京AD12345").unwrap().as_str(), "京AD12345");
-        for bad in ["", "浙", "浙G1234", "浙G1234567", "XG12345", "浙112345", "浙I12345", "浙G1234O", "浙G12 34!"] {
+        for bad in [
+            "",
+            "浙",
+            "浙G1234",
+            "浙G1234567",
+            "XG12345",
+            "浙112345",
+            "浙I12345",
+            "浙G1234O",
+            "浙G12 34!",
+        ] {
             assert_eq!(Plate::parse(bad), None, "{bad}");
         }
     }

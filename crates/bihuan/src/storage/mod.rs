@@ -11,6 +11,7 @@
 
 pub mod assist;
 pub mod checkins;
+pub mod checkpoints;
 pub mod command;
 pub mod dashboard;
 mod migrate;

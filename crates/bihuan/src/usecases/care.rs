@@ -317,12 +317,20 @@ impl Services {
             ));
         }
         let name = validation::text("name", name, 64)?;
-        if !["health_codes", "lab_results", "checkins", "pharmacy"].contains(&scope) {
+        if ![
+            "health_codes",
+            "lab_results",
+            "checkins",
+            "pharmacy",
+            "checkpoint",
+        ]
+        .contains(&scope)
+        {
             return Err(Error::field(
                 "scope",
                 "scope",
-                "权限范围应为 health_codes、lab_results、checkins 或 pharmacy",
-                "scope must be health_codes, lab_results, checkins or pharmacy",
+                "权限范围应为 health_codes、lab_results、checkins、pharmacy 或 checkpoint",
+                "scope must be health_codes, lab_results, checkins, pharmacy or checkpoint",
             ));
         }
         let token = crypto::token(32);
