@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod assist;
+pub mod checkpoint;
 pub mod contacts;
 pub mod countries;
 pub mod dashboard;

@@ -160,6 +160,8 @@ pub struct Policy {
     pub drill: crate::drill::DrillRule,
     #[serde(default)]
     pub surge: crate::surge::SurgeRule,
+    #[serde(default)]
+    pub checkpoint: crate::checkpoint::CheckpointRule,
 }
 
 /// A class of drug whose purchase a pharmacy reports (药店哨点).

@@ -29,6 +29,8 @@ pub enum TaskKind {
     RollingOverdue,
     /// 未检人员核查: a round closed with residents of this grid untested.
     Untested,
+    /// 卡口转运接收: pick up a traveller a checkpoint handed over.
+    Pickup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +89,7 @@ str_enum!(TaskKind {
     Resample => "resample", "单采复核", "Single re-test";
     RollingOverdue => "rolling_overdue", "滚动检测超期", "Rolling test overdue";
     Untested => "untested", "未检人员核查", "Untested residents";
+    Pickup => "pickup", "卡口转运接收", "Checkpoint pickup";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";

@@ -61,6 +61,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0020_fever_clinics.sql"),
     ),
     (21, include_str!("../../migrations/sqlite/0021_alerts.sql")),
+    (
+        22,
+        include_str!("../../migrations/sqlite/0022_checkpoints.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -134,6 +138,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         21,
         include_str!("../../migrations/postgres/0021_alerts.sql"),
+    ),
+    (
+        22,
+        include_str!("../../migrations/postgres/0022_checkpoints.sql"),
     ),
 ];
 

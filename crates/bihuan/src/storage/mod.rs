@@ -12,6 +12,7 @@
 pub mod assist;
 pub mod backup;
 pub mod checkins;
+pub mod checkpoints;
 pub mod command;
 pub mod dashboard;
 pub mod fever;

@@ -323,6 +323,7 @@ impl Services {
             "checkins",
             "pharmacy",
             "fever_clinic",
+            "checkpoint",
         ]
         .contains(&scope)
         {
@@ -331,6 +332,8 @@ impl Services {
                 "scope",
                 "权限范围应为 health_codes、lab_results、checkins、pharmacy 或 fever_clinic",
                 "scope must be health_codes, lab_results, checkins, pharmacy or fever_clinic",
+                "权限范围应为 health_codes、lab_results、checkins、pharmacy 或 checkpoint",
+                "scope must be health_codes, lab_results, checkins, pharmacy or checkpoint",
             ));
         }
         let token = crypto::token(32);

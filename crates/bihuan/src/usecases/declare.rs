@@ -543,15 +543,20 @@ impl Services {
         let valid = parse(&input, self.clock.today())?;
         let svc = self.clone();
         self.db
-            .write(move |c| Box::pin(async move { svc.declare_in(c, &input, valid).await }))
+            .write(move |c| {
+                Box::pin(async move { svc.declare_in(c, &input, valid, "public").await })
+            })
             .await
     }
 
-    async fn declare_in(
+    /// A declaration in the caller's transaction. `actor` is "public" for
+    /// the person's own, or who declared on their behalf (a checkpoint).
+    pub(crate) async fn declare_in(
         &self,
         c: &mut sqlx::AnyConnection,
         input: &DeclarationInput,
         v: ValidDeclaration,
+        actor: &str,
     ) -> Result<Declared> {
         let now = self.clock.timestamp();
         // Publishing risk areas takes this lock exclusively, so no
@@ -651,7 +656,7 @@ impl Services {
         repo::insert_event(
             c,
             now,
-            "public",
+            actor,
             Some(person_id),
             None,
             "declared",
@@ -662,6 +667,7 @@ impl Services {
                 "village": v.village.as_str(),
                 "category": assessment.category,
                 "identity": identity.as_str(),
+                "on_behalf": actor != "public",
             }),
         )
         .await?;
@@ -681,7 +687,7 @@ impl Services {
                         assessment: &assessment,
                         because: None,
                         always_dispatch: true,
-                        actor: "public",
+                        actor,
                         now,
                     },
                 )
@@ -722,7 +728,7 @@ impl Services {
                     region: &grid,
                     hours,
                     reason: &reason,
-                    actor: "public",
+                    actor,
                     now,
                 },
             )

@@ -4,6 +4,7 @@
 pub mod assist;
 pub mod auth;
 pub mod care;
+pub mod checkpoints;
 pub mod command;
 mod control;
 pub mod dashboard;

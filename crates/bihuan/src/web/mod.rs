@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod api_assist;
+pub mod api_checkpoints;
 pub mod api_command;
 pub mod api_dashboard;
 pub mod api_surge;
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .merge(api_tracing::routes())
         .merge(api_surge::routes())
+        .merge(api_checkpoints::routes())
         .merge(api_command::routes())
         .merge(api_dashboard::routes());
     let api = api.layer(axum::middleware::from_fn_with_state(
