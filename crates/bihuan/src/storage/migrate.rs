@@ -56,6 +56,10 @@ const SQLITE: &[(i64, &str)] = &[
         19,
         include_str!("../../migrations/sqlite/0019_pharmacy.sql"),
     ),
+    (
+        23,
+        include_str!("../../migrations/sqlite/0023_gatherings.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -121,6 +125,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         19,
         include_str!("../../migrations/postgres/0019_pharmacy.sql"),
+    ),
+    (
+        23,
+        include_str!("../../migrations/postgres/0023_gatherings.sql"),
     ),
 ];
 
