@@ -90,13 +90,26 @@ async fn a_self_managed_event_is_filed_with_the_village_and_runs_to_its_end() {
     assert_eq!(g["state"], "approved");
     let seen = receipt_state(&app, &r["receipt"]).await;
     assert_eq!(seen["state"], "approved");
-    assert!(seen["venue_code"].as_str().unwrap().starts_with('V'), "{seen}");
+    assert!(
+        seen["venue_code"].as_str().unwrap().starts_with('V'),
+        "{seen}"
+    );
     assert_eq!(step(&app, &village, id, "finish").await.0, 409);
-    assert_eq!(step(&app, &village, id, "start").await.1["state"], "ongoing");
-    assert_eq!(step(&app, &village, id, "finish").await.1["state"], "ended");
-    assert_eq!(receipt_state(&app, &r["receipt"]).await["state_zh"], "已结束");
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM events WHERE kind = 'gathering_step'").await,
+        step(&app, &village, id, "start").await.1["state"],
+        "ongoing"
+    );
+    assert_eq!(step(&app, &village, id, "finish").await.1["state"], "ended");
+    assert_eq!(
+        receipt_state(&app, &r["receipt"]).await["state_zh"],
+        "已结束"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind = 'gathering_step'"
+        )
+        .await,
         3
     );
 }
@@ -116,8 +129,14 @@ async fn a_town_tier_event_needs_five_working_days_then_village_and_town() {
     let town = app.login_as("town", TOWN).await;
     let command = app.login_as("command", "330784").await;
     assert_eq!(step(&app, &town, id, "approve").await.0, 403);
-    assert_eq!(step(&app, &village, id, "approve").await.1["state"], "village_checked");
-    assert_eq!(receipt_state(&app, &r["receipt"]).await["state"], "village_checked");
+    assert_eq!(
+        step(&app, &village, id, "approve").await.1["state"],
+        "village_checked"
+    );
+    assert_eq!(
+        receipt_state(&app, &r["receipt"]).await["state"],
+        "village_checked"
+    );
     assert_eq!(step(&app, &village, id, "approve").await.0, 403);
     assert_eq!(step(&app, &command, id, "approve").await.0, 403);
     let (s, g) = step(&app, &town, id, "approve").await;
@@ -192,13 +211,24 @@ async fn banquets_postponed_refuses_new_reports_until_lifted() {
     let (s, r) = submit(&app, report(30, TODAY, VILLAGE)).await;
     assert_eq!(s, 409, "{r}");
     let text = r.to_string();
-    assert!(text.contains("宴会缓办") && text.contains("postponed"), "{r}");
+    assert!(
+        text.contains("宴会缓办") && text.contains("postponed"),
+        "{r}"
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM gatherings").await, 0);
-    app.post(&command, "/api/v1/gathering-pause", json!({"paused": false}))
-        .await;
+    app.post(
+        &command,
+        "/api/v1/gathering-pause",
+        json!({"paused": false}),
+    )
+    .await;
     assert_eq!(submit(&app, report(30, TODAY, VILLAGE)).await.0, 201);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM events WHERE kind = 'gathering_pause'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind = 'gathering_pause'"
+        )
+        .await,
         2
     );
 }
@@ -246,10 +276,7 @@ async fn a_positive_guest_puts_the_other_guests_on_a_assist_list() {
     assert_eq!(names, ["赵六", "宾客1"], "the positive guest is not on it");
     assert_eq!(rows[0]["state"], "tasked", "{l}");
     // A second case does not make a second list.
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM assist_lists").await,
-        1
-    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM assist_lists").await, 1);
 }
 
 #[tokio::test]
@@ -257,11 +284,14 @@ async fn a_town_tightens_only_stricter_and_only_once_the_city_approves() {
     let app = spawn().await;
     let town = app.login_as("town", TOWN).await;
     let command = app.login_as("command", "330784").await;
-    let propose = |key: &str, value: i64| {
-        json!({"key": key, "value": value, "reason": "近期宴席聚集多"})
-    };
+    let propose =
+        |key: &str, value: i64| json!({"key": key, "value": value, "reason": "近期宴席聚集多"});
     let (s, r) = app
-        .post(&town, "/api/v1/policy-overrides", propose("gathering.self_managed_below", 80))
+        .post(
+            &town,
+            "/api/v1/policy-overrides",
+            propose("gathering.self_managed_below", 80),
+        )
         .await;
     assert_eq!(s, 422, "looser is refused: {r}");
     let (s, r) = app
@@ -269,13 +299,21 @@ async fn a_town_tightens_only_stricter_and_only_once_the_city_approves() {
         .await;
     assert_eq!(s, 422, "{r}");
     assert_eq!(
-        app.post(&command, "/api/v1/policy-overrides", propose("gathering.self_managed_below", 30))
-            .await
-            .0,
+        app.post(
+            &command,
+            "/api/v1/policy-overrides",
+            propose("gathering.self_managed_below", 30)
+        )
+        .await
+        .0,
         403
     );
     let (s, o) = app
-        .post(&town, "/api/v1/policy-overrides", propose("gathering.self_managed_below", 30))
+        .post(
+            &town,
+            "/api/v1/policy-overrides",
+            propose("gathering.self_managed_below", 30),
+        )
         .await;
     assert_eq!(s, 201, "{o}");
     assert_eq!(o["state"], "pending");
@@ -284,13 +322,21 @@ async fn a_town_tightens_only_stricter_and_only_once_the_city_approves() {
     let (_, r) = submit(&app, report(40, TODAY, VILLAGE)).await;
     assert_eq!(r["tier"], "self_managed", "{r}");
     assert_eq!(
-        app.post(&town, &format!("/api/v1/policy-overrides/{oid}/approve"), json!({}))
-            .await
-            .0,
+        app.post(
+            &town,
+            &format!("/api/v1/policy-overrides/{oid}/approve"),
+            json!({})
+        )
+        .await
+        .0,
         403
     );
     let (s, o) = app
-        .post(&command, &format!("/api/v1/policy-overrides/{oid}/approve"), json!({}))
+        .post(
+            &command,
+            &format!("/api/v1/policy-overrides/{oid}/approve"),
+            json!({}),
+        )
         .await;
     assert_eq!(s, 200, "{o}");
     assert_eq!(o["state"], "approved");
@@ -304,13 +350,21 @@ async fn a_town_tightens_only_stricter_and_only_once_the_city_approves() {
     let (_, r) = submit(&app, report(40, TODAY, OTHER_VILLAGE)).await;
     assert_eq!(r["tier"], "self_managed", "{r}");
     assert_eq!(
-        app.post(&command, &format!("/api/v1/policy-overrides/{oid}/reject"), json!({}))
-            .await
-            .0,
+        app.post(
+            &command,
+            &format!("/api/v1/policy-overrides/{oid}/reject"),
+            json!({})
+        )
+        .await
+        .0,
         409
     );
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM events WHERE kind LIKE 'policy_override_%'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM events WHERE kind LIKE 'policy_override_%'"
+        )
+        .await,
         2
     );
 }
@@ -323,7 +377,12 @@ async fn hostile_reports_and_reviews_change_nothing() {
     let id = r["id"].as_i64().unwrap();
     // Another region's staff: 404 on read and on every step.
     let stranger = app.login_as("village", OTHER_VILLAGE).await;
-    assert_eq!(app.get(&stranger, &format!("/api/v1/gatherings/{id}")).await.0, 404);
+    assert_eq!(
+        app.get(&stranger, &format!("/api/v1/gatherings/{id}"))
+            .await
+            .0,
+        404
+    );
     assert_eq!(step(&app, &stranger, id, "approve").await.0, 404);
     let other_town = app.login_as("town", "330784001").await;
     assert_eq!(step(&app, &other_town, id, "cancel").await.0, 404);
@@ -359,7 +418,10 @@ async fn hostile_reports_and_reviews_change_nothing() {
         .unwrap();
     assert!(matches!(r.status().as_u16(), 400 | 422), "{}", r.status());
     assert_eq!(count(&app, "SELECT COUNT(*) FROM gatherings").await, 1);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM gathering_guests").await, 2);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM gathering_guests").await,
+        2
+    );
     let r = app
         .http
         .get(app.url("/api/v1/gathering-receipts/not-a-receipt"))

@@ -377,9 +377,15 @@ mod tests {
     fn working_days_skip_weekends_and_holidays_and_count_makeup_days() {
         let plain = GatheringRule::default();
         // Monday 2022-03-07 + 5 working days = Monday 03-14.
-        assert_eq!(plain.working_days_after(d("2022-03-07"), 5), d("2022-03-14"));
+        assert_eq!(
+            plain.working_days_after(d("2022-03-07"), 5),
+            d("2022-03-14")
+        );
         // Friday + 1 = Monday.
-        assert_eq!(plain.working_days_after(d("2022-03-11"), 1), d("2022-03-14"));
+        assert_eq!(
+            plain.working_days_after(d("2022-03-11"), 1),
+            d("2022-03-14")
+        );
         // The shipped policy: Spring Festival 01-31..02-06 off, 01-29/30 worked.
         let r = rule();
         assert!(r.is_working_day(d("2022-01-29")));
@@ -420,7 +426,10 @@ mod tests {
         assert_eq!(Ongoing.next(Tier::Town, Step::Finish), Some(Ended));
         assert_eq!(Ongoing.next(Tier::Town, Step::Cancel), None);
         assert_eq!(Ended.next(Tier::Town, Step::Reject), None);
-        assert_eq!(VillageChecked.next(Tier::City, Step::Reject), Some(Rejected));
+        assert_eq!(
+            VillageChecked.next(Tier::City, Step::Reject),
+            Some(Rejected)
+        );
         assert!(Ended.held() && !Rejected.held() && !Submitted.held());
     }
 

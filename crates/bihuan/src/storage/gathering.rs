@@ -25,7 +25,11 @@ pub struct NewGathering<'a> {
     pub cook_health_cert: bool,
 }
 
-pub async fn insert_gathering(c: &mut AnyConnection, g: &NewGathering<'_>, now: i64) -> Result<i64> {
+pub async fn insert_gathering(
+    c: &mut AnyConnection,
+    g: &NewGathering<'_>,
+    now: i64,
+) -> Result<i64> {
     Ok(sqlx::query(
         "INSERT INTO gatherings (receipt, kind, tier, state, event_date, village, address,
              tables_count, headcount, out_of_town, host_name, host_phone_enc, host_phone_masked,
@@ -147,7 +151,11 @@ fn row(r: &sqlx::any::AnyRow) -> Result<GatheringRow> {
 }
 
 /// A report inside `scope` (a region prefix; "" for any).
-pub async fn gathering_in(c: &mut AnyConnection, id: i64, scope: &str) -> Result<Option<GatheringRow>> {
+pub async fn gathering_in(
+    c: &mut AnyConnection,
+    id: i64,
+    scope: &str,
+) -> Result<Option<GatheringRow>> {
     sqlx::query(&format!(
         "SELECT {COLS} FROM gatherings WHERE id = $1 AND village LIKE $2"
     ))
@@ -159,7 +167,10 @@ pub async fn gathering_in(c: &mut AnyConnection, id: i64, scope: &str) -> Result
     .transpose()
 }
 
-pub async fn gathering_by_receipt(c: &mut AnyConnection, receipt: &str) -> Result<Option<GatheringRow>> {
+pub async fn gathering_by_receipt(
+    c: &mut AnyConnection,
+    receipt: &str,
+) -> Result<Option<GatheringRow>> {
     sqlx::query(&format!("SELECT {COLS} FROM gatherings WHERE receipt = $1"))
         .bind(receipt)
         .fetch_optional(c)
@@ -169,7 +180,11 @@ pub async fn gathering_by_receipt(c: &mut AnyConnection, receipt: &str) -> Resul
 }
 
 /// Reports inside `scope`, newest first.
-pub async fn gatherings_in(c: &mut AnyConnection, scope: &str, limit: i64) -> Result<Vec<GatheringRow>> {
+pub async fn gatherings_in(
+    c: &mut AnyConnection,
+    scope: &str,
+    limit: i64,
+) -> Result<Vec<GatheringRow>> {
     sqlx::query(&format!(
         "SELECT {COLS} FROM gatherings WHERE village LIKE $1 ORDER BY id DESC LIMIT $2"
     ))
@@ -411,7 +426,11 @@ pub async fn insert_override(
     .try_get(0)?)
 }
 
-pub async fn override_in(c: &mut AnyConnection, id: i64, scope: &str) -> Result<Option<OverrideRow>> {
+pub async fn override_in(
+    c: &mut AnyConnection,
+    id: i64,
+    scope: &str,
+) -> Result<Option<OverrideRow>> {
     sqlx::query(&format!(
         "SELECT {OVERRIDE_COLS} FROM policy_overrides WHERE id = $1 AND town LIKE $2"
     ))

@@ -411,7 +411,11 @@ impl Services {
         })
     }
 
-    async fn venue_code_of(&self, c: &mut AnyConnection, g: &GatheringRow) -> Result<Option<String>> {
+    async fn venue_code_of(
+        &self,
+        c: &mut AnyConnection,
+        g: &GatheringRow,
+    ) -> Result<Option<String>> {
         let Some(venue) = g.venue_id else {
             return Ok(None);
         };
@@ -656,7 +660,11 @@ impl Services {
 
     /// A town proposes a stricter value of a rule the policy lists as
     /// tightenable; it has no effect until the city approves.
-    pub async fn propose_override(&self, actor: &Actor, input: OverrideInput) -> Result<OverrideRow> {
+    pub async fn propose_override(
+        &self,
+        actor: &Actor,
+        input: OverrideInput,
+    ) -> Result<OverrideRow> {
         if actor.role != Role::Town {
             return Err(Error::Forbidden);
         }
@@ -724,7 +732,12 @@ impl Services {
     }
 
     /// The command approves or rejects a town's proposal; recorded, audited.
-    pub async fn decide_override(&self, actor: &Actor, id: i64, approve: bool) -> Result<OverrideRow> {
+    pub async fn decide_override(
+        &self,
+        actor: &Actor,
+        id: i64,
+        approve: bool,
+    ) -> Result<OverrideRow> {
         if actor.role != Role::Command {
             return Err(Error::Forbidden);
         }

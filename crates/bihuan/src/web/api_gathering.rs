@@ -74,11 +74,19 @@ async fn step(s: AppState, a: crate::usecases::Actor, id: i64, step: Step) -> Ap
     Ok(Json(s.services.gathering_step(&a, id, step).await?).into_response())
 }
 
-async fn approve(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<i64>) -> ApiResult {
+async fn approve(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
     step(s, a, id, Step::Approve).await
 }
 
-async fn reject(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<i64>) -> ApiResult {
+async fn reject(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
     step(s, a, id, Step::Reject).await
 }
 
@@ -86,11 +94,19 @@ async fn start(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<
     step(s, a, id, Step::Start).await
 }
 
-async fn finish(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<i64>) -> ApiResult {
+async fn finish(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
     step(s, a, id, Step::Finish).await
 }
 
-async fn cancel(State(s): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<i64>) -> ApiResult {
+async fn cancel(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult {
     step(s, a, id, Step::Cancel).await
 }
 
