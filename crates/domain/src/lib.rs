@@ -10,6 +10,7 @@ pub mod countries;
 pub mod dashboard;
 pub mod drill;
 pub mod duty;
+pub mod gathering;
 pub mod identity;
 pub mod monitoring;
 pub mod plan;

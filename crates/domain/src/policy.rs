@@ -162,6 +162,8 @@ pub struct Policy {
     pub surge: crate::surge::SurgeRule,
     #[serde(default)]
     pub checkpoint: crate::checkpoint::CheckpointRule,
+    #[serde(default)]
+    pub gathering: crate::gathering::GatheringRule,
 }
 
 /// A class of drug whose purchase a pharmacy reports (药店哨点).

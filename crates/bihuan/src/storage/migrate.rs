@@ -65,6 +65,10 @@ const SQLITE: &[(i64, &str)] = &[
         22,
         include_str!("../../migrations/sqlite/0022_checkpoints.sql"),
     ),
+    (
+        23,
+        include_str!("../../migrations/sqlite/0023_gatherings.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -142,6 +146,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         22,
         include_str!("../../migrations/postgres/0022_checkpoints.sql"),
+    ),
+    (
+        23,
+        include_str!("../../migrations/postgres/0023_gatherings.sql"),
     ),
 ];
 

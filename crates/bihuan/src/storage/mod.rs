@@ -16,6 +16,7 @@ pub mod checkpoints;
 pub mod command;
 pub mod dashboard;
 pub mod fever;
+pub mod gathering;
 mod migrate;
 pub mod monitoring;
 pub mod pharmacy;

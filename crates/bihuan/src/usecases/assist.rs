@@ -741,7 +741,73 @@ impl Services {
         .await
     }
 
-    async fn import_batch(&self, actor: &Actor, b: Batch) -> Result<ImportReport> {
+    /// A 协查 list the system builds from rows it already holds (a
+    /// gathering's guests when one of them turns positive), inside the
+    /// caller's transaction and routed exactly as an imported file. Each
+    /// row: name, document type, document number, phone.
+    pub(crate) async fn system_assist_list(
+        &self,
+        c: &mut AnyConnection,
+        scope: &RegionCode,
+        list_name: &str,
+        reason: &str,
+        rows: Vec<[String; 4]>,
+    ) -> Result<ImportReport> {
+        const HEADERS: [&str; 5] = ["姓名", "证件类型", "证件号码", "手机号码", "协查原因"];
+        let fields = [
+            Field::Name,
+            Field::IdType,
+            Field::IdNumber,
+            Field::Phone,
+            Field::Reason,
+        ];
+        let mapping = Mapping {
+            columns: fields
+                .into_iter()
+                .zip(HEADERS)
+                .map(|(f, h)| (f, h.to_string()))
+                .collect(),
+            categories: Vec::new(),
+        };
+        let sheet = Sheet {
+            format: Format::Xlsx,
+            headers: HEADERS.map(str::to_string).to_vec(),
+            rows: rows
+                .into_iter()
+                .map(|[a, b, c, d]| vec![a, b, c, d, reason.to_string()])
+                .collect(),
+        };
+        let b = Batch {
+            list_name: list_name.to_string(),
+            filename: format!("{list_name}.xlsx"),
+            sheet,
+            mapping_name: "system".to_string(),
+            mapping,
+            save_mapping: false,
+            upload_id: None,
+        };
+        let (parsed, lookups, first, enc) = self.prepare_batch(&b)?;
+        let system = Actor {
+            user_id: 0,
+            username: "system".to_string(),
+            role: bihuan_domain::access::Role::Command,
+            region: scope.clone(),
+            csrf: String::new(),
+        };
+        self.import_in(c, &system, b, parsed, lookups, first, enc)
+            .await
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn prepare_batch(
+        &self,
+        b: &Batch,
+    ) -> Result<(
+        Vec<Parsed>,
+        Vec<Option<String>>,
+        Vec<Option<usize>>,
+        Vec<String>,
+    )> {
         let cols = b.mapping.locate(&b.sheet.headers).map_err(Error::Invalid)?;
         let today = self.clock.today();
         let mut parsed: Vec<Parsed> = Vec::with_capacity(b.sheet.rows.len());
@@ -765,6 +831,11 @@ impl Services {
                     .encrypt(&serde_json::to_string(&p.cells).expect("serialisable"))
             })
             .collect();
+        Ok((parsed, lookups, first, enc))
+    }
+
+    async fn import_batch(&self, actor: &Actor, b: Batch) -> Result<ImportReport> {
+        let (parsed, lookups, first, enc) = self.prepare_batch(&b)?;
         let (svc, actor) = (self.clone(), actor.clone());
         self.db
             .write(move |c| {

@@ -10,6 +10,7 @@ mod control;
 pub mod dashboard;
 pub mod declare;
 pub mod fever;
+pub mod gathering;
 pub mod monitoring;
 pub mod pharmacy;
 pub mod recovery;

@@ -256,6 +256,9 @@ impl Services {
                 &json!({"case": id, "origin": origin, "start": start.to_string()}),
             )
             .await?;
+            // A guest of a reported gathering: the other guests go to 协查.
+            self.gathering_guest_positive(c, person_id, start, now)
+                .await?;
         }
         Ok(id)
     }

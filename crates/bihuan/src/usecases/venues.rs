@@ -220,7 +220,7 @@ struct ParsedCheckin {
 }
 
 impl Services {
-    fn venue_signature(&self, id: i64) -> String {
+    pub(crate) fn venue_signature(&self, id: i64) -> String {
         self.vault.lookup(&format!("venue:{id}"))[..16].to_string()
     }
 
