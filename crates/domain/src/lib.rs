@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod countries;
 pub mod dashboard;
 pub mod duty;
+pub mod goods;
 pub mod identity;
 pub mod monitoring;
 pub mod plan;

@@ -156,6 +156,8 @@ pub struct Policy {
     pub venue_types: Vec<VenueType>,
     #[serde(default)]
     pub pharmacy: PharmacyRule,
+    #[serde(default)]
+    pub goods: crate::goods::GoodsRule,
 }
 
 /// A class of drug whose purchase a pharmacy reports (药店哨点).

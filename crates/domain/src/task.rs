@@ -29,6 +29,8 @@ pub enum TaskKind {
     RollingOverdue,
     /// 未检人员核查: a round closed with residents of this grid untested.
     Untested,
+    /// 封存: seal a holder's goods downstream of a positive batch or sample.
+    Seal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +89,7 @@ str_enum!(TaskKind {
     Resample => "resample", "单采复核", "Single re-test";
     RollingOverdue => "rolling_overdue", "滚动检测超期", "Rolling test overdue";
     Untested => "untested", "未检人员核查", "Untested residents";
+    Seal => "seal", "封存", "Seal goods";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";
