@@ -272,7 +272,11 @@ mod tests {
             s = to;
         }
         assert_eq!(Released.next(), None);
-        assert_eq!(job_transition(Booked, Disinfected), None, "no skipping 采样");
+        assert_eq!(
+            job_transition(Booked, Disinfected),
+            None,
+            "no skipping 采样"
+        );
         assert_eq!(job_transition(Coded, Sampled), None, "no going back");
         assert_eq!(job_transition(Booked, Booked), None);
         for j in JobState::ALL {

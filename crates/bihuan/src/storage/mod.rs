@@ -13,6 +13,7 @@ pub mod assist;
 pub mod checkins;
 pub mod command;
 pub mod dashboard;
+pub mod goods;
 mod migrate;
 pub mod monitoring;
 pub mod pharmacy;

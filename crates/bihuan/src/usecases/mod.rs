@@ -8,6 +8,7 @@ pub mod command;
 mod control;
 pub mod dashboard;
 pub mod declare;
+pub mod goods;
 pub mod monitoring;
 pub mod pharmacy;
 pub mod recovery;

@@ -4,6 +4,7 @@ pub mod api;
 pub mod api_assist;
 pub mod api_command;
 pub mod api_dashboard;
+pub mod api_goods;
 pub mod api_tracing;
 pub mod error;
 pub mod extract;
@@ -132,7 +133,8 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .merge(api_tracing::routes())
         .merge(api_command::routes())
-        .merge(api_dashboard::routes());
+        .merge(api_dashboard::routes())
+        .merge(api_goods::routes());
     let api = api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         extract::cookie_write_guard,
