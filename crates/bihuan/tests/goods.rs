@@ -527,3 +527,35 @@ async fn another_region_a_bad_trace_code_or_garbage_change_nothing() {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM trace_backs").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM goods_holders").await, 1);
 }
+
+#[tokio::test]
+async fn an_office_file_of_batches_loads_row_by_row() {
+    let app = spawn().await;
+    let town = app.login_as("town", TOWN).await;
+    holder(&app, &town, "永康冷库", G1, "cold_store").await;
+    let csv = format!(
+        "追溯码,品名,来源地,持有单位,网格编码,数量,检疫证明,核酸证明,消杀证明\n\
+         CC2022-0500,冷冻虾仁,厄瓜多尔,永康冷库,{G1},100,是,是,是\n\
+         CC2022-0501,冷冻牛肉,巴西,永康冷库,{G1},80,是,否,是\n\
+         bad,冷冻鸡爪,美国,永康冷库,{G1},10,是,是,是\n\
+         CC2022-0503,冷冻鱼,挪威,无此冷库,{G1},10,是,是,是\n"
+    );
+    let (s, r) = upload(&app, &town, "/api/v1/goods/batches/import", csv).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["loaded"].as_i64(), r["warehouse_jobs"].as_i64()),
+        (Some(2), Some(1)),
+        "{r}"
+    );
+    let refused: Vec<(i64, &str)> = r["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x[0].as_i64().unwrap(), x[1][0]["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(refused, [(3, "trace_code"), (4, "holder")]);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM goods_batches").await, 2);
+    let worker = app.login_as("grid_worker", G1).await;
+    let (s, _) = upload(&app, &worker, "/api/v1/goods/batches/import", "x".into()).await;
+    assert_eq!(s, 403);
+}

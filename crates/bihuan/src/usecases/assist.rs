@@ -1358,6 +1358,7 @@ impl Services {
     /// transaction: each is sent to their grid with a verification task due
     /// by `due_at`, or answered "not in the city" as a file's rows are. The
     /// list exports like an imported one (姓名, 证件号码, 事由).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn assist_list_of_known(
         &self,
         c: &mut AnyConnection,

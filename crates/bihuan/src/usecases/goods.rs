@@ -967,6 +967,104 @@ impl Services {
     }
 }
 
+/// One row of an office's batch file, as read.
+#[derive(Debug, Clone, Default)]
+pub struct BatchFileRow {
+    pub trace_code: String,
+    pub product: String,
+    pub origin: String,
+    /// The holder's name, in `grid`.
+    pub holder: String,
+    pub grid: String,
+    pub quantity: String,
+    pub inspection: String,
+    pub nucleic_acid: String,
+    pub disinfection: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchImportReport {
+    pub loaded: usize,
+    pub warehouse_jobs: usize,
+    /// (row number under the header, errors).
+    pub refused: Vec<(usize, Vec<FieldError>)>,
+}
+
+/// A certificate cell: 是/有/yes/1/true hold it; anything else does not.
+fn held(cell: &str) -> bool {
+    matches!(
+        cell.trim().to_ascii_lowercase().as_str(),
+        "是" | "有" | "yes" | "y" | "1" | "true"
+    )
+}
+
+impl Services {
+    /// Registers the batches of an office's file, each row on its own: good
+    /// rows load (and book the warehouse as a typed batch would), bad rows
+    /// are refused with their row numbers and store nothing.
+    pub async fn import_batches(
+        &self,
+        actor: &Actor,
+        rows: Vec<BatchFileRow>,
+    ) -> Result<BatchImportReport> {
+        may_manage(actor)?;
+        let mut report = BatchImportReport {
+            loaded: 0,
+            warehouse_jobs: 0,
+            refused: Vec::new(),
+        };
+        let holders = self.goods_holders(actor).await?;
+        for (i, r) in rows.into_iter().enumerate() {
+            let holder = holders
+                .iter()
+                .find(|h| h.name == r.holder.trim() && h.region == r.grid.trim());
+            let quantity = r.quantity.trim().parse::<i64>().ok();
+            let (Some(h), Some(quantity)) = (holder, quantity) else {
+                let mut e = Vec::new();
+                if holder.is_none() {
+                    e.push(FieldError::new(
+                        "holder",
+                        "unknown",
+                        "本辖区该网格无此持有单位",
+                        "no such holder in that grid of your region",
+                    ));
+                }
+                if quantity.is_none() {
+                    e.push(FieldError::new(
+                        "quantity",
+                        "quantity",
+                        "数量应为整数",
+                        "a whole number",
+                    ));
+                }
+                report.refused.push((i + 1, e));
+                continue;
+            };
+            let input = BatchInput {
+                trace_code: r.trace_code,
+                product: r.product,
+                origin: r.origin,
+                holder: h.id,
+                quantity,
+                certificates: CertificatesInput {
+                    inspection: held(&r.inspection),
+                    nucleic_acid: held(&r.nucleic_acid),
+                    disinfection: held(&r.disinfection),
+                },
+            };
+            match self.register_batch(actor, input).await {
+                Ok(b) => {
+                    report.loaded += 1;
+                    report.warehouse_jobs += usize::from(b.warehouse_job.is_some());
+                }
+                Err(Error::Invalid(x)) => report.refused.push((i + 1, x)),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(report)
+    }
+}
+
 fn missing_zh(missing: &[&str]) -> String {
     missing
         .iter()

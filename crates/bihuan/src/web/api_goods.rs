@@ -1,7 +1,7 @@
 //! JSON under /api/v1 for 人、物、环境同防: holders, batches and movements,
 //! the supervised warehouse's jobs, environment sampling, trace-backs.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -9,9 +9,9 @@ use axum::{Json, Router};
 use bihuan_domain::Date;
 use serde::Deserialize;
 
-use super::AppState;
-use super::api::{ApiResult, xlsx_response};
+use super::api::{ApiResult, upload_body, xlsx_response};
 use super::extract::{ApiActor, JsonBody};
+use super::{AppState, IMPORT_LIMIT};
 use crate::error::Error;
 use crate::usecases::goods::{
     BatchInput, HolderInput, MovementInput, ResultInput, SampleInput, SiteInput,
@@ -22,6 +22,10 @@ pub fn routes() -> Router<AppState> {
         .route("/goods/holders", get(holders).post(create_holder))
         .route("/goods/holders/{id}/workers", get(holder_workers))
         .route("/goods/batches", get(batches).post(register_batch))
+        .route(
+            "/goods/batches/import",
+            post(import_batches).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
         .route("/goods/batches/{id}/movements", post(record_movement))
         .route("/goods/batches/{id}/result", post(batch_result))
         .route("/goods/warehouse-jobs", get(jobs))
@@ -75,6 +79,24 @@ async fn record_movement(
 ) -> ApiResult {
     let m = s.services.record_movement(&a, id, input).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"id": m}))).into_response())
+}
+
+/// An office's batch file (.xlsx or CSV) as the request body, refused
+/// before it is read when the user may not register batches.
+async fn import_batches(
+    State(s): State<AppState>,
+    ApiActor(a): ApiActor,
+    req: Request,
+) -> ApiResult {
+    if !a.role.can_review() {
+        return Err(Error::Forbidden.into());
+    }
+    let body = match upload_body(req, &s).await {
+        Ok(b) => b,
+        Err(r) => return Ok(r),
+    };
+    let rows = crate::import::rows_off_thread(body, crate::import::batch_rows).await?;
+    Ok(Json(s.services.import_batches(&a, rows).await?).into_response())
 }
 
 async fn batch_result(
