@@ -493,6 +493,60 @@ pub fn roster_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::rolling:
         .collect())
 }
 
+/// Columns of a goods-batch file (人物同防), in English or Chinese.
+pub const BATCH_COLUMNS: &[(&str, &str)] = &[
+    ("trace_code", "trace_code"),
+    ("追溯码", "trace_code"),
+    ("product", "product"),
+    ("品名", "product"),
+    ("origin", "origin"),
+    ("来源地", "origin"),
+    ("holder", "holder"),
+    ("持有单位", "holder"),
+    ("grid", "grid"),
+    ("网格编码", "grid"),
+    ("quantity", "quantity"),
+    ("数量", "quantity"),
+    ("inspection", "inspection"),
+    ("检疫证明", "inspection"),
+    ("nucleic_acid", "nucleic_acid"),
+    ("核酸证明", "nucleic_acid"),
+    ("disinfection", "disinfection"),
+    ("消杀证明", "disinfection"),
+];
+
+pub fn batch_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::goods::BatchFileRow>> {
+    let t = read_table(
+        bytes,
+        BATCH_COLUMNS,
+        &[
+            "trace_code",
+            "product",
+            "origin",
+            "holder",
+            "grid",
+            "quantity",
+        ],
+    )?;
+    Ok(t.rows
+        .into_iter()
+        .map(|mut r| {
+            let mut take = |k: &str| r.remove(k).unwrap_or_default();
+            crate::usecases::goods::BatchFileRow {
+                trace_code: take("trace_code"),
+                product: take("product"),
+                origin: take("origin"),
+                holder: take("holder"),
+                grid: take("grid"),
+                quantity: take("quantity"),
+                inspection: take("inspection"),
+                nucleic_acid: take("nucleic_acid"),
+                disinfection: take("disinfection"),
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod drill;
 pub mod duty;
 pub mod gathering;
+pub mod goods;
 pub mod identity;
 pub mod monitoring;
 pub mod plan;

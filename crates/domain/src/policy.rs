@@ -164,6 +164,8 @@ pub struct Policy {
     pub checkpoint: crate::checkpoint::CheckpointRule,
     #[serde(default)]
     pub gathering: crate::gathering::GatheringRule,
+    #[serde(default)]
+    pub goods: crate::goods::GoodsRule,
 }
 
 /// A class of drug whose purchase a pharmacy reports (药店哨点).

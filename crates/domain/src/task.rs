@@ -31,6 +31,8 @@ pub enum TaskKind {
     Untested,
     /// 卡口转运接收: pick up a traveller a checkpoint handed over.
     Pickup,
+    /// 封存: seal a holder's goods downstream of a positive batch or sample.
+    Seal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +92,7 @@ str_enum!(TaskKind {
     RollingOverdue => "rolling_overdue", "滚动检测超期", "Rolling test overdue";
     Untested => "untested", "未检人员核查", "Untested residents";
     Pickup => "pickup", "卡口转运接收", "Checkpoint pickup";
+    Seal => "seal", "封存", "Seal goods";
 });
 str_enum!(TaskState {
     Dispatched => "dispatched", "待签收", "Dispatched";

@@ -69,6 +69,7 @@ const SQLITE: &[(i64, &str)] = &[
         23,
         include_str!("../../migrations/sqlite/0023_gatherings.sql"),
     ),
+    (24, include_str!("../../migrations/sqlite/0024_goods.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -151,6 +152,7 @@ const POSTGRES: &[(i64, &str)] = &[
         23,
         include_str!("../../migrations/postgres/0023_gatherings.sql"),
     ),
+    (24, include_str!("../../migrations/postgres/0024_goods.sql")),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

@@ -17,6 +17,7 @@ pub mod command;
 pub mod dashboard;
 pub mod fever;
 pub mod gathering;
+pub mod goods;
 mod migrate;
 pub mod monitoring;
 pub mod pharmacy;

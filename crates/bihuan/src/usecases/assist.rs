@@ -1415,3 +1415,124 @@ mod tests {
         assert_eq!(rough_mask("123"), "***");
     }
 }
+
+/// One person on a 协查 list built inside bihuan (not read from a file).
+#[derive(Debug, Clone)]
+pub struct Exposed {
+    pub person_id: i64,
+    /// Why this person is on the list: the place and how they were exposed.
+    pub reason: String,
+}
+
+impl Services {
+    /// A 协查 list of people already on file, made inside the caller's
+    /// transaction: each is sent to their grid with a verification task due
+    /// by `due_at`, or answered "not in the city" as a file's rows are. The
+    /// list exports like an imported one (姓名, 证件号码, 事由).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn assist_list_of_known(
+        &self,
+        c: &mut AnyConnection,
+        region: &str,
+        list_name: &str,
+        people: &[Exposed],
+        due_at: i64,
+        who: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let headers = ["姓名", "证件号码", "事由"];
+        let mapping = Mapping {
+            columns: [
+                (Field::Name, headers[0].to_string()),
+                (Field::IdNumber, headers[1].to_string()),
+                (Field::Reason, headers[2].to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            categories: Vec::new(),
+        };
+        let list_id = store::insert_list(
+            c,
+            &NewList {
+                region,
+                name: list_name,
+                filename: &format!("{list_name}.xlsx"),
+                format: Format::Xlsx.as_str(),
+                headers: &serde_json::to_string(&headers).expect("serialisable"),
+                mapping_name: "",
+                mapping: &serde_json::to_string(&mapping).expect("serialisable"),
+                who,
+            },
+            now,
+        )
+        .await?;
+        let mut seen = std::collections::BTreeSet::new();
+        let mut row_no = 0;
+        for x in people {
+            if !seen.insert(x.person_id) {
+                continue;
+            }
+            row_no += 1;
+            let p = repo::person_in(c, x.person_id, "")
+                .await?
+                .ok_or(Error::NotFound)?;
+            let cells = vec![p.name.clone(), p.doc_masked.clone(), x.reason.clone()];
+            let enc = self
+                .vault
+                .encrypt(&serde_json::to_string(&cells).expect("serialisable"));
+            let parsed = Parsed {
+                row_no,
+                cells,
+                name: p.name.clone(),
+                doc: None,
+                doc_masked: p.doc_masked.clone(),
+                phone: None,
+                reason: x.reason.clone(),
+                label: String::new(),
+                category: None,
+                due_at: Some(due_at),
+                address: String::new(),
+                errors: Vec::new(),
+            };
+            let grid = self.known_grid(c, p.id, &p.region).await?;
+            let answer = "不在本辖区，请转交所在镇街或由指挥部指派网格";
+            let (state, task, grid) = match grid {
+                Some(g) => {
+                    let task = self.send(c, p.id, &g, list_name, &parsed, who, now).await?;
+                    (RowState::Tasked, Some(task), Some(g))
+                }
+                None => (RowState::NotInCity, None, None),
+            };
+            store::insert_row(
+                c,
+                &NewRow {
+                    list_id,
+                    row_no: row_no as i64,
+                    cells_enc: &enc,
+                    name: &p.name,
+                    doc_masked: &p.doc_masked,
+                    person_id: Some(p.id),
+                    category: None,
+                    state: state.as_str(),
+                    errors: None,
+                    same_as: None,
+                    grid: grid.as_deref(),
+                    answer: task.is_none().then_some(answer),
+                    task_id: task,
+                },
+            )
+            .await?;
+        }
+        repo::insert_event(
+            c,
+            now,
+            who,
+            None,
+            None,
+            "assist_list_built",
+            &json!({"id": list_id, "name": list_name, "rows": row_no}),
+        )
+        .await?;
+        Ok(list_id)
+    }
+}

@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod declare;
 pub mod fever;
 pub mod gathering;
+pub mod goods;
 pub mod monitoring;
 pub mod pharmacy;
 pub mod recovery;

@@ -185,7 +185,7 @@ impl Services {
 
     /// Workers inside `scope` whose next test is overdue on `today`: no
     /// negative test within their industry's interval.
-    async fn overdue_in(
+    pub(crate) async fn overdue_in(
         &self,
         c: &mut AnyConnection,
         scope: &str,

@@ -7,6 +7,7 @@ pub mod api_command;
 pub mod api_dashboard;
 pub mod api_surge;
 pub mod api_gathering;
+pub mod api_goods;
 pub mod api_tracing;
 pub mod error;
 pub mod extract;
@@ -140,7 +141,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api_checkpoints::routes())
         .merge(api_command::routes())
         .merge(api_dashboard::routes())
-        .merge(api_gathering::routes());
+        .merge(api_gathering::routes())
+        .merge(api_goods::routes());
     let api = api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         extract::cookie_write_guard,
