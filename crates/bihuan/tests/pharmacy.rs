@@ -5,6 +5,7 @@
 
 mod support;
 
+use bihuan::clock::Clock;
 use serde_json::{Value, json};
 use sqlx::Row;
 use support::{TestApp, declaration, resident_id, spawn};
@@ -327,4 +328,48 @@ async fn only_a_pharmacy_token_or_the_pharmacys_region_may_report() {
         count(&app, "SELECT COUNT(*) FROM pharmacy_purchases").await,
         2
     );
+}
+
+/// 不得层层加码: a town's shorter test deadline for buyers holds at its
+/// pharmacies only once the city approved it.
+#[tokio::test]
+async fn a_towns_shorter_test_deadline_applies_only_once_the_city_approved_it() {
+    let app = spawn().await;
+    let pharmacy = pharmacy(&app).await;
+    let pos = app
+        .services
+        .add_api_token("pos-1", "pharmacy")
+        .await
+        .unwrap();
+    let town = app.login_as("town", "330784002").await;
+    let command = app.login_as("command", "330784").await;
+    let now = app.services.clock.timestamp();
+    let (s, o) = app
+        .post(
+            &town,
+            "/api/v1/policy-overrides",
+            json!({"key": "pharmacy.test_within_hours", "value": 48, "reason": "购药人数上升"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    // Proposed, not approved: the city's 72 h.
+    let (s, v) = app
+        .post(&pos, "/api/v1/pharmacy-purchases", purchase(pharmacy, 1))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["test_due_at"], now + 72 * 3600, "{v}");
+    let id = o["id"].as_i64().unwrap();
+    let (s, o) = app
+        .post(
+            &command,
+            &format!("/api/v1/policy-overrides/{id}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{o}");
+    let (s, v) = app
+        .post(&pos, "/api/v1/pharmacy-purchases", purchase(pharmacy, 2))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["test_due_at"], now + 48 * 3600, "{v}");
 }

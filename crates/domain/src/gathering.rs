@@ -344,10 +344,41 @@ pub fn apply_overrides(t: Thresholds, overrides: &[(String, i64)]) -> Thresholds
     t
 }
 
+/// The pharmacy rule with a town's approved overrides applied (only
+/// `pharmacy.test_within_hours` may be tightened).
+pub fn apply_pharmacy_overrides(
+    rule: &crate::policy::PharmacyRule,
+    overrides: &[(String, i64)],
+) -> crate::policy::PharmacyRule {
+    let mut r = rule.clone();
+    for (key, value) in overrides {
+        if key == "pharmacy.test_within_hours"
+            && let Ok(v) = u32::try_from(*value)
+        {
+            r.test_within_hours = v;
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::Policy;
+
+    #[test]
+    fn a_towns_approved_test_hours_replace_the_citys_for_its_pharmacies() {
+        let p = Policy::default_policy();
+        let kept = apply_pharmacy_overrides(&p.pharmacy, &[("gathering.city_from".into(), 100)]);
+        assert_eq!(kept, p.pharmacy);
+        let tightened =
+            apply_pharmacy_overrides(&p.pharmacy, &[("pharmacy.test_within_hours".into(), 48)]);
+        assert_eq!(tightened.test_within_hours, 48);
+        assert_eq!(
+            tightened.negative_within_hours,
+            p.pharmacy.negative_within_hours
+        );
+    }
 
     fn d(s: &str) -> Date {
         s.parse().unwrap()

@@ -330,10 +330,8 @@ impl Services {
             return Err(Error::field(
                 "scope",
                 "scope",
-                "权限范围应为 health_codes、lab_results、checkins、pharmacy 或 fever_clinic",
-                "scope must be health_codes, lab_results, checkins, pharmacy or fever_clinic",
-                "权限范围应为 health_codes、lab_results、checkins、pharmacy 或 checkpoint",
-                "scope must be health_codes, lab_results, checkins, pharmacy or checkpoint",
+                "权限范围应为 health_codes、lab_results、checkins、pharmacy、fever_clinic 或 checkpoint",
+                "scope must be health_codes, lab_results, checkins, pharmacy, fever_clinic or checkpoint",
             ));
         }
         let token = crypto::token(32);

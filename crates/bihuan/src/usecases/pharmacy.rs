@@ -2,6 +2,7 @@
 //! buyer is sent to a fever clinic, and a buyer without a recent negative
 //! test owes one, which the periodic job matches or hands to the grid.
 
+use bihuan_domain::gathering::apply_pharmacy_overrides;
 use bihuan_domain::identity::{DocumentNumber, Phone};
 use bihuan_domain::monitoring::parse_temperature;
 use bihuan_domain::policy::{HealthCode, Symptom};
@@ -18,8 +19,8 @@ use super::{Actor, Services};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::storage::{
-    monitoring as monitoring_store, pharmacy as store, repo, testing as testing_store,
-    venues as venue_store,
+    gathering as gathering_store, monitoring as monitoring_store, pharmacy as store, repo,
+    testing as testing_store, venues as venue_store,
 };
 
 /// Why a grid visits a buyer who owed a test and took none.
@@ -273,7 +274,11 @@ impl Services {
                         .sentinel_person(c, &v.document, &v.name, &v.phone, &venue.region, &actor, "pharmacy", now)
                         .await?;
                     let last_negative = store::last_negative_before(c, person_id, now).await?;
-                    let duty = purchase_duty(&svc.policy.pharmacy, v.temperature, &v.symptoms, last_negative, now);
+                    // 不得层层加码: a town's rule only as the city approved it.
+                    let town = venue.region.get(..9).unwrap_or(&venue.region);
+                    let overrides = gathering_store::approved_overrides(c, town).await?;
+                    let rule = apply_pharmacy_overrides(&svc.policy.pharmacy, &overrides);
+                    let duty = purchase_duty(&rule, v.temperature, &v.symptoms, last_negative, now);
                     let symptoms: Vec<&str> = v.symptoms.iter().map(|s| s.as_str()).collect();
                     let id = store::insert_purchase(
                         c,
