@@ -5,7 +5,6 @@
 
 mod support;
 
-use bihuan::clock::Clock;
 use serde_json::{Value, json};
 use sqlx::Row;
 use support::{TestApp, declaration, resident_id, spawn};
