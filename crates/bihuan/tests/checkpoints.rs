@@ -8,39 +8,16 @@ mod support;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn, with_xiluoyuan};
+use support::{TestApp, approved_venue, count, declaration, resident_id, spawn, with_xiluoyuan};
 
 /// The checkpoint's village (another town than the travellers' destination).
 const VILLAGE: &str = "330784002001";
 /// Where the travellers are going: 园丁社区, town 330784001.
 const DEST: &str = "330784001001";
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
-
 /// A registered, approved checkpoint in VILLAGE: its id.
 async fn checkpoint(app: &TestApp) -> i64 {
-    let village = app.login_as("village", VILLAGE).await;
-    let town = app.login_as("town", "330784002").await;
-    let (s, v) = app
-        .post(
-            &village,
-            "/api/v1/venues",
-            json!({"name": "义东高速卡口", "kind": "checkpoint", "region": VILLAGE, "address": "义东高速出口"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    let id = v["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(&town, &format!("/api/v1/venues/{id}/approve"), json!({}))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    id
+    approved_venue(app, "checkpoint", VILLAGE, "义东高速卡口").await
 }
 
 fn traveller(n: u32, decision: &str) -> Value {

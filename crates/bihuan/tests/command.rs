@@ -7,17 +7,9 @@ mod support;
 use base64::Engine;
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, declaration, spawn};
+use support::{count, declaration, spawn};
 
 const TOWN: &str = "330784001";
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)

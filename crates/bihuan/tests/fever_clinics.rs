@@ -9,38 +9,15 @@ mod support;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, resident_id, spawn};
+use support::{TestApp, approved_venue, count, resident_id, spawn};
 
 /// The village of the pharmacy and the clinic (new people land in GRID).
 const VILLAGE: &str = "330784002001";
 const GRID: &str = "330784002001001";
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
-
 /// A registered, approved venue of `kind` in VILLAGE: its id.
 async fn venue(app: &TestApp, kind: &str, name: &str) -> i64 {
-    let village = app.login_as("village", VILLAGE).await;
-    let town = app.login_as("town", "330784002").await;
-    let (s, v) = app
-        .post(
-            &village,
-            "/api/v1/venues",
-            json!({"name": name, "kind": kind, "region": VILLAGE, "address": "人民路8号"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    let id = v["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(&town, &format!("/api/v1/venues/{id}/approve"), json!({}))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    id
+    approved_venue(app, kind, VILLAGE, name).await
 }
 
 fn febrile_purchase(pharmacy: i64, n: u32) -> Value {

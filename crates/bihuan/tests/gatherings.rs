@@ -7,8 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn};
+use support::{TestApp, count, declaration, resident_id, spawn};
 
 const VILLAGE: &str = "330784002001";
 const TOWN: &str = "330784002";
@@ -18,14 +17,6 @@ const OTHER_VILLAGE: &str = "330784001001";
 /// day after it is 02-09.
 const TODAY: &str = "2022-01-28";
 const FIFTH_WORKING_DAY: &str = "2022-02-09";
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
 
 fn guest(n: u32) -> Value {
     json!({"id_number": resident_id(n), "name": format!("宾客{n}"), "phone": format!("139{:08}", n)})

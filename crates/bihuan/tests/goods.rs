@@ -8,22 +8,13 @@
 mod support;
 
 use serde_json::{Value, json};
-use sqlx::Row;
-use support::{TestApp, resident_id, spawn};
+use support::{TestApp, count, resident_id, spawn};
 
 const TOWN: &str = "330784001";
 const G1: &str = "330784001001001";
 const G2: &str = "330784001002001";
 /// The test clock's start, 2022-01-28 10:00 in Shanghai.
 const NOW: i64 = 1_643_335_200;
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
 
 async fn holder(app: &TestApp, token: &str, name: &str, grid: &str, kind: &str) -> i64 {
     let (s, h) = app

@@ -14,7 +14,7 @@ use bihuan::clock::Clock;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
 use sqlx::Row;
-use support::{TestApp, declaration, spawn};
+use support::{TestApp, count, declaration, spawn};
 
 fn at(app: &TestApp, date: NaiveDate, hour: u32) {
     let local = date.and_hms_opt(hour, 0, 0).unwrap() - Duration::hours(8);
@@ -23,14 +23,6 @@ fn at(app: &TestApp, date: NaiveDate, hour: u32) {
 
 fn day(n: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2022, 1, 28).unwrap() + Duration::days(n)
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
 }
 
 async fn exec(app: &TestApp, sql: &str) {

@@ -11,8 +11,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
-use sqlx::Row;
-use support::{TestApp, declaration, replica, resident_id, spawn, spawn_with};
+use support::{TestApp, count, declaration, replica, resident_id, spawn, spawn_with};
 
 fn at(app: &TestApp, date: NaiveDate, hour: u32) {
     let local = date.and_hms_opt(hour, 0, 0).unwrap() - Duration::hours(8);
@@ -21,14 +20,6 @@ fn at(app: &TestApp, date: NaiveDate, hour: u32) {
 
 fn day(n: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2022, 1, 28).unwrap() + Duration::days(n)
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
 }
 
 async fn declare_many(app: &TestApp, n: u32) {

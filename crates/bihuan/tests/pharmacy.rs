@@ -6,39 +6,15 @@
 mod support;
 
 use serde_json::{Value, json};
-use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn};
+use support::{TestApp, approved_venue, count, declaration, resident_id, spawn};
 
 /// The pharmacy's village and grid (a buyer new to the system lands here).
 const VILLAGE: &str = "330784002001";
 const GRID: &str = "330784002001001";
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
-
 /// A registered, approved pharmacy in VILLAGE: its id.
 async fn pharmacy(app: &TestApp) -> i64 {
-    let village = app.login_as("village", VILLAGE).await;
-    let town = app.login_as("town", "330784002").await;
-    let (s, v) = app
-        .post(
-            &village,
-            "/api/v1/venues",
-            json!({"name": "康宁大药房", "kind": "pharmacy", "region": VILLAGE, "address": "新华路3号"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    let id = v["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(&town, &format!("/api/v1/venues/{id}/approve"), json!({}))
-        .await;
-    assert_eq!(s, 200, "{v}");
-    id
+    approved_venue(app, "pharmacy", VILLAGE, "康宁大药房").await
 }
 
 fn purchase(pharmacy: i64, n: u32) -> Value {

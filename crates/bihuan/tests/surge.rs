@@ -9,7 +9,7 @@ mod support;
 use bihuan::clock::Clock;
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn};
+use support::{TestApp, approved_venue, declaration, resident_id, spawn};
 
 /// Town A (the spike) and its pharmacy's village and grid.
 const TOWN_A: &str = "330784002";
@@ -21,22 +21,7 @@ const VILLAGE_B: &str = "330784001001";
 
 /// A registered, approved pharmacy in `village`: its id.
 async fn pharmacy(app: &TestApp, village: &str, name: &str) -> i64 {
-    let v = app.login_as("village", village).await;
-    let town = app.login_as("town", &village[..9]).await;
-    let (s, r) = app
-        .post(
-            &v,
-            "/api/v1/venues",
-            json!({"name": name, "kind": "pharmacy", "region": village, "address": "新华路3号"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{r}");
-    let id = r["id"].as_i64().unwrap();
-    let (s, r) = app
-        .post(&town, &format!("/api/v1/venues/{id}/approve"), json!({}))
-        .await;
-    assert_eq!(s, 200, "{r}");
-    id
+    approved_venue(app, "pharmacy", village, name).await
 }
 
 fn purchase(pharmacy: i64, n: u32) -> Value {
@@ -325,25 +310,7 @@ async fn a_false_alarm_sends_nothing() {
 #[tokio::test]
 async fn a_spike_of_fever_clinic_visits_alerts_as_its_own_source() {
     let app = spawn().await;
-    let village = app.login_as("village", VILLAGE_A).await;
-    let town = app.login_as("town", TOWN_A).await;
-    let (s, v) = app
-        .post(
-            &village,
-            "/api/v1/venues",
-            json!({"name": "第一人民医院发热门诊", "kind": "fever_clinic", "region": VILLAGE_A, "address": "人民路8号"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{v}");
-    let clinic = v["id"].as_i64().unwrap();
-    let (s, v) = app
-        .post(
-            &town,
-            &format!("/api/v1/venues/{clinic}/approve"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    let clinic = approved_venue(&app, "fever_clinic", VILLAGE_A, "第一人民医院发热门诊").await;
     let his = app
         .services
         .add_api_token("his", "fever_clinic")

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn};
+use support::{TestApp, count, declaration, resident_id, spawn};
 
 const GRID: &str = "330784001001001";
 
@@ -27,14 +27,6 @@ async fn results(app: &TestApp, token: &str, rows: Value) -> Value {
     let (s, r) = app.post(token, "/api/v1/lab-results", rows).await;
     assert_eq!(s, 200, "{r}");
     r
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
 }
 
 #[tokio::test]

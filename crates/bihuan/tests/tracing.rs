@@ -6,18 +6,10 @@ mod support;
 
 use serde_json::{Value, json};
 use sqlx::Row;
-use support::{TestApp, declaration, resident_id, spawn};
+use support::{TestApp, count, declaration, resident_id, spawn};
 
 const VILLAGE: &str = "330784001001";
 const GRID: &str = "330784001001001";
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(app.services.db.pool())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
-}
 
 /// A village registers, the town approves: returns the venue's code.
 async fn approved_venue(

@@ -70,6 +70,37 @@ pub fn test_settings(dir: &std::path::Path, database_url: String) -> Settings {
     }
 }
 
+/// The one number `sql` selects, read straight from the test's database.
+pub async fn count(app: &TestApp, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(app.services.db.pool())
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// A venue of `kind` registered by `village`'s staff and approved by its
+/// town: its id.
+pub async fn approved_venue(app: &TestApp, kind: &str, village: &str, name: &str) -> i64 {
+    let staff = app.login_as("village", village).await;
+    let town = app.login_as("town", &village[..9]).await;
+    let (s, v) = app
+        .post(
+            &staff,
+            "/api/v1/venues",
+            json!({"name": name, "kind": kind, "region": village, "address": "人民路8号"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = app
+        .post(&town, &format!("/api/v1/venues/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    id
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(|_| {}).await
 }
