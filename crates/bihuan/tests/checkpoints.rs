@@ -106,6 +106,42 @@ async fn a_declared_arrival_is_matched_by_document_or_phone() {
 }
 
 #[tokio::test]
+async fn a_document_on_file_is_never_matched_to_a_relatives_declaration_by_phone() {
+    let app = spawn().await;
+    let cp = checkpoint(&app).await;
+    let staff = app.login_as("village", VILLAGE).await;
+    // The relative is turned back once: on file, never declared.
+    let mut relative = traveller(5, "turned_back");
+    relative["phone"] = json!("13800138000");
+    let (s, r) = app
+        .post(
+            &staff,
+            "/api/v1/checkpoint-passages",
+            passage("p-1", cp, vec![relative.clone()]),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let relative_id = r["travellers"][0]["person_id"].as_i64().unwrap();
+    // 张三 declares with the same phone.
+    let (s, d) = app.declare(declaration()).await;
+    assert_eq!(s, 201, "{d}");
+    assert_ne!(d["person_id"], relative_id);
+    // The relative comes again: their own record, declared on their behalf.
+    relative["decision"] = json!("pass");
+    let (s, r) = app
+        .post(
+            &staff,
+            "/api/v1/checkpoint-passages",
+            passage("p-2", cp, vec![relative]),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["travellers"][0]["person_id"], relative_id, "{r}");
+    assert_eq!(r["travellers"][0]["on_behalf"], true, "{r}");
+    assert_ne!(r["travellers"][0]["declaration_id"], d["declaration_id"]);
+}
+
+#[tokio::test]
 async fn an_undeclared_arrival_is_declared_on_behalf_triaged_and_verified() {
     let app = spawn().await;
     with_xiluoyuan(&app).await;

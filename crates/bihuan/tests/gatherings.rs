@@ -247,6 +247,16 @@ async fn a_positive_guest_puts_the_other_guests_on_a_assist_list() {
     let id = r["id"].as_i64().unwrap();
     let village = app.login_as("village", VILLAGE).await;
     assert_eq!(step(&app, &village, id, "approve").await.0, 200);
+    // A wedding still to come, 张三 invited: it exposed no one yet.
+    let mut later = report(30, FIFTH_WORKING_DAY, VILLAGE);
+    later["guests"] = json!([
+        {"id_number": "11010519491231002X", "name": "张三", "phone": "13800138000"},
+        guest(2),
+    ]);
+    let (s, r) = submit(&app, later).await;
+    assert_eq!(s, 201, "{r}");
+    let later = r["id"].as_i64().unwrap();
+    assert_eq!(step(&app, &village, later, "approve").await.0, 200);
     let command = app.login_as("command", "330784").await;
     let (s, c) = app
         .post(
@@ -266,6 +276,10 @@ async fn a_positive_guest_puts_the_other_guests_on_a_assist_list() {
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["赵六", "宾客1"], "the positive guest is not on it");
     assert_eq!(rows[0]["state"], "tasked", "{l}");
+    let (_, detail) = app
+        .get(&command, &format!("/api/v1/gatherings/{later}"))
+        .await;
+    assert!(detail["assist_list_id"].is_null(), "{detail}");
     // A second case does not make a second list.
     assert_eq!(count(&app, "SELECT COUNT(*) FROM assist_lists").await, 1);
 }

@@ -285,21 +285,25 @@ pub async fn guests_of(c: &mut AnyConnection, gathering_id: i64) -> Result<Vec<G
     .collect()
 }
 
-/// Held events (approved, ongoing or ended) on or after `since` (a date
-/// string) with a guest of this lookup key and no 协查 list yet.
+/// Held events (approved, ongoing or ended) from `since` to `until` (date
+/// strings: an event still to come exposed no one) with a guest of this
+/// lookup key and no 协查 list yet.
 pub async fn held_with_guest(
     c: &mut AnyConnection,
     doc_lookup: &str,
     since: &str,
+    until: &str,
 ) -> Result<Vec<GatheringRow>> {
     sqlx::query(&format!(
-        "SELECT {COLS} FROM gatherings WHERE assist_list_id IS NULL AND event_date >= $1
+        "SELECT {COLS} FROM gatherings WHERE assist_list_id IS NULL
+           AND event_date >= $1 AND event_date <= $3
            AND state IN ('approved', 'ongoing', 'ended')
            AND id IN (SELECT gathering_id FROM gathering_guests WHERE doc_lookup = $2)
          ORDER BY id"
     ))
     .bind(since)
     .bind(doc_lookup)
+    .bind(until)
     .fetch_all(c)
     .await?
     .iter()

@@ -1407,6 +1407,36 @@ pub async fn close_open_tasks(
     Ok(())
 }
 
+/// Closes one task if it is still open, with an event saying why.
+pub async fn close_open_task(
+    c: &mut AnyConnection,
+    task_id: i64,
+    reason: &str,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, person_id, task_id, kind, detail)
+         SELECT $1, $2, person_id, id, 'task_close', $4 FROM tasks
+         WHERE id = $3 AND state <> 'closed'",
+    )
+    .bind(now)
+    .bind(actor)
+    .bind(task_id)
+    .bind(serde_json::json!({ "reason": reason }).to_string())
+    .execute(&mut *c)
+    .await?;
+    sqlx::query(
+        "UPDATE tasks SET state = 'closed', outcome = 'done', updated_at = $1
+         WHERE id = $2 AND state <> 'closed'",
+    )
+    .bind(now)
+    .bind(task_id)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
 /// Open tasks follow a person who moves to another grid.
 pub async fn move_open_tasks(
     c: &mut AnyConnection,

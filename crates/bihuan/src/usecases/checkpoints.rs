@@ -530,8 +530,9 @@ impl Services {
         })
     }
 
-    /// The traveller's declaration within the window: by document, else by
-    /// phone (candidates by masked phone, compared decrypted).
+    /// The traveller's declaration within the window: by document, else,
+    /// for a document not on file, by phone (candidates by masked phone,
+    /// compared decrypted).
     async fn matching_declaration(
         &self,
         c: &mut AnyConnection,
@@ -540,10 +541,11 @@ impl Services {
     ) -> Result<Option<(i64, i64)>> {
         let since = self.policy.checkpoint.match_since(now);
         let lookup = self.vault.lookup(&v.document.lookup_key_material());
-        if let Some((person, _)) = testing_store::person_by_document(c, &lookup).await?
-            && let Some(d) = store::declaration_since(c, person, since).await?
-        {
-            return Ok(Some((person, d)));
+        // A document on file is that person, declared or not: a phone
+        // shared with a relative never stands in for it.
+        if let Some((person, _)) = testing_store::person_by_document(c, &lookup).await? {
+            let declared = store::declaration_since(c, person, since).await?;
+            return Ok(declared.map(|d| (person, d)));
         }
         for (person, phone_enc) in store::persons_by_masked_phone(c, &v.phone.masked()).await? {
             if self.vault.decrypt(&phone_enc).as_deref() == Some(v.phone.as_str())
@@ -687,15 +689,9 @@ impl Services {
                         return Err(Error::Conflict("the hand-over moved meanwhile".into()));
                     }
                     if to == HandoverState::PickedUp {
-                        repo::close_open_tasks(
-                            c,
-                            t.person_id,
-                            Some(TaskKind::Pickup.as_str()),
-                            "已接到",
-                            &actor.username,
-                            now,
-                        )
-                        .await?;
+                        // This hand-over's task only: another transfer of the
+                        // same person is not picked up by this one.
+                        repo::close_open_task(c, t.task_id, "已接到", &actor.username, now).await?;
                     }
                     repo::insert_event(
                         c,

@@ -576,7 +576,10 @@ impl Services {
             return Ok(());
         };
         let since = start - chrono::Duration::days(i64::from(self.policy.tracing.days_before));
-        for g in store::held_with_guest(c, &lookup, &since.to_string()).await? {
+        let today = chrono::DateTime::from_timestamp(now, 0)
+            .map(|t| crate::clock::shanghai(t).date_naive())
+            .unwrap_or(start);
+        for g in store::held_with_guest(c, &lookup, &since.to_string(), &today.to_string()).await? {
             let rows: Vec<[String; 4]> = store::guests_of(c, g.id)
                 .await?
                 .into_iter()

@@ -4,15 +4,16 @@
 //! and never takes the capacity the command, the grid and the machine feeds
 //! need. `/healthz` is never shed.
 //!
-//! The lane is chosen from the request's head alone: a request carrying a
-//! credential (a session cookie or a Bearer token) goes to the staff or
-//! machine lane, where a forged one is refused by one lookup before any
-//! body is read; everything else is public, by route family.
+//! The lane is chosen from the request's head alone. Public routes keep
+//! their own lanes whatever the request carries. Any other route goes to
+//! the staff or machine lane when it carries a credential (a session cookie
+//! or a Bearer token), where a forged one is refused by one lookup before
+//! any body is read, and to the other-public lane when it carries none.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
@@ -50,11 +51,15 @@ const MACHINE_PATHS: &[&str] = &[
     "/api/v1/health-codes",
     "/api/v1/pharmacy-purchases",
     "/api/v1/fever-clinic-visits",
+    "/api/v1/checkpoint-passages",
 ];
 
-/// The lane of a request, from its path and whether it carries a
-/// credential.
-pub fn lane_of(path: &str, bearer: bool, session_cookie: bool) -> Lane {
+/// The lane of a request. A public route's lane is its own whatever the
+/// request carries, so a made-up credential never moves a public request
+/// into the staff or machine lane; other routes go to the staff lane (the
+/// machine lane for the feeds' paths by token) only with a credential,
+/// which they check before reading any body.
+pub fn lane_of(method: &Method, path: &str, bearer: bool, session_cookie: bool) -> Lane {
     let under = |prefix: &str| {
         path == prefix
             || path
@@ -64,19 +69,25 @@ pub fn lane_of(path: &str, bearer: bool, session_cookie: bool) -> Lane {
     if path == "/healthz" {
         return Lane::Health;
     }
-    if bearer || session_cookie {
-        return if bearer && MACHINE_PATHS.iter().any(|p| under(p)) {
-            Lane::Machine
-        } else {
-            Lane::Staff
-        };
+    if under("/declare")
+        || under("/api/v1/declarations")
+        || (method == Method::POST && path == "/api/v1/gatherings")
+    {
+        return Lane::Declare;
     }
-    if under("/declare") || under("/api/v1/declarations") {
-        Lane::Declare
-    } else if under("/s") || under("/api/v1/status") {
-        Lane::Status
-    } else if under("/v") || under("/api/v1/venue-codes") {
-        Lane::Visit
+    if under("/s") || under("/api/v1/status") || under("/api/v1/gathering-receipts") {
+        return Lane::Status;
+    }
+    if under("/v") || under("/api/v1/venue-codes") {
+        return Lane::Visit;
+    }
+    if ["/", "/login", "/api/v1/session", "/poster"].contains(&path) || under("/static") {
+        return Lane::OtherPublic;
+    }
+    if bearer && MACHINE_PATHS.iter().any(|p| under(p)) {
+        Lane::Machine
+    } else if bearer || session_cookie {
+        Lane::Staff
     } else {
         Lane::OtherPublic
     }
@@ -136,7 +147,7 @@ pub async fn shed(State(s): State<AppState>, req: Request, next: Next) -> Respon
             v.split(';')
                 .any(|c| c.trim_start().starts_with(SESSION_COOKIE))
         });
-    let lane = lane_of(req.uri().path(), bearer, session_cookie);
+    let lane = lane_of(req.method(), req.uri().path(), bearer, session_cookie);
     let Some(permits) = s.shedder.lane(lane) else {
         return next.run(req).await;
     };
@@ -192,35 +203,71 @@ mod tests {
 
     #[test]
     fn lanes_follow_the_path_and_the_credential() {
-        assert_eq!(lane_of("/healthz", true, true), Lane::Health);
-        assert_eq!(lane_of("/declare", false, false), Lane::Declare);
-        assert_eq!(lane_of("/api/v1/declarations", false, false), Lane::Declare);
-        assert_eq!(lane_of("/declarex", false, false), Lane::OtherPublic);
-        assert_eq!(lane_of("/s/ABC123", false, false), Lane::Status);
-        assert_eq!(lane_of("/s/recover/code", false, false), Lane::Status);
+        let get = &Method::GET;
+        let post = &Method::POST;
+        assert_eq!(lane_of(get, "/healthz", true, true), Lane::Health);
+        assert_eq!(lane_of(get, "/declare", false, false), Lane::Declare);
         assert_eq!(
-            lane_of("/api/v1/status/X/check-ins", false, false),
+            lane_of(post, "/api/v1/declarations", false, false),
+            Lane::Declare
+        );
+        assert_eq!(lane_of(get, "/declarex", false, false), Lane::OtherPublic);
+        assert_eq!(lane_of(get, "/s/ABC123", false, false), Lane::Status);
+        assert_eq!(lane_of(post, "/s/recover/code", false, false), Lane::Status);
+        assert_eq!(
+            lane_of(post, "/api/v1/status/X/check-ins", false, false),
             Lane::Status
         );
-        assert_eq!(lane_of("/v/V1-abc", false, false), Lane::Visit);
+        assert_eq!(lane_of(get, "/v/V1-abc", false, false), Lane::Visit);
         assert_eq!(
-            lane_of("/api/v1/venue-codes/V1/visits", false, false),
+            lane_of(post, "/api/v1/venue-codes/V1/visits", false, false),
             Lane::Visit
         );
-        assert_eq!(lane_of("/login", false, false), Lane::OtherPublic);
-        assert_eq!(lane_of("/tasks", false, false), Lane::OtherPublic);
-        assert_eq!(lane_of("/tasks", false, true), Lane::Staff);
-        assert_eq!(lane_of("/api/v1/tasks", true, false), Lane::Staff);
-        assert_eq!(lane_of("/api/v1/lab-results", true, false), Lane::Machine);
         assert_eq!(
-            lane_of("/api/v1/lab-results/import", true, false),
+            lane_of(post, "/api/v1/gatherings", false, false),
+            Lane::Declare
+        );
+        assert_eq!(
+            lane_of(get, "/api/v1/gathering-receipts/R1", false, false),
+            Lane::Status
+        );
+        assert_eq!(lane_of(get, "/login", false, false), Lane::OtherPublic);
+        assert_eq!(lane_of(get, "/tasks", false, false), Lane::OtherPublic);
+        assert_eq!(lane_of(get, "/tasks", false, true), Lane::Staff);
+        assert_eq!(lane_of(get, "/api/v1/tasks", true, false), Lane::Staff);
+        assert_eq!(lane_of(get, "/api/v1/gatherings", true, false), Lane::Staff);
+        assert_eq!(
+            lane_of(post, "/api/v1/lab-results", true, false),
             Lane::Machine
         );
-        assert_eq!(lane_of("/api/v1/health-codes", true, false), Lane::Machine);
+        assert_eq!(
+            lane_of(post, "/api/v1/lab-results/import", true, false),
+            Lane::Machine
+        );
+        assert_eq!(
+            lane_of(get, "/api/v1/health-codes", true, false),
+            Lane::Machine
+        );
         // A cookie alone never reaches the machine lane.
-        assert_eq!(lane_of("/api/v1/health-codes", false, true), Lane::Staff);
-        // A signed-in worker declaring for someone is staff work.
-        assert_eq!(lane_of("/declare", false, true), Lane::Staff);
+        assert_eq!(
+            lane_of(get, "/api/v1/health-codes", false, true),
+            Lane::Staff
+        );
+    }
+
+    #[test]
+    fn a_made_up_credential_never_moves_a_public_request_out_of_its_lane() {
+        for (method, path, lane) in [
+            (&Method::POST, "/api/v1/declarations", Lane::Declare),
+            (&Method::POST, "/declare", Lane::Declare),
+            (&Method::POST, "/api/v1/gatherings", Lane::Declare),
+            (&Method::GET, "/s/ABC123", Lane::Status),
+            (&Method::POST, "/api/v1/venue-codes/V1/visits", Lane::Visit),
+            (&Method::POST, "/login", Lane::OtherPublic),
+            (&Method::POST, "/api/v1/session", Lane::OtherPublic),
+        ] {
+            assert_eq!(lane_of(method, path, true, true), lane, "{path}");
+        }
     }
 
     #[tokio::test]
