@@ -15,12 +15,8 @@ use sqlx::AnyConnection;
 use super::control::{NewTask, open_task, open_task_due};
 use super::declare::{self, DeclarationInput, ValidDeclaration};
 use super::{Actor, Services};
-use crate::crypto;
 use crate::error::{Error, Result};
-use crate::storage::{
-    checkpoints as store, monitoring as monitoring_store, repo, testing as testing_store,
-    venues as venue_store,
-};
+use crate::storage::{checkpoints as store, repo, testing as testing_store, venues as venue_store};
 
 /// Why the destination grid verifies a traveller declared at a checkpoint.
 pub const ON_BEHALF_REASON: &str = "卡口代申报核查";
@@ -29,28 +25,9 @@ pub const PICKUP_REASON: &str = "卡口转运接收";
 /// At most this many travellers in one passage (a vehicle's occupants).
 const MAX_TRAVELLERS: usize = 9;
 
-/// Who records a passage: a checkpoint system by an API token of scope
-/// `checkpoint`, or a staff member of the checkpoint's region.
-#[derive(Debug, Clone)]
-pub enum PassageSource {
-    Token(String),
-    Staff(Actor),
-}
-
-impl PassageSource {
-    fn name(&self) -> String {
-        match self {
-            PassageSource::Token(n) => format!("token:{n}"),
-            PassageSource::Staff(a) => a.username.clone(),
-        }
-    }
-    fn scope(&self) -> &str {
-        match self {
-            PassageSource::Token(_) => "",
-            PassageSource::Staff(a) => a.scope(),
-        }
-    }
-}
+/// Who records a passage: a checkpoint's system by an API token of scope
+/// `checkpoint`, or staff of the checkpoint's region (as for the sentinels).
+pub type PassageSource = super::pharmacy::PurchaseSource;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,16 +137,7 @@ impl Services {
     /// read: a token of another scope is Forbidden, an unknown one must be a
     /// live staff session.
     pub async fn passage_source(&self, token: &str) -> Result<PassageSource> {
-        let found = {
-            let mut c = self.db.pool().acquire().await?;
-            monitoring_store::api_token(&mut c, &crypto::sha256_hex(token), self.clock.timestamp())
-                .await?
-        };
-        match found {
-            Some((name, scope)) if scope == "checkpoint" => Ok(PassageSource::Token(name)),
-            Some(_) => Err(Error::Forbidden),
-            None => Ok(PassageSource::Staff(self.session(token).await?)),
-        }
+        self.sentinel_source(token, "checkpoint").await
     }
 
     fn valid_passage(

@@ -108,7 +108,8 @@ impl Services {
         self.sentinel_source(token, "pharmacy").await
     }
 
-    /// Who `token` is for a sentinel of `scope` (`pharmacy`, `fever_clinic`).
+    /// Who `token` is for a reporting site of `scope` (`pharmacy`,
+    /// `fever_clinic`, `checkpoint`).
     pub(crate) async fn sentinel_source(&self, token: &str, scope: &str) -> Result<PurchaseSource> {
         let found = {
             let mut c = self.db.pool().acquire().await?;
