@@ -10,6 +10,7 @@ pub mod bench_tracing;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod drill_run;
 pub mod error;
 pub mod export;
 pub mod import;

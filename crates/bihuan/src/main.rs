@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bihuan::app::{self, Application};
-use bihuan::clock::SystemClock;
+use bihuan::clock::{Clock, SystemClock};
 use bihuan::config::{Overrides, Settings};
 use bihuan::error::Error;
 use bihuan::usecases::auth::parse_new_user;
@@ -70,6 +70,11 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// 应急演练: run a scripted drill and print its after-action report.
+    Drill {
+        #[command(subcommand)]
+        command: DrillCommand,
+    },
     /// Measure throughput against a fresh database.
     Bench {
         #[command(subcommand)]
@@ -107,6 +112,26 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum DrillCommand {
+    /// Inject the script's signals through the real intake paths, play the
+    /// scripted front line on the drill's own clock, print the report, then
+    /// purge every record the drill made (unless --keep).
+    Run {
+        /// A drill script (TOML); the seed's scenario when left out.
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// Copies of each thread, for a drill at a city's scale.
+        #[arg(long, default_value_t = 1)]
+        copies: usize,
+        /// Keep the drill's records (purge later with `bihuan drill purge`).
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Remove every record of a drill; its report is kept.
+    Purge { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -338,6 +363,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Brings an older backup's schema up to this version.
             bihuan::storage::Db::connect(&settings.database_url).await?;
             println!("restored {} into the database", from.display());
+            Ok(())
+        }
+        Command::Drill {
+            command:
+                DrillCommand::Run {
+                    script,
+                    copies,
+                    keep,
+                },
+        } => {
+            let text = match script {
+                Some(path) => std::fs::read_to_string(path)?,
+                None => bihuan_domain::drill::SEED_SCRIPT.to_string(),
+            };
+            let script = bihuan_domain::drill::DrillScript::parse(&text)
+                .map_err(|e| anyhow::anyhow!("drill script: {e}"))?;
+            let script = bihuan::drill_run::scaled(&script, copies);
+            // The drill's own clock: its scripted answers move it, not the
+            // real one any server uses.
+            let clock = Arc::new(bihuan::clock::ManualClock::new(SystemClock.now()));
+            let services = app::services(&settings, clock.clone()).await?;
+            let actor = cli_actor(&services, &settings.city_code)?;
+            let outcome = bihuan::drill_run::run(&services, &clock, &actor, &script, keep)
+                .await
+                .map_err(report)?;
+            bihuan::drill_run::print(&outcome);
+            Ok(())
+        }
+        Command::Drill {
+            command: DrillCommand::Purge { id },
+        } => {
+            let services = app::services(&settings, Arc::new(SystemClock)).await?;
+            let actor = cli_actor(&services, &settings.city_code)?;
+            services.end_drill(&actor, id, true).await.map_err(report)?;
+            println!("drill {id} purged; its report is kept");
             Ok(())
         }
         Command::Bench { command } => bihuan::bench::run(command, &settings).await,

@@ -51,6 +51,13 @@ pub struct StepRule {
     pub label_en: String,
     /// Minutes allowed since the step before; 0 for the first (the signal).
     pub within_minutes: u32,
+    /// The event kinds of the log that reach this step (the earliest one).
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Reached at the latest such event, and only once nothing of the
+    /// thread's person is left open (闭环: every task closed).
+    #[serde(default)]
+    pub last: bool,
 }
 
 /// `[drill]`: the milestones in order, the first being the signal itself.
@@ -64,19 +71,39 @@ pub struct DrillRule {
 impl Default for DrillRule {
     /// signal → 签收 2 h → 管控 24 h → 检测 24 h → 闭环 7 days.
     fn default() -> Self {
-        let step = |name: &str, zh: &str, en: &str, minutes: u32| StepRule {
+        let step = |name: &str, zh: &str, en: &str, minutes: u32, events: &[&str]| StepRule {
             name: name.into(),
             label_zh: zh.into(),
             label_en: en.into(),
             within_minutes: minutes,
+            events: events.iter().map(|e| e.to_string()).collect(),
+            last: name == "closed",
         };
         DrillRule {
             steps: vec![
-                step("signal", "发现信号", "signal", 0),
-                step("acknowledged", "签收", "acknowledged", 120),
-                step("controlled", "管控", "under control", 24 * 60),
-                step("tested", "检测", "tested", 24 * 60),
-                step("closed", "闭环", "loop closed", 7 * 24 * 60),
+                step("signal", "发现信号", "signal", 0, SIGNAL_EVENTS),
+                step("acknowledged", "签收", "acknowledged", 120, &["task_ack"]),
+                step(
+                    "controlled",
+                    "管控",
+                    "under control",
+                    24 * 60,
+                    &["task_report"],
+                ),
+                step(
+                    "tested",
+                    "检测",
+                    "tested",
+                    24 * 60,
+                    &["test_recorded", "lab_result"],
+                ),
+                step(
+                    "closed",
+                    "闭环",
+                    "loop closed",
+                    7 * 24 * 60,
+                    &["task_close"],
+                ),
             ],
         }
     }
@@ -88,6 +115,9 @@ impl DrillRule {
             None => return Err("[drill] needs at least the signal step".into()),
             Some(s) if s.within_minutes != 0 => {
                 return Err("[drill] the first step is the signal: within_minutes = 0".into());
+            }
+            Some(s) if s.events.is_empty() => {
+                return Err("[drill] the signal step needs the events that start a thread".into());
             }
             _ => {}
         }
@@ -107,6 +137,191 @@ impl DrillRule {
     }
 }
 
+/// The events by which a signal enters: a declaration, a purchase at a
+/// pharmacy, a passage at a checkpoint, a fever-clinic visit.
+const SIGNAL_EVENTS: &[&str] = &[
+    "declared",
+    "pharmacy_purchase",
+    "checkpoint_passage",
+    "fever_clinic_visit",
+];
+
+/// One thread's milestones from its person's event log (kind, at), in the
+/// order of `rule`: each step at its earliest event no earlier than the
+/// signal, a `last` step at its latest event and only when `open` is false.
+pub fn milestones_of(
+    rule: &DrillRule,
+    thread: &str,
+    events: &[(String, i64)],
+    open: bool,
+) -> Vec<Milestone> {
+    let signal = rule.steps.first().and_then(|s| {
+        events
+            .iter()
+            .filter(|(k, _)| s.events.contains(k))
+            .map(|(_, at)| *at)
+            .min()
+    });
+    let Some(signal) = signal else {
+        return Vec::new();
+    };
+    let mut out = vec![Milestone {
+        thread: thread.into(),
+        step: rule.steps[0].name.clone(),
+        at: signal,
+    }];
+    for s in rule.steps.iter().skip(1) {
+        if s.last && open {
+            continue;
+        }
+        let hits = events
+            .iter()
+            .filter(|(k, at)| *at >= signal && s.events.contains(k))
+            .map(|(_, at)| *at);
+        let at = if s.last { hits.max() } else { hits.min() };
+        if let Some(at) = at {
+            out.push(Milestone {
+                thread: thread.into(),
+                step: s.name.clone(),
+                at,
+            });
+        }
+    }
+    out
+}
+
+/// How a thread's signal enters the system: through which real intake path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalPath {
+    /// A 返永通 declaration.
+    Declaration,
+    /// A purchase at a pharmacy (药店哨点).
+    Pharmacy,
+    /// A passage at a checkpoint (卡口).
+    Checkpoint,
+}
+
+/// When the scripted front line answers, in minutes after the signal
+/// (`bihuan drill run` plays them; a live drill leaves them to people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Responses {
+    pub ack: Option<u32>,
+    pub report: Option<u32>,
+    pub test: Option<u32>,
+    pub close: Option<u32>,
+}
+
+/// One injected signal of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadScript {
+    pub name: String,
+    pub signal: SignalPath,
+    /// The village the synthetic person lives in (their grid is its first).
+    pub village: String,
+    /// Where they come from: a county, and a township when it matters.
+    #[serde(default)]
+    pub origin_county: Option<String>,
+    #[serde(default)]
+    pub origin_township: Option<String>,
+    #[serde(default = "green")]
+    pub health_code: String,
+    #[serde(default)]
+    pub symptoms: Vec<String>,
+    /// At a checkpoint: what the checkpoint decides.
+    #[serde(default)]
+    pub decision: Option<crate::checkpoint::Decision>,
+    #[serde(default)]
+    pub respond: Responses,
+}
+
+fn green() -> String {
+    "green".into()
+}
+
+/// A drill's scenario: what is injected, and how the scripted front line
+/// answers. Data (TOML), so a city writes its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillScript {
+    pub name: String,
+    pub kind: DrillKind,
+    /// 明演 (true) or 盲演 (false): a blind drill is not announced to the
+    /// front line, whose task cards show it only as an ordinary task.
+    #[serde(default = "yes")]
+    pub announced: bool,
+    #[serde(rename = "thread", default)]
+    pub threads: Vec<ThreadScript>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The seed's scenario: a returnee from a listed area, a febrile buyer
+/// with a yellow code at a pharmacy, a red code at a station exit.
+pub const SEED_SCRIPT: &str = include_str!("drill_seed.toml");
+
+impl DrillScript {
+    pub fn parse(text: &str) -> Result<DrillScript, String> {
+        let s: DrillScript = toml::from_str(text).map_err(|e| e.to_string())?;
+        s.check()?;
+        Ok(s)
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            return Err("name: 1 to 100 characters".into());
+        }
+        if self.kind.injects() && self.threads.is_empty() {
+            return Err("a drill that injects needs at least one [[thread]]".into());
+        }
+        if self.threads.len() > MAX_THREADS {
+            return Err(format!("at most {MAX_THREADS} threads"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &self.threads {
+            let at = |m: &str| format!("thread {}: {m}", t.name);
+            if t.name.is_empty() || t.name.chars().count() > 60 || !seen.insert(t.name.as_str()) {
+                return Err(at("a name of 1 to 60 characters, used once"));
+            }
+            if t.village.len() != 12 || !t.village.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(at("village: a 12-digit village code"));
+            }
+            if t.signal == SignalPath::Checkpoint && t.decision.is_none() {
+                return Err(at("a checkpoint thread needs its decision"));
+            }
+            if t.signal != SignalPath::Pharmacy && t.origin_county.is_none() {
+                return Err(at("origin_county: where the traveller comes from"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most threads one drill injects (a city-scale drill is a few thousand
+/// people at most; more is a load test, not a drill).
+pub const MAX_THREADS: usize = 20_000;
+
+/// The synthetic resident ID of a drill's `n`th person: born on a day of
+/// 1900 (no one alive), in `region6`, so it never names a real resident.
+pub fn synthetic_resident_id(region6: &str, n: u32) -> Option<String> {
+    let day = chrono::NaiveDate::from_ymd_opt(1900, 1, 1)?
+        + chrono::Duration::days(i64::from(n / 1000 % 365));
+    crate::identity::resident_with_check(&format!(
+        "{region6}{}{:03}",
+        day.format("%Y%m%d"),
+        n % 1000
+    ))
+}
+
+/// The synthetic mobile number of a drill's `n`th person.
+pub fn synthetic_phone(n: u32) -> String {
+    format!("1990{:07}", n % 10_000_000)
+}
+
 /// A milestone reached: which thread of the scenario (one injected signal),
 /// which step, and when (seconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +332,7 @@ pub struct Milestone {
 }
 
 /// How one step of one thread went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Met,
@@ -128,7 +343,7 @@ pub enum Verdict {
     Overdue,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepTiming {
     pub step: String,
     pub at: Option<i64>,
@@ -138,7 +353,7 @@ pub struct StepTiming {
     pub verdict: Verdict,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadReport {
     pub thread: String,
     pub signal_at: i64,
@@ -149,7 +364,7 @@ pub struct ThreadReport {
 
 /// Per step over all threads: how many met, missed or are still open, and
 /// the median and worst time taken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepSummary {
     pub step: String,
     pub allowed: i64,
@@ -161,7 +376,7 @@ pub struct StepSummary {
     pub worst: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AfterAction {
     pub threads: Vec<ThreadReport>,
     pub steps: Vec<StepSummary>,
@@ -463,5 +678,108 @@ mod tests {
         }
         assert_eq!(DrillKind::parse("FULL"), None);
         assert!(!DrillKind::Tabletop.injects() && DrillKind::FullScale.injects());
+    }
+
+    fn ev(list: &[(&str, i64)]) -> Vec<(String, i64)> {
+        list.iter().map(|(k, at)| (k.to_string(), *at)).collect()
+    }
+
+    #[test]
+    fn milestones_come_from_the_event_log_earliest_first_closure_latest() {
+        let r = DrillRule::default();
+        let log = ev(&[
+            ("person_created", T0 - HOUR),
+            ("declared", T0),
+            ("task_created", T0),
+            ("task_ack", T0 + 30 * MIN),
+            ("task_ack", T0 + 40 * MIN),
+            ("task_report", T0 + 3 * HOUR),
+            ("test_recorded", T0 - 10 * HOUR),
+            ("lab_result", T0 + 6 * HOUR),
+            ("task_close", T0 + 5 * HOUR),
+            ("task_close", T0 + 24 * HOUR),
+        ]);
+        let got: Vec<(String, i64)> = milestones_of(&r, "a", &log, false)
+            .into_iter()
+            .map(|m| (m.step, m.at - T0))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("signal".to_string(), 0),
+                ("acknowledged".to_string(), 30 * MIN),
+                ("controlled".to_string(), 3 * HOUR),
+                // A test before the signal is not this thread's.
+                ("tested".to_string(), 6 * HOUR),
+                // 闭环 is the last task closed.
+                ("closed".to_string(), 24 * HOUR),
+            ]
+        );
+        let open = milestones_of(&r, "a", &log, true);
+        assert!(
+            open.iter().all(|m| m.step != "closed"),
+            "not closed while a task is open"
+        );
+        assert!(milestones_of(&r, "a", &ev(&[("task_ack", T0)]), false).is_empty());
+    }
+
+    #[test]
+    fn the_seed_script_parses_and_bad_scripts_say_why() {
+        let s = DrillScript::parse(SEED_SCRIPT).unwrap();
+        assert_eq!(s.kind, DrillKind::Functional);
+        let paths: Vec<SignalPath> = s.threads.iter().map(|t| t.signal).collect();
+        assert_eq!(
+            paths,
+            [
+                SignalPath::Declaration,
+                SignalPath::Pharmacy,
+                SignalPath::Checkpoint
+            ]
+        );
+        assert_eq!(
+            s.threads[2].decision,
+            Some(crate::checkpoint::Decision::Transfer)
+        );
+        let twice = SEED_SCRIPT.replace("name = \"station_red_code\"", "name = \"returnee\"");
+        assert!(
+            DrillScript::parse(&twice)
+                .unwrap_err()
+                .contains("used once")
+        );
+        let no_decision = SEED_SCRIPT.replace("decision = \"transfer\"", "");
+        assert!(
+            DrillScript::parse(&no_decision)
+                .unwrap_err()
+                .contains("decision")
+        );
+        let village = SEED_SCRIPT.replacen("330784001001", "3307", 1);
+        assert!(
+            DrillScript::parse(&village)
+                .unwrap_err()
+                .contains("village")
+        );
+        assert!(DrillScript::parse("name = \"x\"\nkind = \"functional\"").is_err());
+        assert!(DrillScript::parse("name = \"x\"\nkind = \"tabletop\"").is_ok());
+        assert!(DrillScript::parse("name = \"x\"\nkind = \"live\"").is_err());
+    }
+
+    #[test]
+    fn synthetic_ids_are_valid_distinct_and_born_in_1900() {
+        let mut seen = std::collections::BTreeSet::new();
+        for n in [0, 1, 999, 1000, 1001, 19_999] {
+            let id = synthetic_resident_id("330784", n).unwrap();
+            let today = crate::Date::from_ymd_opt(2022, 1, 28).unwrap();
+            let parsed = crate::identity::DocumentNumber::parse(
+                crate::identity::DocumentType::Resident,
+                &id,
+                "id_number",
+                today,
+            );
+            assert!(parsed.is_ok(), "{id}");
+            assert_eq!(&id[6..10], "1900");
+            assert!(seen.insert(id));
+        }
+        assert_eq!(synthetic_phone(7), "19900000007");
+        assert!(synthetic_resident_id("33078", 1).is_none());
     }
 }

@@ -331,6 +331,18 @@ fn check_foreign_permanent(number: &str, field: &str, today: Date) -> Result<(),
 }
 
 /// GB 11643-1999 check character of the first 17 (ASCII digit) bytes.
+/// A resident ID made from its first 17 characters (six-digit region,
+/// birth date, sequence), with its check character; None unless they are 17
+/// ASCII digits. For synthetic people (drills, demos), never for input.
+pub fn resident_with_check(first17: &str) -> Option<String> {
+    (first17.len() == 17 && first17.bytes().all(|b| b.is_ascii_digit())).then(|| {
+        format!(
+            "{first17}{}",
+            resident_check_char(first17.as_bytes()) as char
+        )
+    })
+}
+
 fn resident_check_char(first17: &[u8]) -> u8 {
     let sum: u32 = first17
         .iter()

@@ -42,6 +42,9 @@ pub struct Metric {
     pub list_from: &'static str,
     pub region: &'static str,
     pub filter: &'static str,
+    /// The WHERE that leaves a drill's records out: no real figure counts
+    /// them (and so neither does the 日报, made from these).
+    pub real: &'static str,
     /// The column broken down by (a category), when the tile shows it.
     pub category: Option<&'static str>,
     /// id, person_id, name, doc_masked, region, what, state, at
@@ -69,6 +72,7 @@ pub const METRICS: &[Metric] = &[
         list_from: DECL_FROM,
         region: "p.region",
         filter: "d.arrival_date = ?day",
+        real: "p.drill_id IS NULL",
         category: Some("d.category"),
         list_columns: DECL_COLS,
         order: "d.id",
@@ -79,6 +83,7 @@ pub const METRICS: &[Metric] = &[
         list_from: DECL_FROM,
         region: "p.region",
         filter: "d.received_at >= ?today",
+        real: "p.drill_id IS NULL",
         category: Some("d.category"),
         list_columns: DECL_COLS,
         order: "d.id",
@@ -89,6 +94,7 @@ pub const METRICS: &[Metric] = &[
         list_from: DECL_FROM,
         region: "p.region",
         filter: "d.received_at >= ?from14",
+        real: "p.drill_id IS NULL",
         category: Some("d.category"),
         list_columns: DECL_COLS,
         order: "d.id",
@@ -99,6 +105,7 @@ pub const METRICS: &[Metric] = &[
         list_from: CTRL_FROM,
         region: "p.region",
         filter: "k.status IN ('active', 'due_for_release')",
+        real: "p.drill_id IS NULL",
         category: Some("k.category"),
         list_columns: CTRL_COLS,
         order: "p.id",
@@ -109,6 +116,7 @@ pub const METRICS: &[Metric] = &[
         list_from: CTRL_FROM,
         region: "p.region",
         filter: "k.status = 'positive'",
+        real: "p.drill_id IS NULL",
         category: None,
         list_columns: CTRL_COLS,
         order: "p.id",
@@ -119,6 +127,7 @@ pub const METRICS: &[Metric] = &[
         list_from: TASK_LIST_FROM,
         region: "t.region",
         filter: OPEN,
+        real: "t.drill_id IS NULL",
         category: None,
         list_columns: TASK_COLS,
         order: "t.due_at, t.id",
@@ -130,6 +139,7 @@ pub const METRICS: &[Metric] = &[
         region: "t.region",
         // domain::task::is_overdue
         filter: "t.state IN ('dispatched', 'acknowledged') AND t.due_at < ?now",
+        real: "t.drill_id IS NULL",
         category: None,
         list_columns: TASK_COLS,
         order: "t.due_at, t.id",
@@ -141,6 +151,7 @@ pub const METRICS: &[Metric] = &[
         region: "t.region",
         filter: "t.state IN ('dispatched', 'acknowledged', 'reported') \
                  AND t.escalated_to IS NOT NULL",
+        real: "t.drill_id IS NULL",
         category: None,
         list_columns: TASK_COLS,
         order: "t.due_at, t.id",
@@ -151,6 +162,7 @@ pub const METRICS: &[Metric] = &[
         list_from: TASK_LIST_FROM,
         region: "t.region",
         filter: "t.due_at >= ?closure_from AND t.due_at <= ?now",
+        real: "t.drill_id IS NULL",
         category: None,
         list_columns: TASK_COLS,
         order: "t.due_at, t.id",
@@ -163,6 +175,7 @@ pub const METRICS: &[Metric] = &[
         // A closed task's updated_at is when it was closed.
         filter: "t.due_at >= ?closure_from AND t.due_at <= ?now \
                  AND t.state = 'closed' AND t.updated_at <= t.due_at",
+        real: "t.drill_id IS NULL",
         category: None,
         list_columns: TASK_COLS,
         order: "t.due_at, t.id",
@@ -175,6 +188,7 @@ pub const METRICS: &[Metric] = &[
         region: "t.region",
         // As the 暖心服务 queue counts them (monitoring::open_help_by_town).
         filter: "t.state IN ('dispatched', 'acknowledged')",
+        real: "t.drill_id IS NULL",
         category: None,
         list_columns: "h.id, h.person_id, p.name, p.doc_masked, t.region, h.kind, t.state, \
                        h.created_at",
@@ -226,8 +240,9 @@ pub async fn counts(
     };
     let sql = format!(
         "SELECT substr({r}, 1, {depth}) AS g, {cat} AS cat, COUNT(*) AS n FROM {from}
-         WHERE {r} LIKE $1 AND {filter} GROUP BY substr({r}, 1, {depth}){group_cat}",
+         WHERE {r} LIKE $1 AND {real} AND {filter} GROUP BY substr({r}, 1, {depth}){group_cat}",
         r = m.region,
+        real = m.real,
         from = m.count_from,
     );
     let mut q = sqlx::query(&sql).bind(format!("{scope}%"));
@@ -262,8 +277,9 @@ pub async fn counts_together(
     let any: Vec<String> = ms.iter().map(|m| format!("({})", m.filter)).collect();
     let text = format!(
         "SELECT substr({r}, 1, {depth}), {sums} FROM {from}
-         WHERE {r} LIKE $1 AND ({any}) GROUP BY substr({r}, 1, {depth})",
+         WHERE {r} LIKE $1 AND {real} AND ({any}) GROUP BY substr({r}, 1, {depth})",
         r = first.region,
+        real = first.real,
         from = first.count_from,
         sums = sums.join(", "),
         any = any.join(" OR "),
@@ -315,8 +331,9 @@ pub async fn list(
         _ => " AND $2 = $2".to_string(),
     };
     let sql = format!(
-        "SELECT {cols} FROM {from} WHERE {r} LIKE $1{by_cat} AND {filter}
+        "SELECT {cols} FROM {from} WHERE {r} LIKE $1{by_cat} AND {real} AND {filter}
          ORDER BY {order} LIMIT {limit}",
+        real = m.real,
         cols = m.list_columns,
         from = m.list_from,
         r = m.region,
@@ -389,7 +406,7 @@ pub async fn running(c: &mut AnyConnection) -> Result<Vec<Running>> {
     sqlx::query(
         "SELECT k.person_id, p.region, p.name, p.doc_masked, k.updated_at
          FROM controls k JOIN persons p ON p.id = k.person_id
-         WHERE k.status IN ('active', 'due_for_release')",
+         WHERE k.status IN ('active', 'due_for_release') AND p.drill_id IS NULL",
     )
     .fetch_all(c)
     .await?

@@ -70,6 +70,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0023_gatherings.sql"),
     ),
     (24, include_str!("../../migrations/sqlite/0024_goods.sql")),
+    (25, include_str!("../../migrations/sqlite/0025_drills.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),
@@ -153,6 +154,10 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0023_gatherings.sql"),
     ),
     (24, include_str!("../../migrations/postgres/0024_goods.sql")),
+    (
+        25,
+        include_str!("../../migrations/postgres/0025_drills.sql"),
+    ),
 ];
 
 const LOCK_KEY: i64 = 0x6269_6875_616e; // "bihuan"

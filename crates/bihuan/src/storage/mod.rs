@@ -15,6 +15,7 @@ pub mod checkins;
 pub mod checkpoints;
 pub mod command;
 pub mod dashboard;
+pub mod drill;
 pub mod fever;
 pub mod gathering;
 pub mod goods;

@@ -268,8 +268,13 @@ pub async fn queue_notification(
     now: i64,
 ) -> Result<bool> {
     let done = sqlx::query(
+        // A drill's person is never sent anything: kept as 'drill', unsent.
         "INSERT INTO notifications (person_id, dedup_key, kind, body, state, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5, $5) ON CONFLICT (dedup_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4,
+                 CASE WHEN (SELECT drill_id FROM persons WHERE id = $1) IS NULL
+                      THEN 'queued' ELSE 'drill' END,
+                 $5, $5)
+         ON CONFLICT (dedup_key) DO NOTHING",
     )
     .bind(person_id)
     .bind(dedup_key)
@@ -730,7 +735,7 @@ pub async fn health_codes_since(
     sqlx::query(&format!(
         "SELECT h.person_id, p.doc_type, p.doc_enc, h.colour, h.changed_at, h.seq
          FROM health_codes h JOIN persons p ON p.id = h.person_id
-         WHERE {cond} ORDER BY {order} LIMIT $2"
+         WHERE {cond} AND p.drill_id IS NULL ORDER BY {order} LIMIT $2"
     ))
     .bind(after)
     .bind(limit)

@@ -893,8 +893,11 @@ pub async fn insert_task(
     now: i64,
 ) -> Result<i64> {
     Ok(sqlx::query(
-        "INSERT INTO tasks (kind, state, person_id, region, due_at, reason, created_at, updated_at)
-         VALUES ($1, 'dispatched', $2, $3, $4, $5, $6, $6) RETURNING id",
+        // A drill's person's task is the drill's (never on real boards).
+        "INSERT INTO tasks (kind, state, person_id, region, due_at, reason, created_at, updated_at,
+                            drill_id)
+         VALUES ($1, 'dispatched', $2, $3, $4, $5, $6, $6,
+                 (SELECT drill_id FROM persons WHERE id = $2)) RETURNING id",
     )
     .bind(kind)
     .bind(person_id)

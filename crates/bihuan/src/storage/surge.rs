@@ -33,19 +33,20 @@ impl SignalSource {
         SignalSource::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// (township, day number, count) of signals at $1 <= at < $2.
+    /// (township, day number, count) of signals at $1 <= at < $2. A drill's
+    /// people are no signal (they never make a surge).
     fn counts_sql(self) -> &'static str {
         match self {
             SignalSource::Pharmacy => {
                 "SELECT SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400, COUNT(*)
                  FROM pharmacy_purchases p JOIN venues v ON v.id = p.venue_id
-                 WHERE p.at >= $1 AND p.at < $2
+                 WHERE p.at >= $1 AND p.at < $2 AND NOT EXISTS (SELECT 1 FROM persons d WHERE d.id = p.person_id AND d.drill_id IS NOT NULL)
                  GROUP BY SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400"
             }
             SignalSource::FeverClinic => {
                 "SELECT SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400, COUNT(*)
                  FROM fever_clinic_visits p JOIN venues v ON v.id = p.venue_id
-                 WHERE p.at >= $1 AND p.at < $2
+                 WHERE p.at >= $1 AND p.at < $2 AND NOT EXISTS (SELECT 1 FROM persons d WHERE d.id = p.person_id AND d.drill_id IS NOT NULL)
                  GROUP BY SUBSTR(v.region, 1, 9), (p.at + 28800) / 86400"
             }
         }
@@ -57,11 +58,13 @@ impl SignalSource {
             SignalSource::Pharmacy => {
                 "SELECT SUBSTR(v.region, 1, 9), MIN(p.at)
                  FROM pharmacy_purchases p JOIN venues v ON v.id = p.venue_id
+                 WHERE NOT EXISTS (SELECT 1 FROM persons d WHERE d.id = p.person_id AND d.drill_id IS NOT NULL)
                  GROUP BY SUBSTR(v.region, 1, 9)"
             }
             SignalSource::FeverClinic => {
                 "SELECT SUBSTR(v.region, 1, 9), MIN(p.at)
                  FROM fever_clinic_visits p JOIN venues v ON v.id = p.venue_id
+                 WHERE NOT EXISTS (SELECT 1 FROM persons d WHERE d.id = p.person_id AND d.drill_id IS NOT NULL)
                  GROUP BY SUBSTR(v.region, 1, 9)"
             }
         }
@@ -74,12 +77,14 @@ impl SignalSource {
                 "SELECT DISTINCT p.person_id
                  FROM pharmacy_purchases p JOIN venues v ON v.id = p.venue_id
                  WHERE SUBSTR(v.region, 1, 9) = $1 AND p.at >= $2 AND p.at < $3
+                   AND NOT EXISTS (SELECT 1 FROM persons d WHERE d.id = p.person_id AND d.drill_id IS NOT NULL)
                  ORDER BY p.person_id"
             }
             SignalSource::FeverClinic => {
                 "SELECT DISTINCT p.person_id
                  FROM fever_clinic_visits p JOIN venues v ON v.id = p.venue_id
                  WHERE SUBSTR(v.region, 1, 9) = $1 AND p.at >= $2 AND p.at < $3
+                   AND NOT EXISTS (SELECT 1 FROM persons d WHERE d.id = p.person_id AND d.drill_id IS NOT NULL)
                  ORDER BY p.person_id"
             }
         }
@@ -174,8 +179,9 @@ pub async fn insert_alert(
     }
     let id = sqlx::query(
         "INSERT INTO alerts (kind, source, township, region, day, count, median_milli, mad_milli,
-             p90_milli, z_milli, person_id, purchase_id, state, ack_due_at, created_at)
-         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13) RETURNING id",
+             p90_milli, z_milli, person_id, purchase_id, state, ack_due_at, created_at, drill_id)
+         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'open', $12, $13,
+                 (SELECT drill_id FROM persons WHERE id = $10)) RETURNING id",
     )
     .bind(a.kind)
     .bind(a.source)
@@ -220,11 +226,13 @@ pub struct Alert {
     pub judged_by: Option<String>,
     pub judged_at: Option<i64>,
     pub created_at: i64,
+    /// The drill it belongs to (演练), shown as such.
+    pub drill_id: Option<i64>,
 }
 
 const COLUMNS: &str = "id, kind, source, township, region, day, count, median_milli, mad_milli,
     p90_milli, z_milli, person_id, state, ack_due_at, escalated_at, acked_by, acked_at, verdict,
-    note, judged_by, judged_at, created_at";
+    note, judged_by, judged_at, created_at, drill_id";
 
 fn alert(r: &sqlx::any::AnyRow) -> Result<Alert> {
     let milli = |i: usize| -> Result<f64> { Ok(r.try_get::<i64, _>(i)? as f64 / 1000.0) };
@@ -251,6 +259,7 @@ fn alert(r: &sqlx::any::AnyRow) -> Result<Alert> {
         judged_by: r.try_get(19)?,
         judged_at: r.try_get(20)?,
         created_at: r.try_get(21)?,
+        drill_id: r.try_get(22)?,
     })
 }
 

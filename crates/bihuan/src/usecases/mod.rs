@@ -9,6 +9,7 @@ pub mod command;
 mod control;
 pub mod dashboard;
 pub mod declare;
+pub mod drill;
 pub mod fever;
 pub mod gathering;
 pub mod goods;

@@ -5,6 +5,7 @@ pub mod api_assist;
 pub mod api_checkpoints;
 pub mod api_command;
 pub mod api_dashboard;
+pub mod api_drill;
 pub mod api_gathering;
 pub mod api_goods;
 pub mod api_surge;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_checkpoints::routes())
         .merge(api_command::routes())
         .merge(api_dashboard::routes())
+        .merge(api_drill::routes())
         .merge(api_gathering::routes())
         .merge(api_goods::routes());
     let api = api.layer(axum::middleware::from_fn_with_state(
