@@ -378,7 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => bihuan_domain::drill::SEED_SCRIPT.to_string(),
             };
             let script = bihuan_domain::drill::DrillScript::parse(&text)
-                .map_err(|e| anyhow::anyhow!("drill script: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("drill script: {}", e.message_en))?;
             let script = bihuan::drill_run::scaled(&script, copies);
             // The drill's own clock: its scripted answers move it, not the
             // real one any server uses.

@@ -388,3 +388,79 @@ async fn drill_run_plays_the_scripted_front_line_and_reports_its_times() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_command_runs_a_drill_from_its_pages() {
+    let app = spawn().await;
+    with_xiluoyuan(&app).await;
+    let command = app.sign_in_page("command", "330784").await;
+    let town = app.sign_in_page("town", "330784001").await;
+    assert_eq!(app.page("/drills", &town).await.0, 403);
+
+    let (s, html) = app.page("/drills", &command).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("station_red_code"), "the seed is filled in");
+    let csrf = support::csrf_of(&html);
+
+    // A typo names its line, keeps what was typed, stores nothing.
+    let typo = SEED_SCRIPT.replace("kind = \"functional\"", "kind = \"functional\"\nkinds = 1");
+    let r = app
+        .post_page(
+            "/drills",
+            &command,
+            &[("csrf", csrf.clone()), ("script", typo.clone())],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("第 6 行"), "{body}");
+    assert!(body.contains("kinds = 1"), "what was typed is kept");
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM drills").await, 0);
+
+    let r = app
+        .post_page(
+            "/drills",
+            &command,
+            &[("csrf", csrf.clone()), ("script", SEED_SCRIPT.into())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let to = support::location(&r);
+    let (s, report) = app.page(&to, &command).await;
+    assert_eq!(s, 200, "{report}");
+    for thread in ["returnee", "pharmacy_fever", "station_red_code"] {
+        assert!(report.contains(thread), "{thread} in the report");
+    }
+    assert!(report.contains("签收") && report.contains("闭环"));
+    assert!(report.contains("3 / "), "three drill people: {report}");
+
+    // Purging asks for the box first.
+    let purge = format!("{to}/purge");
+    let r = app
+        .post_page(&purge, &command, &[("csrf", csrf.clone())])
+        .await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL"
+        )
+        .await,
+        3
+    );
+    let r = app
+        .post_page(&purge, &command, &[("csrf", csrf), ("confirm", "1".into())])
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, after) = app.page(&to, &command).await;
+    assert!(after.contains("已清除"), "{after}");
+    assert!(after.contains("0 / 0 / 0"));
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL"
+        )
+        .await,
+        0
+    );
+}

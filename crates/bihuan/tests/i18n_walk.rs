@@ -606,6 +606,16 @@ async fn every_page_reads_in_one_language() {
     let command = app.sign_in_page("command", "330784").await;
     let worker = app.sign_in_page("grid_worker", "330784001001001").await;
     let village = app.sign_in_page("village", "330784001001").await;
+    // A tabletop drill: nothing injected, so no synthetic names elsewhere.
+    let api = app.login_as("command", "330784").await;
+    let (s, d) = app
+        .post(
+            &api,
+            "/api/v1/drills",
+            json!({"script": "name = \"桌面推演\"\nkind = \"tabletop\""}),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
 
     // (path, who): None is the public.
     let walk: Vec<(String, Option<&str>)> = vec![
@@ -644,6 +654,8 @@ async fn every_page_reads_in_one_language() {
         (format!("/instructions/{}", w.instruction), Some(&worker)),
         ("/duty".into(), Some(&command)),
         ("/audit".into(), Some(&command)),
+        ("/drills".into(), Some(&command)),
+        (format!("/drills/{}", d["id"]), Some(&command)),
         ("/venues".into(), Some(&command)),
         (format!("/venues/{}/poster", w.venue), Some(&command)),
         ("/tracing".into(), Some(&command)),
@@ -774,6 +786,7 @@ async fn walk_error_forms(
         ("/sites".into(), Some(command)),
         ("/rounds".into(), Some(command)),
         ("/zones".into(), Some(command)),
+        ("/drills".into(), Some(command)),
         ("/instructions".into(), Some(command)),
         ("/duty".into(), Some(command)),
         ("/venues".into(), Some(command)),

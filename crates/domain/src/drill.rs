@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::validation::FieldError;
+
 /// How much of the system a drill exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -265,40 +267,89 @@ fn yes() -> bool {
 pub const SEED_SCRIPT: &str = include_str!("drill_seed.toml");
 
 impl DrillScript {
-    pub fn parse(text: &str) -> Result<DrillScript, String> {
-        let s: DrillScript = toml::from_str(text).map_err(|e| e.to_string())?;
+    /// The script, or why not: a `script` field error in both languages,
+    /// naming the line for a TOML mistake.
+    pub fn parse(text: &str) -> Result<DrillScript, FieldError> {
+        let s: DrillScript = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|r| {
+                let upto = r.start.min(text.len());
+                text.as_bytes()[..upto]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1
+            });
+            let detail = e.message().trim().to_string();
+            match line {
+                Some(n) => script_error(
+                    format!("演练脚本第 {n} 行有误，请对照示例修改"),
+                    format!("line {n}: {detail}"),
+                ),
+                None => script_error("演练脚本格式有误".into(), detail),
+            }
+        })?;
         s.check()?;
         Ok(s)
     }
 
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FieldError> {
         if self.name.trim().is_empty() || self.name.chars().count() > 100 {
-            return Err("name: 1 to 100 characters".into());
+            return Err(script_error(
+                "name 应为 1 至 100 个字".into(),
+                "name: 1 to 100 characters".into(),
+            ));
         }
         if self.kind.injects() && self.threads.is_empty() {
-            return Err("a drill that injects needs at least one [[thread]]".into());
+            return Err(script_error(
+                "需要注入的演练至少要有一个 [[thread]]".into(),
+                "a drill that injects needs at least one [[thread]]".into(),
+            ));
         }
         if self.threads.len() > MAX_THREADS {
-            return Err(format!("at most {MAX_THREADS} threads"));
+            return Err(script_error(
+                format!("线索最多 {MAX_THREADS} 条"),
+                format!("at most {MAX_THREADS} threads"),
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for t in &self.threads {
-            let at = |m: &str| format!("thread {}: {m}", t.name);
+            let at = |zh: &str, en: &str| {
+                script_error(
+                    format!("线索 {}：{zh}", t.name),
+                    format!("thread {}: {en}", t.name),
+                )
+            };
             if t.name.is_empty() || t.name.chars().count() > 60 || !seen.insert(t.name.as_str()) {
-                return Err(at("a name of 1 to 60 characters, used once"));
+                return Err(at(
+                    "名称应为 1 至 60 个字，且不重复",
+                    "a name of 1 to 60 characters, used once",
+                ));
             }
             if t.village.len() != 12 || !t.village.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(at("village: a 12-digit village code"));
+                return Err(at(
+                    "village 应为 12 位村社区代码",
+                    "village: a 12-digit village code",
+                ));
             }
             if t.signal == SignalPath::Checkpoint && t.decision.is_none() {
-                return Err(at("a checkpoint thread needs its decision"));
+                return Err(at(
+                    "卡口线索需要处置决定 decision",
+                    "a checkpoint thread needs its decision",
+                ));
             }
             if t.signal != SignalPath::Pharmacy && t.origin_county.is_none() {
-                return Err(at("origin_county: where the traveller comes from"));
+                return Err(at(
+                    "需要来源地 origin_county",
+                    "origin_county: where the traveller comes from",
+                ));
             }
         }
         Ok(())
     }
+}
+
+fn script_error(zh: String, en: String) -> FieldError {
+    FieldError::new("script", "invalid", zh, en)
 }
 
 /// The most threads one drill injects (a city-scale drill is a few thousand
@@ -744,20 +795,27 @@ mod tests {
         assert!(
             DrillScript::parse(&twice)
                 .unwrap_err()
+                .message_en
                 .contains("used once")
         );
         let no_decision = SEED_SCRIPT.replace("decision = \"transfer\"", "");
         assert!(
             DrillScript::parse(&no_decision)
                 .unwrap_err()
+                .message
                 .contains("decision")
         );
         let village = SEED_SCRIPT.replacen("330784001001", "3307", 1);
         assert!(
             DrillScript::parse(&village)
                 .unwrap_err()
+                .message_en
                 .contains("village")
         );
+        let typo = SEED_SCRIPT.replace("kind = \"functional\"", "kind = \"functional\"\nkinds = 1");
+        let e = DrillScript::parse(&typo).unwrap_err();
+        assert_eq!(e.field, "script");
+        assert!(e.message.contains("第 6 行"), "{}", e.message);
         assert!(DrillScript::parse("name = \"x\"\nkind = \"functional\"").is_err());
         assert!(DrillScript::parse("name = \"x\"\nkind = \"tabletop\"").is_ok());
         assert!(DrillScript::parse("name = \"x\"\nkind = \"live\"").is_err());

@@ -83,13 +83,7 @@ impl Services {
                 "the drill script is too large",
             ));
         }
-        let parsed = DrillScript::parse(script).map_err(|e| {
-            script_error(
-                "invalid",
-                format!("演练脚本有误：{e}"),
-                format!("the drill script is not valid: {e}"),
-            )
-        })?;
+        let parsed = DrillScript::parse(script)?;
         for t in &parsed.threads {
             if !t.village.starts_with(actor.scope()) {
                 return Err(script_error(
@@ -210,7 +204,7 @@ impl Services {
             None,
             None,
             "drill_started",
-            &json!({"drill": id, "kind": script.kind.as_str(), "threads": threads.len()}),
+            &json!({"drill": id, "threads": threads.len()}),
         )
         .await?;
         Ok((id, people, venues))

@@ -711,6 +711,46 @@ strings! {
     rp_deadline: "截止时间", "Deadline";
     rp_instruction: "指令", "Instruction";
     rp_recipient: "接收人", "Recipient";
+    // drills (应急演练)
+    nav_drills: "应急演练", "Drills";
+    dr_title: "应急演练", "Emergency drills";
+    dr_intro: "演练数据单独标记，不进入健康码推送、看板、日报和短信，演练结束后可一键清除（复盘报告保留）。", "Drill records are flagged: they never reach the health-code feed, dashboards, the daily report or SMS, and can be purged when the drill ends (the report is kept).";
+    dr_none: "还没有演练。", "No drills yet.";
+    dr_name: "名称", "Name";
+    dr_kind: "类型", "Kind";
+    dr_started: "开始时间", "Started";
+    dr_state: "状态", "State";
+    dr_tabletop: "桌面推演", "Tabletop";
+    dr_functional: "功能演练", "Functional";
+    dr_full_scale: "实战演练", "Full-scale";
+    dr_announced: "明演", "announced";
+    dr_blind: "盲演", "blind";
+    dr_running: "进行中", "Running";
+    dr_ended: "已结束", "Ended";
+    dr_purged: "已清除", "Purged";
+    dr_start: "开始演练", "Start a drill";
+    dr_script: "演练脚本", "Drill script";
+    dr_script_hint: "每条线索经真实入口注入（返永通报备、药店哨点、卡口）。已预填种子情景，可直接开始。格式：", "Each thread is one signal injected through a real intake path (declaration, pharmacy, checkpoint). The seed's scenario is filled in. Format:";
+    dr_report: "演练复盘报告", "After-action report";
+    dr_records: "演练记录（人员 / 任务 / 预警）", "Drill records (people / tasks / alerts)";
+    dr_step: "环节", "Step";
+    dr_allowed: "时限", "Allowed";
+    dr_met: "按时", "Met";
+    dr_missed: "超时", "Missed";
+    dr_pending: "未到期", "Pending";
+    dr_overdue: "逾期未完成", "Overdue";
+    dr_median: "中位用时", "Median";
+    dr_worst: "最长用时", "Worst";
+    dr_bottleneck: "瓶颈环节", "Bottleneck";
+    dr_threads: "各线索用时", "Each thread";
+    dr_thread: "线索", "Thread";
+    dr_signal_at: "发现信号", "Signal";
+    dr_total: "全程", "Total";
+    dr_h: "小时", " h ";
+    dr_min: "分", " min";
+    dr_end: "结束演练", "End the drill";
+    dr_purge: "清除演练数据", "Purge the drill's records";
+    dr_confirm_purge: "确认清除本次演练的全部记录（复盘报告保留）", "Yes, delete every record of this drill (the report is kept)";
 }
 
 impl Lang {

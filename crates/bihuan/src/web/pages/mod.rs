@@ -12,6 +12,7 @@ mod charts;
 mod command;
 mod contact_tracing;
 mod dashboard;
+mod drills;
 mod forms;
 pub mod i18n;
 mod public;
@@ -133,6 +134,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/duty", get(command::duty).post(command::add_duty))
         .route("/audit", get(command::audit))
+        .route("/drills", get(drills::drills).post(drills::start))
+        .route("/drills/{id}", get(drills::drill))
+        .route("/drills/{id}/end", post(drills::end))
+        .route("/drills/{id}/purge", post(drills::purge))
         .route("/venues", get(venues::venues).post(venues::register))
         .route("/venues/{id}/approve", post(venues::approve))
         .route("/venues/{id}/reject", post(venues::reject))
@@ -325,6 +330,7 @@ fn nav_links(l: Lang, role: Role, may_trace: bool) -> (Vec<NavLink>, Vec<NavLink
     }
     if is_command {
         more.push(link(t.nav_zones, "/zones"));
+        more.push(link(t.nav_drills, "/drills"));
         more.push(link(t.nav_audit, "/audit"));
     }
     if role.can_handle_assist_lists() {
