@@ -1476,6 +1476,12 @@ impl Lang {
                     );
                 }
                 "kind" => {
+                    // 预警 kinds (alert events) before zones and tasks.
+                    match v {
+                        "febrile_red_yellow" => return self.t().sn_kind_febrile.into(),
+                        "surge" => return self.pick("激增", "surge").into(),
+                        _ => {}
+                    }
                     let zone = self.zone_kind(v);
                     return if zone != v { zone } else { self.task_kind(v) };
                 }
