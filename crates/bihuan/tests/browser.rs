@@ -18,8 +18,8 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::TestApp;
 use support::browser::{
-    Result, Screen, body_text, connect, fits_the_phone, pick, screenshot, set_date, start_driver,
-    type_into, value,
+    Result, Screen, body_text, check_screen, connect, fits_the_phone, in_first_screen, pick,
+    screenshot, set_date, start_driver, type_into, value,
 };
 
 async fn declare_like_a_person(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
@@ -1166,7 +1166,9 @@ async fn report_a_febrile_purchase_and_judge_its_alert(
 ) -> Result<()> {
     // The pharmacy clerk (its village's staff) records a febrile buyer.
     sign_in_on_the_phone(c, app, "/pharmacy", "clerk").await?;
-    assert!(fits_the_phone(c).await?, "the purchase form fits the phone");
+    // A phone's screen: no sideways scroll, thumb-sized taps, the buyer first.
+    check_screen(c).await?;
+    in_first_screen(c, "#id_number").await?;
     screenshot(c, dir, "pharmacy-form.png").await?;
     type_into(c, "#id_number", &support::resident_id(51)).await?;
     type_into(c, "#name", "陈发热").await?;
@@ -1193,7 +1195,7 @@ async fn report_a_febrile_purchase_and_judge_its_alert(
     );
     let list = c.find(Locator::Id("purchases")).await?.text().await?;
     assert!(list.contains("陈**"), "the buyer masked: {list}");
-    assert!(fits_the_phone(c).await?, "the list fits the phone");
+    check_screen(c).await?;
     screenshot(c, dir, "pharmacy-recorded.png").await?;
 
     // The town signs for the alert, then judges it a suspected event.
@@ -1208,7 +1210,8 @@ async fn report_a_febrile_purchase_and_judge_its_alert(
         card.contains("发热红黄码购药") && card.contains("陈**"),
         "{card}"
     );
-    assert!(fits_the_phone(c).await?, "the alert fits the phone");
+    check_screen(c).await?;
+    in_first_screen(c, "button[id^=ack-]").await?;
     screenshot(c, dir, "alert-open.png").await?;
     ack.click().await?;
     c.wait()
@@ -1216,6 +1219,7 @@ async fn report_a_febrile_purchase_and_judge_its_alert(
         .for_element(Locator::Css("button[id^=suspected-]"))
         .await?;
     assert!(body_text(c).await?.contains("已签收"));
+    check_screen(c).await?;
     screenshot(c, dir, "alert-acked.png").await?;
     type_into(c, "textarea[name=note]", "购药人已联系，安排转运").await?;
     c.find(Locator::Css("button[id^=suspected-]"))
@@ -1228,7 +1232,7 @@ async fn report_a_febrile_purchase_and_judge_its_alert(
         .await
         .map_err(|e| format!("not judged: {e}"))?;
     assert!(body_text(c).await?.contains("购药人已联系"));
-    assert!(fits_the_phone(c).await?, "the judged alert fits the phone");
+    check_screen(c).await?;
     screenshot(c, dir, "alert-judged.png").await?;
     Ok(())
 }
