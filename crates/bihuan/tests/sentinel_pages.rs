@@ -400,6 +400,39 @@ async fn a_visit_recorded_on_the_page_answers_the_referral() {
     );
     let (_, html) = page_of(&app, &location(&r), &clerk).await;
     assert!(html.contains("王*") && !html.contains(&resident_id(7)));
+
+    // The same visit through the API, for another patient: the same record.
+    let api = app.login_as("village", VILLAGE).await;
+    let (s, v) = app
+        .post(
+            &api,
+            "/api/v1/fever-clinic-visits",
+            json!({"visit_id": "V-8", "clinic": clinic, "id_number": resident_id(9), "name": "王五",
+                   "phone": "13900000009", "temperature": "38.3", "symptoms": ["fever"],
+                   "test": {"barcode": "FC0000009", "sampled_at": "2022-01-28T09:40:00+08:00",
+                            "result": "negative"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let same = "SELECT venue_id, temperature_tenths, symptoms, sampled_at, result,
+                       CASE WHEN test_id IS NULL THEN 0 ELSE 1 END
+                FROM fever_clinic_visits ORDER BY id";
+    let rows = sqlx::query(same)
+        .fetch_all(app.services.db.pool())
+        .await
+        .unwrap();
+    let shown = |r: &sqlx::any::AnyRow| {
+        format!(
+            "{} {} {} {} {} {}",
+            r.get::<i64, _>(0),
+            r.get::<i64, _>(1),
+            r.get::<String, _>(2),
+            r.get::<i64, _>(3),
+            r.get::<String, _>(4),
+            r.get::<i64, _>(5)
+        )
+    };
+    assert_eq!(shown(&rows[0]), shown(&rows[1]));
 }
 
 #[tokio::test]
