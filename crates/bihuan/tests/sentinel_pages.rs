@@ -567,6 +567,7 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         row(&[
             "药店",
             "购药单号",
+            "证件类型",
             "证件号码",
             "姓名",
             "手机号码",
@@ -581,6 +582,7 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         row(&[
             "康宁大药房",
             "F-1",
+            "居民身份证",
             &resident_id(11),
             "赵六",
             "13900000011",
@@ -595,6 +597,7 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         row(&[
             "康宁大药房",
             "F-2",
+            "身份证",
             &resident_id(12),
             "钱七",
             "13900000012",
@@ -609,6 +612,7 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         row(&[
             "康宁大药房",
             "F-3",
+            "",
             &resident_id(13),
             "孙八",
             "12",
@@ -623,6 +627,7 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         row(&[
             "别家药房",
             "F-4",
+            "",
             &resident_id(14),
             "周九",
             "13900000014",

@@ -544,6 +544,16 @@ impl PurchaseFileRow {
                     .map_or_else(|| s.to_string(), |x| x.as_str().to_string())
             })
             .collect();
+        // Offices write the document type as words (居民身份证, 护照).
+        let typed = self.id_type.trim();
+        let id_type = bihuan_domain::identity::DocumentType::ALL
+            .into_iter()
+            .find(|d| d.label_zh() == typed || d.label_en().eq_ignore_ascii_case(typed))
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_else(|| match typed {
+                "身份证" => "resident".to_string(),
+                other => other.to_string(),
+            });
         let typed = self.drug_class.trim();
         let class = policy
             .pharmacy
@@ -554,7 +564,7 @@ impl PurchaseFileRow {
         PurchaseInput {
             purchase_id: Some(self.purchase_id).filter(|s| !s.trim().is_empty()),
             pharmacy,
-            id_type: self.id_type,
+            id_type,
             id_number: self.id_number,
             name: self.name,
             phone: self.phone,
