@@ -749,3 +749,53 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         .unwrap();
     assert_eq!(r.status(), 422);
 }
+
+#[tokio::test]
+async fn a_surge_alert_shows_its_figures_and_the_buyers_behind_it_masked() {
+    let app = spawn().await;
+    let pharmacy = pharmacy(&app).await;
+    let pos = app.services.add_api_token("pos", "pharmacy").await.unwrap();
+    let buy = |n: u32| {
+        json!({"pharmacy": pharmacy, "id_number": resident_id(n), "name": "吴十",
+               "phone": format!("139{n:08}"), "health_code": "green",
+               "drugs": [{"class": "antitussive", "qty": 1}]})
+    };
+    let mut n = 100;
+    // Two purchases a day for 28 days, then twelve.
+    for _ in 0..28 {
+        for _ in 0..2 {
+            n += 1;
+            assert_eq!(
+                app.post(&pos, "/api/v1/pharmacy-purchases", buy(n)).await.0,
+                201
+            );
+        }
+        app.advance_hours(24);
+    }
+    let first_of_spike = n + 1;
+    for _ in 0..12 {
+        n += 1;
+        assert_eq!(
+            app.post(&pos, "/api/v1/pharmacy-purchases", buy(n)).await.0,
+            201
+        );
+    }
+    app.advance_hours(24);
+    let report = app.services.run_jobs().await.unwrap();
+    assert_eq!(report.surge, Some(1), "{report:?}");
+
+    let town = app.sign_in_page("town", &VILLAGE[..9]).await;
+    let (s, html) = page_of(&app, "/alerts", &town).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("药店购药激增"), "{html}");
+    assert!(
+        html.contains("当日12例，基线P90为2.0，稳健z值10.0"),
+        "{html}"
+    );
+    // The twelve buyers of the day, masked; none of the days before.
+    assert_eq!(html.matches("吴*").count(), 12, "{html}");
+    assert!(!html.contains(&resident_id(first_of_spike)));
+    let (_, html) = page_of(&app, "/alerts?lang=en", &town).await;
+    assert!(html.contains("Pharmacy purchases surge"));
+    assert!(html.contains("12 that day; baseline P90 2.0, robust z 10.0"));
+}
