@@ -547,6 +547,77 @@ pub fn batch_rows(bytes: &[u8]) -> anyhow::Result<Vec<crate::usecases::goods::Ba
         .collect())
 }
 
+/// Columns of a pharmacy purchase file (药店哨点), one drug a row.
+pub const PURCHASE_COLUMNS: &[(&str, &str)] = &[
+    ("pharmacy", "pharmacy"),
+    ("药店", "pharmacy"),
+    ("药店名称", "pharmacy"),
+    ("purchase_id", "purchase_id"),
+    ("购药单号", "purchase_id"),
+    ("id_type", "id_type"),
+    ("证件类型", "id_type"),
+    ("id_number", "id_number"),
+    ("证件号码", "id_number"),
+    ("身份证号", "id_number"),
+    ("name", "name"),
+    ("姓名", "name"),
+    ("phone", "phone"),
+    ("手机号码", "phone"),
+    ("health_code", "health_code"),
+    ("健康码", "health_code"),
+    ("temperature", "temperature"),
+    ("体温", "temperature"),
+    ("symptoms", "symptoms"),
+    ("症状", "symptoms"),
+    ("drug_class", "drug_class"),
+    ("药品类别", "drug_class"),
+    ("drug_name", "drug_name"),
+    ("药品名称", "drug_name"),
+    ("qty", "qty"),
+    ("数量", "qty"),
+    ("for_someone_else", "for_someone_else"),
+    ("代购", "for_someone_else"),
+];
+
+pub fn purchase_rows(
+    bytes: &[u8],
+) -> anyhow::Result<Vec<crate::usecases::pharmacy::PurchaseFileRow>> {
+    let t = read_table(
+        bytes,
+        PURCHASE_COLUMNS,
+        &[
+            "pharmacy",
+            "id_number",
+            "name",
+            "phone",
+            "health_code",
+            "drug_class",
+            "qty",
+        ],
+    )?;
+    Ok(t.rows
+        .into_iter()
+        .map(|mut r| {
+            let mut take = |k: &str| r.remove(k).unwrap_or_default();
+            crate::usecases::pharmacy::PurchaseFileRow {
+                pharmacy: take("pharmacy"),
+                purchase_id: take("purchase_id"),
+                id_type: take("id_type"),
+                id_number: take("id_number"),
+                name: take("name"),
+                phone: take("phone"),
+                health_code: take("health_code"),
+                temperature: take("temperature"),
+                symptoms: take("symptoms"),
+                drug_class: take("drug_class"),
+                drug_name: take("drug_name"),
+                qty: take("qty"),
+                for_someone_else: take("for_someone_else"),
+            }
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

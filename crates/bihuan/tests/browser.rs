@@ -18,8 +18,8 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 use support::TestApp;
 use support::browser::{
-    Result, Screen, connect, fits_the_phone, pick, screenshot, set_date, start_driver, type_into,
-    value,
+    Result, Screen, body_text, check_screen, connect, fits_the_phone, in_first_screen, pick,
+    screenshot, set_date, start_driver, type_into, value,
 };
 
 async fn declare_like_a_person(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
@@ -1137,6 +1137,123 @@ async fn a_grid_worker_acknowledges_and_answers_an_instruction_on_a_phone() {
     let id = r["id"].as_i64().unwrap();
     let client = connect(&driver, Screen::Phone).await;
     let outcome = answer_an_instruction_like_a_grid_worker(&client, &app, &driver.shots, id).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+/// Signs in on the login page a protected page sent the phone to.
+async fn sign_in_on_the_phone(c: &Client, app: &TestApp, path: &str, user: &str) -> Result<()> {
+    c.delete_all_cookies().await?;
+    c.goto(&app.url(path)).await?;
+    assert_eq!(c.current_url().await?.path(), "/login");
+    type_into(c, "#username", user).await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("form button")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_url(&url::Url::parse(&app.url(path))?)
+        .await?;
+    Ok(())
+}
+
+async fn report_a_febrile_purchase_and_judge_its_alert(
+    c: &Client,
+    app: &TestApp,
+    dir: &Path,
+) -> Result<()> {
+    // The pharmacy clerk (its village's staff) records a febrile buyer.
+    sign_in_on_the_phone(c, app, "/pharmacy", "clerk").await?;
+    // A phone's screen: no sideways scroll, thumb-sized taps, the buyer first.
+    check_screen(c).await?;
+    in_first_screen(c, "#id_number").await?;
+    screenshot(c, dir, "pharmacy-form.png").await?;
+    type_into(c, "#id_number", &support::resident_id(51)).await?;
+    type_into(c, "#name", "陈发热").await?;
+    type_into(c, "#phone", "13900000051").await?;
+    pick(c, "health_code", "黄码").await?;
+    type_into(c, "#temperature", "38.4").await?;
+    c.find(Locator::Css("input[name=symptoms][value=fever]"))
+        .await?
+        .click()
+        .await?;
+    pick(c, "drugs_0_class", "退热").await?;
+    type_into(c, "#drugs_0_name", "布洛芬").await?;
+    type_into(c, "#drugs_0_qty", "1").await?;
+    c.find(Locator::Id("record")).await?.click().await?;
+    let flash = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("flash"))
+        .await
+        .map_err(|e| format!("not recorded: {e}"))?;
+    assert!(
+        flash.text().await?.contains("发热就诊转运"),
+        "a transfer was opened"
+    );
+    let list = c.find(Locator::Id("purchases")).await?.text().await?;
+    assert!(list.contains("陈**"), "the buyer masked: {list}");
+    check_screen(c).await?;
+    screenshot(c, dir, "pharmacy-recorded.png").await?;
+
+    // The town signs for the alert, then judges it a suspected event.
+    sign_in_on_the_phone(c, app, "/alerts", "zhen").await?;
+    let ack = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[id^=ack-]"))
+        .await?;
+    let card = c.find(Locator::Css("li.alert")).await?.text().await?;
+    assert!(
+        card.contains("发热红黄码购药") && card.contains("陈**"),
+        "{card}"
+    );
+    check_screen(c).await?;
+    in_first_screen(c, "button[id^=ack-]").await?;
+    screenshot(c, dir, "alert-open.png").await?;
+    ack.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[id^=suspected-]"))
+        .await?;
+    assert!(body_text(c).await?.contains("已签收"));
+    check_screen(c).await?;
+    screenshot(c, dir, "alert-acked.png").await?;
+    type_into(c, "textarea[name=note]", "购药人已联系，安排转运").await?;
+    c.find(Locator::Css("button[id^=suspected-]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("li.alert-suspected"))
+        .await
+        .map_err(|e| format!("not judged: {e}"))?;
+    assert!(body_text(c).await?.contains("购药人已联系"));
+    check_screen(c).await?;
+    screenshot(c, dir, "alert-judged.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pharmacy_clerk_reports_and_the_town_judges_the_alert_on_a_phone() {
+    let driver =
+        start_driver("a_pharmacy_clerk_reports_and_the_town_judges_the_alert_on_a_phone").await;
+    let app = support::spawn().await;
+    support::approved_venue(&app, "pharmacy", "330784002001", "康宁大药房").await;
+    for (name, role, region) in [
+        ("clerk", "village", "330784002001"),
+        ("zhen", "town", "330784002"),
+    ] {
+        app.services
+            .add_user(parse_new_user(name, role, region, "correct horse battery").unwrap())
+            .await
+            .unwrap();
+    }
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = report_a_febrile_purchase_and_judge_its_alert(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {

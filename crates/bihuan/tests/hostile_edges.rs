@@ -147,6 +147,7 @@ const API_GUARDED: &[&str] = &["/api/v1/instructions"];
 const PAGE_ROUTES: &[(&str, Shape)] = &[
     ("/assist", Shape::PageForm),
     ("/instructions", Shape::Instruction),
+    ("/pharmacy/import", Shape::PageForm),
 ];
 
 async fn send(
@@ -317,7 +318,14 @@ async fn uploads_are_refused_before_their_body_arrives() {
     // Pasted tables on pages: the role is checked before the form is read.
     let form = "application/x-www-form-urlencoded";
     let grid_cookie = format!("Cookie: bihuan_session={grid}\r\n");
-    for path in ["/residents", "/rolling/import", "/risk-areas/import"] {
+    for path in [
+        "/residents",
+        "/rolling/import",
+        "/risk-areas/import",
+        "/pharmacy/import",
+        "/pharmacy",
+        "/fever-clinic",
+    ] {
         assert_eq!(
             answer_before_typed_body(&app, path, form, "").await,
             303,

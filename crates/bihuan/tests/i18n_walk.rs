@@ -568,8 +568,15 @@ async fn make_world(app: &TestApp) -> World {
 /// Every GET route of the page router, read from its source, that answers
 /// HTML (files, static assets and downloads are not pages).
 fn page_routes() -> Vec<String> {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/pages/mod.rs"))
-        .unwrap();
+    // pages/mod.rs and every page module that keeps its own `routes()`.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/pages");
+    let mut src = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            src.push_str(&std::fs::read_to_string(path).unwrap());
+        }
+    }
     let flat: String = src.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut routes = Vec::new();
     let mut rest = flat.as_str();
@@ -601,7 +608,8 @@ fn matches_route(route: &str, path: &str) -> bool {
 #[tokio::test]
 async fn every_page_reads_in_one_language() {
     let app = support::spawn().await;
-    let w = make_world(&app).await;
+    let mut w = make_world(&app).await;
+    w.typed.extend(sentinel_world(&app).await);
     let data = Data::new(&w.typed);
     let command = app.sign_in_page("command", "330784").await;
     let worker = app.sign_in_page("grid_worker", "330784001001001").await;
@@ -616,6 +624,7 @@ async fn every_page_reads_in_one_language() {
         )
         .await;
     assert_eq!(s, 201, "{d}");
+    let town = app.sign_in_page("town", "330784001").await;
 
     // (path, who): None is the public.
     let walk: Vec<(String, Option<&str>)> = vec![
@@ -668,6 +677,12 @@ async fn every_page_reads_in_one_language() {
         ("/dashboard/330784/list/overdue".into(), Some(&command)),
         ("/reports".into(), Some(&command)),
         (format!("/reports/{}", w.report), Some(&command)),
+        ("/pharmacy".into(), Some(&village)),
+        ("/pharmacy?recorded=1&transfer=1".into(), Some(&command)),
+        ("/fever-clinic".into(), Some(&village)),
+        ("/fever-clinic?recorded=1".into(), Some(&command)),
+        ("/alerts".into(), Some(&town)),
+        ("/alerts?done=ack".into(), Some(&command)),
         ("/no-such-page".into(), Some(&command)),
     ];
     // The staged upload's mapping page needs an upload of its own.
@@ -792,6 +807,9 @@ async fn walk_error_forms(
         ("/venues".into(), Some(command)),
         ("/tracing".into(), Some(command)),
         ("/password".into(), Some(worker)),
+        ("/pharmacy".into(), Some(command)),
+        ("/fever-clinic".into(), Some(command)),
+        ("/alerts/1/judge".into(), Some(command)),
     ];
     let mut found = Vec::new();
     for (path, who) in &forms {
@@ -971,4 +989,51 @@ fn the_reader_sees_what_a_person_sees() {
     assert!(!data.without("Person: 张三, 永康市").chars().any(is_cjk));
     assert!(!data.without("Case 张*").chars().any(is_cjk));
     assert!(data.without("Measure: 居家健康监测").chars().any(is_cjk));
+}
+
+/// 哨点 data for the sentinel pages: a pharmacy and a clinic in 园丁社区, a
+/// febrile red-code purchase (its alert, signed for) and a visit. What was
+/// typed, to set aside.
+async fn sentinel_world(app: &TestApp) -> Vec<String> {
+    let pharmacy = support::approved_venue(app, "pharmacy", "330784001001", "康宁大药房").await;
+    let clinic =
+        support::approved_venue(app, "fever_clinic", "330784001001", "永康一院发热门诊").await;
+    let village = app.login_as("village", "330784001001").await;
+    let town = app.login_as("town", "330784001").await;
+    let (s, r) = app
+        .post(
+            &village,
+            "/api/v1/pharmacy-purchases",
+            json!({"pharmacy": pharmacy, "id_number": resident_id(77), "name": "李药", "phone": "13900000077",
+                   "health_code": "red", "temperature": "38.2", "symptoms": ["fever", "cough"],
+                   "drugs": [{"class": "antipyretic", "name": "布洛芬", "qty": 2}], "for_someone_else": true}),
+        )
+        .await;
+    ok(s, &r, "purchase");
+    let (s, r) = app
+        .post(
+            &village,
+            "/api/v1/fever-clinic-visits",
+            json!({"visit_id": "W-1", "clinic": clinic, "id_number": resident_id(77), "name": "李药",
+                   "phone": "13900000077", "temperature": "38.2", "symptoms": ["fever"],
+                   "test": {"barcode": "FC0000001", "sampled_at": "2022-01-28T09:30:00+08:00", "result": "pending"}}),
+        )
+        .await;
+    ok(s, &r, "visit");
+    let (_, alerts) = app.get(&town, "/api/v1/alerts").await;
+    let id = alerts[0]["id"].as_i64().expect("an alert");
+    let (s, r) = app
+        .post(&town, &format!("/api/v1/alerts/{id}/ack"), json!({}))
+        .await;
+    ok(s, &r, "ack");
+    [
+        "康宁大药房",
+        "永康一院发热门诊",
+        "李药",
+        "布洛芬",
+        "人民路8号",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
 }

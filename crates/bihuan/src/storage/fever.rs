@@ -134,3 +134,56 @@ pub async fn set_matched_visit(c: &mut AnyConnection, purchase: i64, visit: i64)
         .await?;
     Ok(())
 }
+
+/// One visit as the clinic list shows it: the patient by the masked
+/// identity on file.
+pub struct VisitLine {
+    pub id: i64,
+    pub at: i64,
+    pub venue: String,
+    pub name: String,
+    pub doc_masked: String,
+    pub phone_masked: String,
+    pub temperature_tenths: i64,
+    pub symptoms: String,
+    pub barcode: String,
+    pub sampled_at: i64,
+    pub result: String,
+    pub transfers_closed: i64,
+}
+
+/// Visits at fever clinics inside `scope`, newest first, at most `limit`.
+pub async fn visits_in(c: &mut AnyConnection, scope: &str, limit: i64) -> Result<Vec<VisitLine>> {
+    let rows = sqlx::query(
+        "SELECT fv.id, fv.at, v.name, p.name, p.doc_masked, p.phone_masked,
+                fv.temperature_tenths, fv.symptoms, fv.barcode, fv.sampled_at, fv.result,
+                fv.transfers_closed
+         FROM fever_clinic_visits fv
+         JOIN venues v ON v.id = fv.venue_id
+         JOIN persons p ON p.id = fv.person_id
+         WHERE v.region LIKE $1
+         ORDER BY fv.at DESC, fv.id DESC LIMIT $2",
+    )
+    .bind(format!("{scope}%"))
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VisitLine {
+                id: r.try_get(0)?,
+                at: r.try_get(1)?,
+                venue: r.try_get(2)?,
+                name: r.try_get(3)?,
+                doc_masked: r.try_get(4)?,
+                phone_masked: r.try_get(5)?,
+                temperature_tenths: r.try_get(6)?,
+                symptoms: r.try_get(7)?,
+                barcode: r.try_get(8)?,
+                sampled_at: r.try_get(9)?,
+                result: r.try_get(10)?,
+                transfers_closed: r.try_get(11)?,
+            })
+        })
+        .collect()
+}

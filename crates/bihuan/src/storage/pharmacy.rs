@@ -160,3 +160,67 @@ pub async fn set_followed_up(c: &mut AnyConnection, id: i64, at: i64) -> Result<
         .await?;
     Ok(())
 }
+
+/// One purchase as a list or a day's file shows it: the buyer by the
+/// masked identity on file.
+pub struct PurchaseLine {
+    pub id: i64,
+    pub at: i64,
+    pub venue: String,
+    pub name: String,
+    pub doc_masked: String,
+    pub phone_masked: String,
+    pub health_code: String,
+    pub symptoms: String,
+    pub temperature_tenths: Option<i64>,
+    pub drugs: String,
+    pub for_someone_else: bool,
+    pub fever_transfer: bool,
+    pub test_due_at: Option<i64>,
+}
+
+/// Purchases at pharmacies inside `scope` made from `from` until `to`,
+/// newest first, at most `limit`.
+pub async fn purchases_in(
+    c: &mut AnyConnection,
+    scope: &str,
+    from: i64,
+    to: i64,
+    limit: i64,
+) -> Result<Vec<PurchaseLine>> {
+    let rows = sqlx::query(
+        "SELECT pp.id, pp.at, v.name, p.name, p.doc_masked, p.phone_masked, pp.health_code,
+                pp.symptoms, pp.temperature_tenths, pp.drugs, pp.for_someone_else,
+                pp.fever_transfer, pp.test_due_at
+         FROM pharmacy_purchases pp
+         JOIN venues v ON v.id = pp.venue_id
+         JOIN persons p ON p.id = pp.person_id
+         WHERE v.region LIKE $1 AND pp.at >= $2 AND pp.at < $3
+         ORDER BY pp.at DESC, pp.id DESC LIMIT $4",
+    )
+    .bind(format!("{scope}%"))
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PurchaseLine {
+                id: r.try_get(0)?,
+                at: r.try_get(1)?,
+                venue: r.try_get(2)?,
+                name: r.try_get(3)?,
+                doc_masked: r.try_get(4)?,
+                phone_masked: r.try_get(5)?,
+                health_code: r.try_get(6)?,
+                symptoms: r.try_get(7)?,
+                temperature_tenths: r.try_get(8)?,
+                drugs: r.try_get(9)?,
+                for_someone_else: r.try_get::<i64, _>(10)? != 0,
+                fever_transfer: r.try_get::<i64, _>(11)? != 0,
+                test_due_at: r.try_get(12)?,
+            })
+        })
+        .collect()
+}

@@ -422,3 +422,30 @@ impl Services {
         Ok(())
     }
 }
+
+impl Services {
+    /// The region's latest fever-clinic visits (at most 100), patients by
+    /// their masked identity; village, town and command staff.
+    pub async fn fever_visits(&self, actor: &super::Actor) -> Result<Vec<store::VisitLine>> {
+        if !actor.role.can_review() {
+            return Err(Error::Forbidden);
+        }
+        let mut c = self.db.pool().acquire().await?;
+        let mut rows = store::visits_in(&mut c, actor.scope(), 100).await?;
+        for r in &mut rows {
+            r.name = bihuan_domain::identity::mask_name(&r.name);
+        }
+        Ok(rows)
+    }
+
+    /// The approved fever clinics of the actor's region: (id, name).
+    pub async fn fever_clinics(&self, actor: &super::Actor) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .venues(actor)
+            .await?
+            .into_iter()
+            .filter(|v| v.kind == "fever_clinic" && v.state == "approved")
+            .map(|v| (v.id, v.name))
+            .collect())
+    }
+}

@@ -461,3 +461,331 @@ impl Services {
         Ok(true)
     }
 }
+
+/// The most purchases a recent list shows, and the rows one file may carry
+/// (each row is its own transaction, as a typed purchase is).
+pub const RECENT_LIMIT: i64 = 100;
+pub const IMPORT_MAX_ROWS: usize = 2_000;
+
+/// One row of an office's purchase file, cells as typed (one drug a row).
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseFileRow {
+    pub pharmacy: String,
+    pub purchase_id: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub name: String,
+    pub phone: String,
+    pub health_code: String,
+    pub temperature: String,
+    pub symptoms: String,
+    pub drug_class: String,
+    pub drug_name: String,
+    pub qty: String,
+    pub for_someone_else: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PurchaseImportReport {
+    pub loaded: usize,
+    pub fever_transfers: usize,
+    /// Rows whose purchase_id was already on file (answered, not stored again).
+    pub repeated: usize,
+    /// (row number under the header, errors).
+    pub refused: Vec<(usize, Vec<FieldError>)>,
+}
+
+/// Who reads and imports a region's purchases: the village, town and
+/// command staff (a grid is smaller than any pharmacy's village).
+fn may_list(actor: &Actor) -> Result<()> {
+    if actor.role.can_review() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Unix seconds of a Shanghai day's midnight.
+pub(crate) fn day_start(day: bihuan_domain::Date) -> i64 {
+    day.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp()
+        - 8 * 3600
+}
+
+/// A cell as the words offices write: 是 / 有 / yes / 1 / true.
+fn yes(cell: &str) -> bool {
+    matches!(
+        cell.trim().to_ascii_lowercase().as_str(),
+        "是" | "有" | "yes" | "y" | "1" | "true"
+    )
+}
+
+impl PurchaseFileRow {
+    /// The wire form of the row, labels turned into the policy's names;
+    /// what cannot be turned is passed on for the use case to refuse.
+    fn input(self, pharmacy: i64, policy: &bihuan_domain::policy::Policy) -> PurchaseInput {
+        let health_code = match self.health_code.trim() {
+            "绿码" | "绿" => "green".to_string(),
+            "黄码" | "黄" => "yellow".to_string(),
+            "红码" | "红" => "red".to_string(),
+            other => other.to_ascii_lowercase(),
+        };
+        let symptoms = self
+            .symptoms
+            .split([',', '，', '、', ';', '；', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "无")
+            .map(|s| {
+                Symptom::ALL
+                    .into_iter()
+                    .find(|x| x.label_zh() == s || x.label_en().eq_ignore_ascii_case(s))
+                    .map_or_else(|| s.to_string(), |x| x.as_str().to_string())
+            })
+            .collect();
+        // Offices write the document type as words (居民身份证, 护照).
+        let typed = self.id_type.trim();
+        let id_type = bihuan_domain::identity::DocumentType::ALL
+            .into_iter()
+            .find(|d| d.label_zh() == typed || d.label_en().eq_ignore_ascii_case(typed))
+            .map(|d| d.as_str().to_string())
+            .unwrap_or_else(|| match typed {
+                "身份证" => "resident".to_string(),
+                other => other.to_string(),
+            });
+        let typed = self.drug_class.trim();
+        let class = policy
+            .pharmacy
+            .drug_classes
+            .iter()
+            .find(|d| d.label_zh == typed || d.label_en.eq_ignore_ascii_case(typed))
+            .map_or_else(|| typed.to_string(), |d| d.name.clone());
+        PurchaseInput {
+            purchase_id: Some(self.purchase_id).filter(|s| !s.trim().is_empty()),
+            pharmacy,
+            id_type,
+            id_number: self.id_number,
+            name: self.name,
+            phone: self.phone,
+            health_code,
+            symptoms,
+            temperature: Some(self.temperature).filter(|s| !s.trim().is_empty()),
+            drugs: vec![DrugInput {
+                class,
+                name: self.drug_name,
+                // 0 is refused by the use case as out of range.
+                qty: self.qty.trim().parse().unwrap_or(0),
+            }],
+            for_someone_else: yes(&self.for_someone_else),
+        }
+    }
+}
+
+/// A file row's errors named by its columns, not the wire form's paths.
+fn file_fields(errors: Vec<FieldError>) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            let column = match e.field.rsplit('.').next().unwrap_or_default() {
+                "class" if e.field.starts_with("drugs.") => Some("drug_class"),
+                "name" if e.field.starts_with("drugs.") => Some("drug_name"),
+                "qty" => Some("qty"),
+                _ => None,
+            };
+            if let Some(c) = column {
+                e.field = c.to_string();
+            }
+            e
+        })
+        .collect()
+}
+
+impl Services {
+    /// The region's purchases: on `day` (Shanghai), else the latest.
+    pub async fn purchases(
+        &self,
+        actor: &Actor,
+        day: Option<bihuan_domain::Date>,
+    ) -> Result<Vec<store::PurchaseLine>> {
+        may_list(actor)?;
+        let (from, to, limit) = match day {
+            Some(d) => (day_start(d), day_start(d) + 86_400, 50_000),
+            None => (0, i64::MAX, RECENT_LIMIT),
+        };
+        let mut c = self.db.pool().acquire().await?;
+        let mut rows = store::purchases_in(&mut c, actor.scope(), from, to, limit).await?;
+        for r in &mut rows {
+            r.name = bihuan_domain::identity::mask_name(&r.name);
+        }
+        Ok(rows)
+    }
+
+    /// The approved pharmacies of the actor's region: (id, name).
+    pub async fn pharmacies(&self, actor: &Actor) -> Result<Vec<(i64, String)>> {
+        Ok(self
+            .venues(actor)
+            .await?
+            .into_iter()
+            .filter(|v| v.kind == "pharmacy" && v.state == "approved")
+            .map(|v| (v.id, v.name))
+            .collect())
+    }
+
+    /// A day's purchases of the region as .xlsx (masked identities, the
+    /// watermark), the export audited.
+    pub async fn purchases_xlsx(&self, actor: &Actor, day: Option<&str>) -> Result<Vec<u8>> {
+        may_list(actor)?;
+        let day = match day.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => bihuan_domain::validation::date("date", d)
+                .map_err(|e| Error::from(FieldErrors(vec![e])))?,
+            None => self.clock.today(),
+        };
+        let rows = self.purchases(actor, Some(day)).await?;
+        let header = [
+            "时间",
+            "药店",
+            "姓名",
+            "证件号码",
+            "手机号码",
+            "健康码",
+            "体温",
+            "症状",
+            "药品",
+            "代购",
+            "发热转运",
+            "应检截止",
+        ];
+        let mut table = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+        let yes_no = |b: bool| if b { "是" } else { "否" }.to_string();
+        for r in &rows {
+            table.push(vec![
+                crate::web::pages::shanghai_time(r.at),
+                r.venue.clone(),
+                r.name.clone(),
+                r.doc_masked.clone(),
+                r.phone_masked.clone(),
+                match r.health_code.as_str() {
+                    "green" => "绿码",
+                    "yellow" => "黄码",
+                    "red" => "红码",
+                    other => other,
+                }
+                .to_string(),
+                r.temperature_tenths
+                    .map(|t| format!("{}.{}", t / 10, t % 10))
+                    .unwrap_or_default(),
+                self.symptom_words(&r.symptoms),
+                self.drug_words(&r.drugs),
+                yes_no(r.for_someone_else),
+                yes_no(r.fever_transfer),
+                r.test_due_at
+                    .map(crate::web::pages::shanghai_time)
+                    .unwrap_or_default(),
+            ]);
+        }
+        let at = self
+            .audit_export(
+                actor,
+                "pharmacy_purchases_exported",
+                json!({"day": day.to_string(), "rows": rows.len()}),
+            )
+            .await?;
+        crate::export::xlsx(
+            "药店购药",
+            &table,
+            crate::export::Mark::By {
+                who: &actor.username,
+                at,
+            },
+        )
+    }
+
+    /// Stored symptoms (a JSON list of keys) in Chinese words.
+    pub fn symptom_words(&self, stored: &str) -> String {
+        serde_json::from_str::<Vec<String>>(stored)
+            .unwrap_or_default()
+            .iter()
+            .map(|s| Symptom::parse(s).map_or(s.as_str(), |x| x.label_zh()))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+
+    /// Stored drugs (a JSON list) as "退热 布洛芬×2、止咳×1".
+    pub fn drug_words(&self, stored: &str) -> String {
+        serde_json::from_str::<Vec<serde_json::Value>>(stored)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| {
+                let class = d["class"].as_str().unwrap_or_default();
+                let label = self
+                    .policy
+                    .drug_class(class)
+                    .map_or(class.to_string(), |c| c.label_zh.clone());
+                let name = d["name"].as_str().unwrap_or_default();
+                let sep = if name.is_empty() { "" } else { " " };
+                format!("{label}{sep}{name}×{}", d["qty"].as_i64().unwrap_or(0))
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+
+    /// An office's file of purchases, each row recorded on its own as a
+    /// typed purchase is (record_purchase, one transaction a row): good
+    /// rows are stored, bad rows are refused with their row numbers and
+    /// store nothing, like the other imports.
+    pub async fn import_purchases(
+        &self,
+        actor: &Actor,
+        rows: Vec<PurchaseFileRow>,
+    ) -> Result<PurchaseImportReport> {
+        may_list(actor)?;
+        if rows.len() > IMPORT_MAX_ROWS {
+            return Err(Error::field(
+                "file",
+                "rows",
+                &format!("一个文件最多{IMPORT_MAX_ROWS}行"),
+                &format!("at most {IMPORT_MAX_ROWS} rows a file"),
+            ));
+        }
+        let pharmacies = self.pharmacies(actor).await?;
+        let by = PurchaseSource::Staff(actor.clone());
+        let mut report = PurchaseImportReport {
+            loaded: 0,
+            fever_transfers: 0,
+            repeated: 0,
+            refused: Vec::new(),
+        };
+        for (i, r) in rows.into_iter().enumerate() {
+            let typed = r.pharmacy.trim();
+            let Some(&(pharmacy, _)) = pharmacies
+                .iter()
+                .find(|(id, name)| name == typed || id.to_string() == typed)
+            else {
+                report.refused.push((
+                    i + 1,
+                    vec![FieldError::new(
+                        "pharmacy",
+                        "unknown",
+                        "本辖区无此已审核药店",
+                        "no such approved pharmacy in your region",
+                    )],
+                ));
+                continue;
+            };
+            match self
+                .record_purchase(&by, r.input(pharmacy, &self.policy))
+                .await
+            {
+                Ok(p) if p.repeated => report.repeated += 1,
+                Ok(p) => {
+                    report.loaded += 1;
+                    report.fever_transfers += usize::from(p.fever_transfer);
+                }
+                Err(Error::Invalid(e)) => report.refused.push((i + 1, file_fields(e))),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+}

@@ -32,6 +32,15 @@ pub struct JudgeInput {
     pub note: String,
 }
 
+/// A person behind an alert, masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertPerson {
+    pub id: i64,
+    pub name: String,
+    pub doc_masked: String,
+    pub phone_masked: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Judged {
     pub id: i64,
@@ -382,6 +391,38 @@ impl Services {
                 })
             })
             .await
+    }
+
+    /// The persons behind an alert as a list shows them (masked name,
+    /// document and phone), at most `limit`; another region's alert is 404.
+    pub async fn alert_people(
+        &self,
+        actor: &Actor,
+        id: i64,
+        limit: usize,
+    ) -> Result<Vec<AlertPerson>> {
+        may_handle(actor)?;
+        let mut c = self.db.pool().acquire().await?;
+        let alert = store::alert_in(&mut c, id, actor.scope())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let mut out = Vec::new();
+        for person in self
+            .people_behind(&mut c, &alert)
+            .await?
+            .into_iter()
+            .take(limit)
+        {
+            if let Some(p) = repo::person_in(&mut c, person, "").await? {
+                out.push(AlertPerson {
+                    id: p.id,
+                    name: bihuan_domain::identity::mask_name(&p.name),
+                    doc_masked: p.doc_masked,
+                    phone_masked: p.phone_masked,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The persons behind an alert: its buyer, or every person behind the

@@ -751,6 +751,84 @@ strings! {
     dr_end: "结束演练", "End the drill";
     dr_purge: "清除演练数据", "Purge the drill's records";
     dr_confirm_purge: "确认清除本次演练的全部记录（复盘报告保留）", "Yes, delete every record of this drill (the report is kept)";
+    // sentinel pages
+    nav_pharmacy: "药店哨点", "Pharmacy reports";
+    nav_fever: "发热门诊", "Fever clinic";
+    nav_alerts: "预警", "Alerts";
+    sn_pharmacy_title: "药店哨点 · 购药登记", "Pharmacy reports · purchases";
+    sn_fever_title: "发热门诊 · 就诊登记", "Fever clinic · visits";
+    sn_alerts_title: "预警", "Alerts";
+    sn_pharmacy: "药店", "Pharmacy";
+    sn_clinic: "发热门诊", "Fever clinic";
+    sn_visit_id: "就诊号", "Visit number";
+    sn_purchase_id: "购药单号", "Purchase number";
+    sn_record_purchase: "登记购药", "Record a purchase";
+    sn_record_visit: "登记就诊", "Record a visit";
+    sn_no_pharmacy: "本辖区还没有审核通过的药店，请先在场所码中登记。", "No approved pharmacy in your region yet: register one under venue codes first.";
+    sn_no_clinic: "本辖区还没有审核通过的发热门诊，请先在场所码中登记。", "No approved fever clinic in your region yet: register one under venue codes first.";
+    sn_health_code: "健康码", "Health code";
+    sn_temperature: "体温（℃）", "Temperature (°C)";
+    sn_symptoms: "症状", "Symptoms";
+    sn_drugs: "药品", "Drugs";
+    sn_drug_no: "药品", "Drug";
+    sn_drug_class: "类别", "Class";
+    sn_drug_name: "药品名称", "Drug name";
+    sn_qty: "数量", "Quantity";
+    sn_drugs_hint: "至少填写一种药品；不用的行留空。", "Fill in at least one drug; leave unused rows empty.";
+    sn_for_other: "代他人购买", "Bought for someone else";
+    sn_recorded: "已登记购药", "Purchase recorded";
+    sn_transfer_opened: "，已派发发热就诊转运任务", "; a fever-clinic transfer task was dispatched";
+    sn_visit_recorded: "已登记就诊", "Visit recorded";
+    sn_recent_purchases: "本辖区最近购药", "Recent purchases in your region";
+    sn_recent_visits: "本辖区最近就诊", "Recent visits in your region";
+    sn_none_yet: "暂无记录。", "Nothing recorded yet.";
+    sn_fever_transfer: "发热就诊转运", "Fever-clinic transfer";
+    sn_bought_for_other: "代购", "For someone else";
+    sn_test_due: "应检截止", "Test due by";
+    sn_export: "导出某日购药（Excel）", "Export a day's purchases (Excel)";
+    sn_export_day: "日期", "Date";
+    sn_export_button: "导出", "Export";
+    sn_import: "导入购药登记文件", "Import a purchase file";
+    sn_import_hint: "Excel 或 CSV，第一行为表头，每行一种药品。必填列：", "Excel or CSV with a header row, one drug a row. Required columns:";
+    sn_import_optional: "选填列：", "Optional columns:";
+    sn_import_rule: "每行单独登记：有错的行不载入并列出原因，其余行照常登记。", "Each row is recorded on its own: rows with errors are listed with the reason and not loaded; the other rows are recorded.";
+    sn_file: "文件", "File";
+    sn_import_button: "上传并导入", "Upload and import";
+    sn_import_title: "购药登记导入结果", "Purchase import";
+    sn_row: "行", "Row";
+    sn_why: "原因", "Reason";
+    sn_all_loaded: "所有行均已载入。", "Every row was loaded.";
+    sn_barcode: "采样管条码", "Tube barcode";
+    sn_sampled_at: "采样时间", "Sampled at";
+    sn_result: "检测结果", "Result";
+    sn_pending: "待出", "Pending";
+    sn_negative: "阴性", "Negative";
+    sn_positive: "阳性", "Positive";
+    sn_transfers_closed: "已闭环药店转运", "Pharmacy referrals closed";
+    sn_kind_febrile: "发热红黄码购药", "Febrile buyer with a red or yellow code";
+    sn_kind_surge: "激增", " surge";
+    sn_source_pharmacy: "药店购药", "Pharmacy purchases";
+    sn_source_fever: "发热门诊就诊", "Fever-clinic visits";
+    sn_source_other: "哨点信号", "Sentinel signals";
+    sn_state_open: "待签收", "Awaiting sign-off";
+    sn_state_acked: "已签收待研判", "Signed, awaiting judgement";
+    sn_false_alarm: "误报", "False alarm";
+    sn_suspected: "疑似事件", "Suspected event";
+    sn_ack: "签收", "Sign for it";
+    sn_judge: "研判", "Judge";
+    sn_verdict: "研判结论", "Verdict";
+    sn_note: "研判说明", "Note on the judgement";
+    sn_ack_due: "签收时限", "Sign by";
+    sn_late: "已超时", "Late";
+    sn_escalated: "已上报市级", "Sent up to the city";
+    sn_acked_by: "签收", "Signed";
+    sn_judged_by: "研判", "Judged";
+    sn_people: "涉及人员", "Persons behind it";
+    sn_more_people: "人数较多，仅列出前20人；研判为疑似事件后全部派发核查任务。", "Only the first 20 are listed; a suspected event sends verification tasks for all of them.";
+    sn_no_alerts: "本辖区暂无预警。", "No alerts in your region.";
+    sn_acked_flash: "已签收，请研判。", "Signed for: now judge it.";
+    sn_judged_flash: "已研判。", "Judgement recorded.";
+    sn_suspected_hint: "研判为疑似事件将向涉及人员所在网格派发核查任务。", "A suspected event sends a verification task to each person's grid.";
 }
 
 impl Lang {
@@ -1438,6 +1516,12 @@ impl Lang {
                     );
                 }
                 "kind" => {
+                    // 预警 kinds (alert events) before zones and tasks.
+                    match v {
+                        "febrile_red_yellow" => return self.t().sn_kind_febrile.into(),
+                        "surge" => return self.pick("激增", "surge").into(),
+                        _ => {}
+                    }
                     let zone = self.zone_kind(v);
                     return if zone != v { zone } else { self.task_kind(v) };
                 }

@@ -20,6 +20,7 @@ mod rolling;
 pub mod romanize;
 mod rounds;
 mod sampling;
+mod sentinel;
 mod sites;
 mod staff;
 mod venues;
@@ -173,6 +174,7 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/{id}", get(dashboard::report))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
+        .merge(sentinel::routes())
 }
 
 // ---------------------------------------------------------------------------
@@ -335,6 +337,14 @@ fn nav_links(l: Lang, role: Role, may_trace: bool) -> (Vec<NavLink>, Vec<NavLink
     }
     if role.can_handle_assist_lists() {
         more.push(link(t.as_nav, "/assist"));
+    }
+    // 哨点: the staff of a pharmacy's or clinic's region; 预警: towns and the city.
+    if role.can_review() {
+        more.push(link(t.nav_pharmacy, "/pharmacy"));
+        more.push(link(t.nav_fever, "/fever-clinic"));
+    }
+    if matches!(role, Role::Town | Role::Command) {
+        more.push(link(t.nav_alerts, "/alerts"));
     }
     more.push(link(t.pw_title, "/password"));
     more.retain(|n| !shown.contains(&n.href));
