@@ -434,6 +434,40 @@ async fn the_command_runs_a_drill_from_its_pages() {
     assert!(report.contains("签收") && report.contains("闭环"));
     assert!(report.contains("3 / "), "three drill people: {report}");
 
+    // The front line sees an announced drill's tasks badged 演练; a blind
+    // drill's look like any other.
+    let worker = app.sign_in_page("grid_worker", GRID).await;
+    let badges = |html: &str| html.matches("badge drill").count();
+    let (_, tasks) = app.page("/tasks", &worker).await;
+    let announced = badges(&tasks);
+    assert!(announced > 0, "{tasks}");
+    let cards = |html: &str| html.matches("<article class=\"task").count();
+    let before = cards(&tasks);
+    let api = app.login_as("command", "330784").await;
+    let blind = SEED_SCRIPT.replace("announced = true", "announced = false");
+    assert_eq!(
+        app.post(&api, "/api/v1/drills", json!({ "script": blind }))
+            .await
+            .0,
+        201
+    );
+    let (_, tasks) = app.page("/tasks", &worker).await;
+    assert!(cards(&tasks) > before, "the blind drill's tasks are there");
+    assert_eq!(badges(&tasks), announced, "and carry no badge");
+    // The town's 预警: the febrile yellow-code buyer of each drill alerted;
+    // only the announced drill's alert is badged.
+    let (s, alerts) = app.page("/alerts", &town).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM alerts WHERE drill_id IS NOT NULL"
+        )
+        .await,
+        2
+    );
+    assert_eq!(badges(&alerts), 1, "{alerts}");
+
     // Purging asks for the box first.
     let purge = format!("{to}/purge");
     let r = app
@@ -446,7 +480,7 @@ async fn the_command_runs_a_drill_from_its_pages() {
             "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL"
         )
         .await,
-        3
+        6
     );
     let r = app
         .post_page(&purge, &command, &[("csrf", csrf), ("confirm", "1".into())])
@@ -461,6 +495,7 @@ async fn the_command_runs_a_drill_from_its_pages() {
             "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL"
         )
         .await,
-        0
+        3,
+        "the blind drill's people stay"
     );
 }

@@ -861,9 +861,13 @@ pub struct TaskRow {
     pub note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A task of an announced drill (明演), shown as 演练; a blind drill's
+    /// looks like any other.
+    pub announced_drill: bool,
 }
 
-const TASK_COLS: &str = "id, kind, state, person_id, region, escalated_to, escalated_duty, due_at, reason, outcome, note, created_at, updated_at";
+const TASK_COLS: &str = "id, kind, state, person_id, region, escalated_to, escalated_duty, due_at, reason, outcome, note, created_at, updated_at, \
+     (SELECT announced FROM drills WHERE drills.id = tasks.drill_id) AS drill_announced";
 
 fn task_row(r: &AnyRow) -> Result<TaskRow> {
     Ok(TaskRow {
@@ -880,6 +884,7 @@ fn task_row(r: &AnyRow) -> Result<TaskRow> {
         note: r.try_get("note")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        announced_drill: r.try_get::<Option<i64>, _>("drill_announced")? == Some(1),
     })
 }
 

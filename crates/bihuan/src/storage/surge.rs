@@ -228,11 +228,14 @@ pub struct Alert {
     pub created_at: i64,
     /// The drill it belongs to (演练), shown as such.
     pub drill_id: Option<i64>,
+    /// Of an announced drill (明演): shown as 演练.
+    pub announced_drill: bool,
 }
 
 const COLUMNS: &str = "id, kind, source, township, region, day, count, median_milli, mad_milli,
     p90_milli, z_milli, person_id, state, ack_due_at, escalated_at, acked_by, acked_at, verdict,
-    note, judged_by, judged_at, created_at, drill_id";
+    note, judged_by, judged_at, created_at, drill_id,
+    (SELECT announced FROM drills WHERE drills.id = alerts.drill_id)";
 
 fn alert(r: &sqlx::any::AnyRow) -> Result<Alert> {
     let milli = |i: usize| -> Result<f64> { Ok(r.try_get::<i64, _>(i)? as f64 / 1000.0) };
@@ -260,6 +263,7 @@ fn alert(r: &sqlx::any::AnyRow) -> Result<Alert> {
         judged_at: r.try_get(20)?,
         created_at: r.try_get(21)?,
         drill_id: r.try_get(22)?,
+        announced_drill: r.try_get::<Option<i64>, _>(23)? == Some(1),
     })
 }
 

@@ -21,8 +21,9 @@ use crate::storage::{repo, testing as testing_store, venues as venue_store};
 
 /// The name every synthetic person carries: plainly a drill's.
 pub const DRILL_PERSON_NAME: &str = "演练人员";
-/// The largest script accepted (bytes).
-pub const MAX_SCRIPT_BYTES: usize = 256 * 1024;
+/// The largest script accepted (bytes): a city-scale run from the command
+/// line (20,000 threads); the API's and pages' body limit is far lower.
+pub const MAX_SCRIPT_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ThreadStarted {

@@ -100,6 +100,8 @@ pub struct TaskView {
     pub reason: String,
     pub outcome: Option<String>,
     pub note: Option<String>,
+    /// Of an announced drill (演练).
+    pub drill: bool,
 }
 
 pub fn view(t: &TaskRow, now: i64) -> TaskView {
@@ -118,6 +120,7 @@ pub fn view(t: &TaskRow, now: i64) -> TaskView {
         reason: t.reason.clone(),
         outcome: t.outcome.clone(),
         note: t.note.clone(),
+        drill: t.announced_drill,
     }
 }
 

@@ -714,6 +714,7 @@ strings! {
     // drills (应急演练)
     nav_drills: "应急演练", "Drills";
     dr_title: "应急演练", "Emergency drills";
+    dr_badge: "演练", "Drill";
     dr_intro: "演练数据单独标记，不进入健康码推送、看板、日报和短信，演练结束后可一键清除（复盘报告保留）。", "Drill records are flagged: they never reach the health-code feed, dashboards, the daily report or SMS, and can be purged when the drill ends (the report is kept).";
     dr_none: "还没有演练。", "No drills yet.";
     dr_name: "名称", "Name";

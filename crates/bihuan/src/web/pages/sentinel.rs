@@ -892,6 +892,8 @@ pub struct PersonItem {
 
 pub struct AlertItem {
     pub id: i64,
+    /// Of an announced drill: badged 演练.
+    pub drill: bool,
     pub what: String,
     pub township: String,
     pub day: String,
@@ -983,6 +985,7 @@ async fn alerts_page(
             )
         };
         alerts.push(AlertItem {
+            drill: a.announced_drill,
             id: a.id,
             what,
             township: super::staff::region_words(l, &names, &a.township),

@@ -271,6 +271,8 @@ pub async fn change_password(
 /// One task as a card, with the actions its state and the user's role allow.
 pub struct TaskCard {
     pub id: i64,
+    /// Of an announced drill: badged 演练.
+    pub drill: bool,
     pub kind: String,
     pub state: String,
     pub state_label: String,
@@ -464,6 +466,7 @@ fn task_card(
         due: shanghai_rfc3339(&v.due_at),
         overdue: v.overdue,
         urgent: v.urgent,
+        drill: v.drill,
         // Empty for work that belongs to the whole grid.
         person_href: v
             .person_id
