@@ -345,6 +345,21 @@ async fn a_repeated_passage_is_stored_once() {
         1
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM declarations").await, 3);
+    // Another checkpoint's tablet counts alike: its dup-1 is its own.
+    let other = approved_venue(&app, "checkpoint", VILLAGE, "永康南站出口").await;
+    let (s, theirs) = app
+        .post(
+            &staff,
+            "/api/v1/checkpoint-passages",
+            passage("dup-1", other, vec![traveller(24, "pass")]),
+        )
+        .await;
+    assert_eq!(s, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM checkpoint_passages").await,
+        3
+    );
 }
 
 #[tokio::test]

@@ -303,6 +303,17 @@ async fn only_a_pharmacy_token_or_the_pharmacys_region_may_report() {
         count(&app, "SELECT COUNT(*) FROM pharmacy_purchases").await,
         2
     );
+    // Another pharmacy's till counts alike: its POS-0001 is its own.
+    let other = approved_venue(&app, "pharmacy", VILLAGE, "仁和药店").await;
+    let mut body = purchase(other, 7);
+    body["purchase_id"] = json!("POS-0001");
+    let (s, theirs) = app.post(&pos, "/api/v1/pharmacy-purchases", body).await;
+    assert_eq!(s, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM pharmacy_purchases").await,
+        3
+    );
 }
 
 /// 不得层层加码: a town's shorter test deadline for buyers holds at its

@@ -17,7 +17,7 @@ pub async fn insert_passage(
         "INSERT INTO checkpoint_passages (client_id, venue_id, region, plate, recorded_by, at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
-    .bind(client_id)
+    .bind(super::venue_key(venue_id, client_id))
     .bind(venue_id)
     .bind(region)
     .bind(plate)
@@ -28,19 +28,18 @@ pub async fn insert_passage(
     .try_get(0)?)
 }
 
-/// A passage already stored under a client's id: its id and checkpoint.
+/// A passage the checkpoint already stored under its own id.
 pub async fn passage_by_client_id(
     c: &mut AnyConnection,
+    venue_id: i64,
     client_id: &str,
-) -> Result<Option<(i64, i64)>> {
-    let r = sqlx::query("SELECT id, venue_id FROM checkpoint_passages WHERE client_id = $1")
-        .bind(client_id)
+) -> Result<Option<i64>> {
+    sqlx::query("SELECT id FROM checkpoint_passages WHERE client_id = $1")
+        .bind(super::venue_key(venue_id, client_id))
         .fetch_optional(c)
-        .await?;
-    Ok(match r {
-        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-        None => None,
-    })
+        .await?
+        .map(|r| Ok(r.try_get(0)?))
+        .transpose()
 }
 
 pub struct NewTraveller<'a> {

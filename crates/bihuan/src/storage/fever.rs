@@ -25,7 +25,7 @@ pub async fn insert_visit(c: &mut AnyConnection, v: &NewVisit<'_>, at: i64) -> R
              recorded_by, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) RETURNING id",
     )
-    .bind(v.client_id)
+    .bind(super::venue_key(v.venue_id, v.client_id))
     .bind(v.venue_id)
     .bind(v.person_id)
     .bind(v.doc_enc)
@@ -55,13 +55,14 @@ pub struct StoredVisit {
 
 pub async fn visit_by_client_id(
     c: &mut AnyConnection,
+    venue_id: i64,
     client_id: &str,
 ) -> Result<Option<StoredVisit>> {
     let Some(r) = sqlx::query(
         "SELECT id, venue_id, person_id, barcode, sampled_at, result, transfers_closed
          FROM fever_clinic_visits WHERE client_id = $1",
     )
-    .bind(client_id)
+    .bind(super::venue_key(venue_id, client_id))
     .fetch_optional(c)
     .await?
     else {

@@ -71,6 +71,10 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (24, include_str!("../../migrations/sqlite/0024_goods.sql")),
     (25, include_str!("../../migrations/sqlite/0025_drills.sql")),
+    (
+        26,
+        include_str!("../../migrations/sqlite/0026_client_ids_per_venue.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_core.sql")),

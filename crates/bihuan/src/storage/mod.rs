@@ -166,6 +166,12 @@ impl Db {
     }
 }
 
+/// How a client's own id of a record (a purchase, a visit, a passage) is
+/// stored: under its venue, so two venues' systems may count alike.
+pub(crate) fn venue_key(venue_id: i64, client_id: &str) -> String {
+    format!("{venue_id}:{client_id}")
+}
+
 /// `synchronous = FULL`: a commit is on disk before anyone hears it succeeded.
 const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA journal_mode = WAL",

@@ -27,7 +27,7 @@ pub async fn insert_purchase(c: &mut AnyConnection, p: &NewPurchase<'_>, at: i64
              test_due_at, recorded_by, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
-    .bind(p.client_id)
+    .bind(p.client_id.map(|id| super::venue_key(p.venue_id, id)))
     .bind(p.venue_id)
     .bind(p.person_id)
     .bind(p.doc_enc)
@@ -57,13 +57,14 @@ pub struct StoredPurchase {
 
 pub async fn purchase_by_client_id(
     c: &mut AnyConnection,
+    venue_id: i64,
     client_id: &str,
 ) -> Result<Option<StoredPurchase>> {
     let Some(r) = sqlx::query(
         "SELECT id, venue_id, person_id, fever_transfer, test_due_at
          FROM pharmacy_purchases WHERE client_id = $1",
     )
-    .bind(client_id)
+    .bind(super::venue_key(venue_id, client_id))
     .fetch_optional(c)
     .await?
     else {

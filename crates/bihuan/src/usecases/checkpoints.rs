@@ -308,15 +308,7 @@ impl Services {
                         &format!("passage:{}", v.client_id),
                     )
                     .await?;
-                    if let Some((id, venue_id)) = store::passage_by_client_id(c, &v.client_id).await? {
-                        if venue_id != venue.id {
-                            return Err(Error::field(
-                                "passage_id",
-                                "taken",
-                                "通行记录编号已用于其他卡口",
-                                "this passage id belongs to another checkpoint",
-                            ));
-                        }
+                    if let Some(id) = store::passage_by_client_id(c, venue.id, &v.client_id).await? {
                         let travellers = store::travellers_of(c, id)
                             .await?
                             .into_iter()

@@ -209,8 +209,8 @@ impl Services {
                         &format!("fever_visit:{}", v.client_id),
                     )
                     .await?;
-                    if let Some(old) = store::visit_by_client_id(c, &v.client_id).await? {
-                        return svc.repeat_visit(c, &old, &v, venue.id, &actor, now).await;
+                    if let Some(old) = store::visit_by_client_id(c, venue.id, &v.client_id).await? {
+                        return svc.repeat_visit(c, &old, &v, &actor, now).await;
                     }
                     let (person_id, grid) = svc
                         .sentinel_person(c, &v.document, &v.name, &v.phone, &venue.region, &actor, "fever_clinic", now)
@@ -268,18 +268,9 @@ impl Services {
         c: &mut AnyConnection,
         old: &store::StoredVisit,
         v: &ValidVisit,
-        venue_id: i64,
         actor: &str,
         now: i64,
     ) -> Result<VisitRecorded> {
-        if old.venue_id != venue_id {
-            return Err(Error::field(
-                "visit_id",
-                "taken",
-                "就诊号已用于其他发热门诊",
-                "this visit id belongs to another fever clinic",
-            ));
-        }
         let mut answer = VisitRecorded {
             id: old.id,
             person_id: old.person_id,

@@ -253,16 +253,8 @@ impl Services {
                             .await?;
                     }
                     if let Some(id) = &v.client_id
-                        && let Some(p) = store::purchase_by_client_id(c, id).await?
+                        && let Some(p) = store::purchase_by_client_id(c, venue.id, id).await?
                     {
-                        if p.venue_id != venue.id {
-                            return Err(Error::field(
-                                "purchase_id",
-                                "taken",
-                                "购药单号已用于其他药店",
-                                "this purchase id belongs to another pharmacy",
-                            ));
-                        }
                         return Ok(PurchaseRecorded {
                             id: p.id,
                             person_id: p.person_id,

@@ -1,0 +1,7 @@
+-- A client's own id of a purchase, a visit or a passage is its venue's:
+-- stored as "venue:id", so two pharmacies (clinics, checkpoints) whose
+-- systems count alike never collide.
+UPDATE pharmacy_purchases SET client_id = CAST(venue_id AS TEXT) || ':' || client_id
+WHERE client_id IS NOT NULL;
+UPDATE fever_clinic_visits SET client_id = CAST(venue_id AS TEXT) || ':' || client_id;
+UPDATE checkpoint_passages SET client_id = CAST(venue_id AS TEXT) || ':' || client_id;
