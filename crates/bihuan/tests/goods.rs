@@ -265,6 +265,16 @@ async fn a_positive_batch_seals_its_downstream_holders_within_two_hours() {
         count(&app, "SELECT COUNT(*) FROM tasks WHERE kind = 'seal'").await,
         2
     );
+    // Two labs report the other batch positive at the same moment: one
+    // trace-back, named by both answers.
+    let path = format!("/api/v1/goods/batches/{}/result", other["id"]);
+    let (x, y) = tokio::join!(
+        app.post(&town, &path, json!({"result": "positive"})),
+        app.post(&town, &path, json!({"result": "positive"})),
+    );
+    assert_eq!((x.0, y.0), (200, 200), "{} {}", x.1, y.1);
+    assert_eq!(x.1["trace_back"], y.1["trace_back"]);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM trace_backs").await, 2);
 }
 
 #[tokio::test]

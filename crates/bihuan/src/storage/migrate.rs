@@ -73,7 +73,7 @@ const SQLITE: &[(i64, &str)] = &[
     (25, include_str!("../../migrations/sqlite/0025_drills.sql")),
     (
         26,
-        include_str!("../../migrations/sqlite/0026_client_ids_per_venue.sql"),
+        include_str!("../../migrations/sqlite/0026_review_fixes.sql"),
     ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
@@ -161,6 +161,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         25,
         include_str!("../../migrations/postgres/0025_drills.sql"),
+    ),
+    (
+        26,
+        include_str!("../../migrations/postgres/0026_review_fixes.sql"),
     ),
 ];
 

@@ -584,6 +584,13 @@ impl Services {
                     let b = store::batch_in(c, batch, actor.scope())
                         .await?
                         .ok_or(Error::NotFound)?;
+                    // Two positives of one batch at once start one trace-back.
+                    crate::storage::serialise_on(
+                        c,
+                        svc.db.backend(),
+                        &format!("goods_batch_result:{}", b.id),
+                    )
+                    .await?;
                     if let Some(t) = store::trace_back_of_batch(c, b.id).await? {
                         return Ok(ResultRecorded {
                             trace_back: Some(t),

@@ -5,3 +5,6 @@ UPDATE pharmacy_purchases SET client_id = CAST(venue_id AS TEXT) || ':' || clien
 WHERE client_id IS NOT NULL;
 UPDATE fever_clinic_visits SET client_id = CAST(venue_id AS TEXT) || ':' || client_id;
 UPDATE checkpoint_passages SET client_id = CAST(venue_id AS TEXT) || ':' || client_id;
+
+-- One trace-back per positive batch, whatever races.
+CREATE UNIQUE INDEX trace_backs_one_per_batch ON trace_backs (batch_id) WHERE batch_id IS NOT NULL;
