@@ -34,15 +34,16 @@ pub(crate) fn too_many() -> Response {
         .into_response()
 }
 
+/// Public: rate-limited per address before the body is read.
 pub async fn declare(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    body: Result<JsonBody<DeclarationInput>, Response>,
+    req: axum::extract::Request,
 ) -> ApiResult {
     if !s.allowed(crate::web::ratelimit::Family::Declare, addr) {
         return Ok(too_many());
     }
-    let JsonBody(input) = match body {
+    let input = match JsonBody::<DeclarationInput>::read(req).await {
         Ok(b) => b,
         Err(r) => return Ok(r),
     };

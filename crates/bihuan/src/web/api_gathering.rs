@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bihuan_domain::gathering::Step;
@@ -37,12 +37,12 @@ pub fn routes() -> Router<AppState> {
 async fn report(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    body: Result<JsonBody<GatheringInput>, Response>,
+    req: axum::extract::Request,
 ) -> ApiResult {
     if !s.allowed(Family::Declare, addr) {
         return Ok(too_many());
     }
-    let JsonBody(input) = match body {
+    let input = match JsonBody::<GatheringInput>::read(req).await {
         Ok(b) => b,
         Err(r) => return Ok(r),
     };

@@ -13,6 +13,16 @@ use crate::usecases::Actor;
 
 pub const SESSION_COOKIE: &str = "bihuan_session";
 
+impl<T: DeserializeOwned> JsonBody<T> {
+    /// Reads the body of `req` only now: for a handler that has checked the
+    /// caller (a token, a rate limit) first. The refusal is the answer.
+    pub async fn read(req: Request) -> Result<T, Response> {
+        <Self as FromRequest<()>>::from_request(req, &())
+            .await
+            .map(|JsonBody(t)| t)
+    }
+}
+
 /// A JSON body: 413 past the body limit, 400 when not JSON, 422 with the
 /// field path when a field has the wrong type or name or a string holds a
 /// NUL character.
