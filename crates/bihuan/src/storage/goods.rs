@@ -85,7 +85,7 @@ pub async fn holder_in(c: &mut AnyConnection, id: i64, scope: &str) -> Result<Op
 
 pub async fn holders(c: &mut AnyConnection, scope: &str) -> Result<Vec<HolderRow>> {
     sqlx::query(&format!(
-        "SELECT {HOLDER_COLS} FROM goods_holders WHERE region LIKE $1 ORDER BY id"
+        "SELECT {HOLDER_COLS} FROM goods_holders WHERE region LIKE $1 ORDER BY id LIMIT 2000"
     ))
     .bind(format!("{scope}%"))
     .fetch_all(c)
@@ -193,7 +193,7 @@ pub async fn batch_in(c: &mut AnyConnection, id: i64, scope: &str) -> Result<Opt
 
 pub async fn batches(c: &mut AnyConnection, scope: &str) -> Result<Vec<BatchRow>> {
     sqlx::query(&format!(
-        "SELECT {BATCH_COLS} FROM goods_batches WHERE region LIKE $1 ORDER BY id DESC"
+        "SELECT {BATCH_COLS} FROM goods_batches WHERE region LIKE $1 ORDER BY id DESC LIMIT 500"
     ))
     .bind(format!("{scope}%"))
     .fetch_all(c)
@@ -345,7 +345,7 @@ pub async fn insert_job(
 
 pub async fn jobs(c: &mut AnyConnection, scope: &str) -> Result<Vec<JobRow>> {
     sqlx::query(&format!(
-        "{JOB_SELECT} WHERE j.region LIKE $1 ORDER BY j.id"
+        "{JOB_SELECT} WHERE j.region LIKE $1 ORDER BY j.id DESC LIMIT 500"
     ))
     .bind(format!("{scope}%"))
     .fetch_all(c)
@@ -445,7 +445,7 @@ pub async fn insert_site(
 
 pub async fn sites(c: &mut AnyConnection, scope: &str) -> Result<Vec<SiteRow>> {
     sqlx::query(&format!(
-        "{SITE_SELECT} WHERE s.region LIKE $1 ORDER BY s.id"
+        "{SITE_SELECT} WHERE s.region LIKE $1 ORDER BY s.id LIMIT 2000"
     ))
     .bind(format!("{scope}%"))
     .fetch_all(c)
