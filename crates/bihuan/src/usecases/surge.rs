@@ -129,42 +129,66 @@ impl Services {
             if !verdict.alert {
                 continue;
             }
-            let date = date_of(day).to_string();
-            let id = store::insert_alert(
-                c,
-                &NewAlert {
-                    kind: KIND_SURGE,
-                    source: source.as_str(),
-                    township,
-                    day: &date,
-                    count: i64::from(today),
-                    median_milli: milli(verdict.median),
-                    mad_milli: milli(verdict.mad),
-                    p90_milli: milli(verdict.p90),
-                    z_milli: milli(verdict.z),
-                    person_id: None,
-                    purchase_id: None,
-                    ack_due_at: now + i64::from(rule.ack_hours) * 3600,
-                },
-                now,
-            )
-            .await?;
-            if let Some(id) = id {
-                repo::insert_event(
-                    c,
-                    now,
-                    "system",
-                    None,
-                    None,
-                    "alert_opened",
-                    &json!({"alert": id, "kind": KIND_SURGE, "source": source.as_str(),
-                            "region": township, "day": date, "count": today}),
-                )
-                .await?;
+            // One township's alert under its own savepoint: a bad row is
+            // logged and the others are still judged.
+            jobs::row_begin(c).await?;
+            let r = self
+                .open_surge(c, source, township, day, today, &verdict, now)
+                .await;
+            let row = township.parse::<i64>().unwrap_or(-1);
+            if jobs::row_end(c, "surge", row, r).await? == Some(true) {
                 opened += 1;
             }
         }
         Ok(opened)
+    }
+
+    /// Opens the surge alert of one township-day (once); true when new.
+    #[allow(clippy::too_many_arguments)]
+    async fn open_surge(
+        &self,
+        c: &mut AnyConnection,
+        source: SignalSource,
+        township: &str,
+        day: i64,
+        today: u32,
+        verdict: &bihuan_domain::surge::SurgeCheck,
+        now: i64,
+    ) -> Result<bool> {
+        let rule = &self.policy.surge;
+        let date = date_of(day).to_string();
+        let id = store::insert_alert(
+            c,
+            &NewAlert {
+                kind: KIND_SURGE,
+                source: source.as_str(),
+                township,
+                day: &date,
+                count: i64::from(today),
+                median_milli: milli(verdict.median),
+                mad_milli: milli(verdict.mad),
+                p90_milli: milli(verdict.p90),
+                z_milli: milli(verdict.z),
+                person_id: None,
+                purchase_id: None,
+                ack_due_at: now + i64::from(rule.ack_hours) * 3600,
+            },
+            now,
+        )
+        .await?;
+        let Some(id) = id else { return Ok(false) };
+        repo::insert_event(
+            c,
+            now,
+            "system",
+            None,
+            None,
+            "alert_opened",
+            &json!({"alert": id, "kind": KIND_SURGE, "source": source.as_str(),
+                    "region": township, "day": date, "count": today}),
+        )
+        .await?;
+        Ok(true)
     }
 
     /// A purchase's at-once alert: a febrile (fever-transfer) buyer with a
