@@ -680,6 +680,23 @@ impl Services {
             .await
     }
 
+    /// A day's passages at checkpoints in the actor's region, one line per
+    /// traveller (documents and phones masked): the checkpoint page's list.
+    pub async fn passages_of_day(
+        &self,
+        actor: &Actor,
+        day: bihuan_domain::Date,
+    ) -> Result<Vec<store::PassageLine>> {
+        let from = day
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            .timestamp()
+            - 8 * 3600;
+        let mut c = self.db.pool().acquire().await?;
+        store::passage_lines(&mut c, actor.scope(), from, from + 86_400).await
+    }
+
     /// A day's passages at checkpoints in the actor's region, one row per
     /// traveller, for the town or the city (documents and phones masked).
     pub async fn passages_xlsx(&self, actor: &Actor, day: Option<&str>) -> Result<Vec<u8>> {

@@ -70,12 +70,14 @@ pub fn lane_of(method: &Method, path: &str, bearer: bool, session_cookie: bool) 
         return Lane::Health;
     }
     if under("/declare")
+        || under("/report-gathering")
         || under("/api/v1/declarations")
         || (method == Method::POST && path == "/api/v1/gatherings")
     {
         return Lane::Declare;
     }
-    if under("/s") || under("/api/v1/status") || under("/api/v1/gathering-receipts") {
+    if under("/s") || under("/g") || under("/api/v1/status") || under("/api/v1/gathering-receipts")
+    {
         return Lane::Status;
     }
     if under("/v") || under("/api/v1/venue-codes") {

@@ -711,6 +711,136 @@ strings! {
     rp_deadline: "截止时间", "Deadline";
     rp_instruction: "指令", "Instruction";
     rp_recipient: "接收人", "Recipient";
+    // gate pages
+    nav_gatherings: "集聚性活动报备", "Gathering reports";
+    gt_form_title: "集聚性活动报备", "Report a gathering";
+    gt_form_intro: "举办宴会、婚礼、丧事等集聚性活动，请主办人如实报备。提交后得到一个回执页面，可随时查看审核进度和场所码。", "Hosts of banquets, weddings, funerals and other gatherings report them here. You get a receipt page showing the review and, once approved, the venue code.";
+    gt_sec_event: "活动信息", "The event";
+    gt_sec_people: "主办人和厨师", "Host and cook";
+    gt_kind: "活动类型", "Kind";
+    gt_kind_banquet: "宴会", "Banquet";
+    gt_kind_wedding: "婚礼", "Wedding";
+    gt_kind_funeral: "丧事", "Funeral";
+    gt_kind_other: "其他集聚性活动", "Other gathering";
+    gt_date: "举办日期", "Date";
+    gt_date_hint: "50人及以上须提前5个工作日报备。", "50 people or more: report 5 working days ahead.";
+    gt_village: "举办地村(社区)", "Village or community";
+    gt_address: "举办地址", "Venue address";
+    gt_tables: "桌数", "Tables";
+    gt_headcount: "人数", "Headcount";
+    gt_out_of_town: "外地来客人数", "Guests from out of town";
+    gt_out_of_town_short: "外地", "Out of town";
+    gt_host_name: "主办人", "Host";
+    gt_host_phone: "主办人手机", "Host's phone";
+    gt_cook_name: "厨师", "Cook";
+    gt_cook_phone: "厨师手机", "Cook's phone";
+    gt_cook_cert: "厨师持有健康证", "The cook holds a health certificate";
+    gt_cook_no_cert: "厨师无健康证", "No health certificate";
+    gt_guests: "宾客名单", "Guest list";
+    gt_guests_label: "每行一位：姓名,身份证号,手机号（外地来客在末尾加 ,外地）", "One guest a line: name, ID number, phone (add \",out\" for a guest from out of town)";
+    gt_guests_hint: "可从表格直接粘贴。", "You may paste it from a spreadsheet.";
+    gt_guests_max: "最多行数：", "At most this many lines: ";
+    gt_line_before: "第", "Line ";
+    gt_line_after: "行", "";
+    gt_pledge: "本人承诺：活动期间落实测温、扫码、通风等防控措施，有发热等症状者不参加。", "I pledge temperature checks, venue-code scans and ventilation at the event, and that anyone with fever or symptoms stays away.";
+    gt_pledge_label: "健康承诺", "Health pledge";
+    gt_submit: "提交报备", "Submit the report";
+    gt_paused_title: "宴会缓办", "Gatherings postponed";
+    gt_paused_body: "全市暂停受理集聚性活动报备，请推迟举办，恢复受理后再报备。", "The city has stopped taking gathering reports for now. Please postpone the event and report it once reports reopen.";
+    gt_paused_reason: "原因", "Reason";
+    gt_receipt_title: "集聚性活动报备回执", "Gathering report receipt";
+    gt_received: "报备已提交。请保存本页链接，随时查看审核进度。", "Report received. Keep this page's link to follow the review.";
+    gt_state: "审核状态", "State";
+    gt_tier: "审批层级", "Approved by";
+    gt_tier_self: "自行管理（村社区备案）", "Self-managed (filed with the village)";
+    gt_tier_town: "镇街审批", "The town";
+    gt_tier_city: "市级审批", "The city";
+    gt_st_submitted: "已提交，待村社区审核", "Submitted, waiting for the village";
+    gt_st_village_checked: "村社区已审核，待批准", "Checked by the village, waiting for approval";
+    gt_st_approved: "已批准", "Approved";
+    gt_st_ongoing: "进行中", "Under way";
+    gt_st_ended: "已结束", "Ended";
+    gt_st_rejected: "已驳回", "Refused";
+    gt_st_cancelled: "已取消", "Cancelled";
+    gt_venue_code: "活动场所码", "Venue code of the event";
+    gt_venue_code_hint: "请打印或展示此码，所有来宾入场时扫码登记。", "Print or show this code: every guest scans it on arrival.";
+    gt_keep_link: "批准后，本页会显示活动场所码。", "Once approved, this page shows the event's venue code.";
+    gt_review_title: "集聚性活动审核", "Gathering reviews";
+    gt_none: "暂无报备。", "No reports.";
+    gt_yours: "待您审核", "Waiting for you";
+    gt_done: "已处理。", "Done.";
+    gt_approve: "批准", "Approve";
+    gt_reject: "驳回", "Refuse";
+    gt_start: "活动开始", "Started";
+    gt_finish: "活动结束", "Ended";
+    gt_cancel: "取消活动", "Cancel the event";
+    gt_no_guests: "未填宾客名单。", "No guest list.";
+    gt_pause_title: "宴会缓办", "Postpone gatherings";
+    gt_pause_on: "已开启：暂停受理报备", "On: no new reports";
+    gt_pause_off: "未开启：正常受理", "Off: reports are taken";
+    gt_pause_reason_label: "原因（选填）", "Reason (optional)";
+    gt_pause_set: "开启宴会缓办", "Postpone gatherings city-wide";
+    gt_pause_lift: "解除宴会缓办", "Take reports again";
+    nav_checkpoints: "卡口登记", "Checkpoint passages";
+    nav_transfers: "转运交接", "Transfer hand-overs";
+    cp_title: "卡口通行登记", "Checkpoint passages";
+    cp_no_checkpoints: "本辖区没有已审核的卡口。卡口先在场所码页面登记（类型：卡口）并经镇街审核。", "No approved checkpoint in your area. Register one on the venue page (kind: checkpoint) for the town to approve.";
+    cp_record: "登记一次通行", "Record a passage";
+    cp_record_button: "登记通行", "Record the passage";
+    cp_recorded: "已登记，人数：", "Recorded. Travellers: ";
+    cp_checkpoint: "卡口", "Checkpoint";
+    cp_plate: "车牌", "Plate";
+    cp_plate_hint: "步行人员不填；车辆登记全部乘车人员。", "Leave empty for a walker; for a vehicle, record everyone in it.";
+    cp_traveller: "通行人员", "Traveller";
+    cp_origin_county: "来源地县(市、区)代码", "County code of origin";
+    cp_origin_country: "境外国家或地区", "Country or region abroad";
+    cp_origin: "来源地", "Origin";
+    cp_health_code: "健康码", "Health code";
+    cp_code_green: "绿码", "Green";
+    cp_code_yellow: "黄码", "Yellow";
+    cp_code_red: "红码", "Red";
+    cp_trip_star: "行程卡带星", "Trip card starred";
+    cp_negative_48h: "持48小时内核酸阴性证明", "Showed a negative test from the last 48 hours";
+    cp_destination: "目的地村(社区)", "Destination village";
+    cp_destination_address: "目的地地址", "Destination address";
+    cp_decision: "处置", "Decision";
+    cp_declaration: "申报", "Declaration";
+    cp_declared: "已申报", "Declared";
+    cp_on_behalf: "卡口代申报", "Declared at the checkpoint";
+    cp_undeclared: "未申报", "Not declared";
+    cp_day_list: "当日通行记录", "Passages of the day";
+    cp_no_passages: "当日暂无通行记录。", "No passages that day.";
+    cp_xlsx: "下载当日通行表（xlsx）", "Download the day's sheet (xlsx)";
+    cp_time: "时间", "Time";
+    cp_transfers_title: "转运交接", "Transfer hand-overs";
+    cp_transfers_intro: "卡口转运到本辖区的人员：待接收 → 已派车 → 已接到 → 已交接，每步点一次。", "Travellers a checkpoint transfers to your area: awaiting pickup → vehicle sent → picked up → handed over, one tap per step.";
+    cp_no_transfers: "暂无转运交接。", "No hand-overs.";
+    cp_pickup_by: "接收截止", "Pick up by";
+    cp_do_dispatch: "已派车", "Vehicle sent";
+    cp_do_pick_up: "已接到", "Picked up";
+    cp_do_hand_over: "已交接", "Handed over";
+    cp_step_done: "已更新。", "Updated.";
+    nav_goods: "人物同防", "Goods and people";
+    gd_title: "进口冷链货物批次", "Goods batches";
+    gd_none: "暂无货物批次。", "No batches.";
+    gd_origin: "产地", "Origin";
+    gd_holder: "货主单位", "Holder";
+    gd_quantity: "数量", "Quantity";
+    gd_inspection: "检验检疫证明", "Inspection certificate";
+    gd_nucleic_acid: "核酸检测证明", "Nucleic-acid certificate";
+    gd_disinfection: "消毒证明", "Disinfection certificate";
+    gd_positive: "阳性", "Positive";
+    gd_negative: "阴性", "Negative";
+    gd_moves: "流向", "Movements";
+    gd_jobs_title: "集中监管仓作业", "Supervised warehouse";
+    gd_no_jobs: "暂无监管仓作业。", "No warehouse jobs.";
+    gd_next: "下一步：", "Next: ";
+    gd_step_done: "已更新。", "Updated.";
+    gd_unfit_title: "不宜上岗人员", "Not fit for work";
+    gd_unfit_intro: "冷链从业人员未按时完成核酸检测，暂不宜上岗。", "Cold-chain workers overdue for their rolling test should not work for now.";
+    gd_no_unfit: "没有不宜上岗人员。", "Nobody is unfit for work.";
+    gd_last_negative: "最近阴性", "Last negative";
+    gd_never: "无", "None";
 }
 
 impl Lang {
@@ -1398,6 +1528,13 @@ impl Lang {
                     );
                 }
                 "kind" => {
+                    // A goods holder's kind (冷库 …), else a zone's or a task's.
+                    if let Some((_, zh, en)) = bihuan_domain::goods::HOLDER_KINDS
+                        .iter()
+                        .find(|(k, _, _)| *k == v)
+                    {
+                        return self.pick(zh, en).into();
+                    }
                     let zone = self.zone_kind(v);
                     return if zone != v { zone } else { self.task_kind(v) };
                 }

@@ -9,10 +9,13 @@
 
 mod assist;
 mod charts;
+mod checkpoints;
 mod command;
 mod contact_tracing;
 mod dashboard;
 mod forms;
+mod gatherings;
+mod goods;
 pub mod i18n;
 mod public;
 mod rolling;
@@ -168,6 +171,9 @@ pub fn routes() -> Router<AppState> {
         .route("/reports/{id}", get(dashboard::report))
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
+        .merge(gatherings::routes())
+        .merge(checkpoints::routes())
+        .merge(goods::routes())
 }
 
 // ---------------------------------------------------------------------------
@@ -330,6 +336,13 @@ fn nav_links(l: Lang, role: Role, may_trace: bool) -> (Vec<NavLink>, Vec<NavLink
     if role.can_handle_assist_lists() {
         more.push(link(t.as_nav, "/assist"));
     }
+    // gate pages: who may use them (grid workers review no gathering)
+    if role != Role::GridWorker {
+        more.push(link(t.nav_gatherings, "/gatherings"));
+        more.push(link(t.nav_checkpoints, "/checkpoints"));
+        more.push(link(t.nav_goods, "/goods"));
+    }
+    more.push(link(t.nav_transfers, "/transfers"));
     more.push(link(t.pw_title, "/password"));
     more.retain(|n| !shown.contains(&n.href));
     (tabs_first, more)
