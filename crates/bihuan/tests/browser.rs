@@ -1294,6 +1294,12 @@ async fn report_and_pass_the_gates(c: &Client, app: &TestApp, dir: &Path) -> Res
         .map_err(|e| format!("not recorded: {e}"))?;
     let list = c.find(Locator::Id("passages")).await?.text().await?;
     assert!(list.contains("浙G12345") && list.contains("转运"), "{list}");
+    c.execute(
+        "document.getElementById('passages').scrollIntoView()",
+        vec![],
+    )
+    .await?;
+    assert!(fits_the_phone(c).await?, "the day's list fits the phone");
     screenshot(c, dir, "checkpoint-recorded.png").await?;
 
     // The destination grid takes the hand-over through its steps.

@@ -792,6 +792,7 @@ strings! {
     cp_plate: "车牌", "Plate";
     cp_plate_hint: "步行人员不填；车辆登记全部乘车人员。", "Leave empty for a walker; for a vehicle, record everyone in it.";
     cp_traveller: "通行人员", "Traveller";
+    cp_add_traveller: "同车人员", "Another traveller:";
     cp_origin_county: "来源地县(市、区)代码", "County code of origin";
     cp_origin_country: "境外国家或地区", "Country or region abroad";
     cp_origin: "来源地", "Origin";
