@@ -547,3 +547,88 @@ async fn the_warehouse_board_moves_a_batch_one_step_per_button() {
     );
     assert_eq!(state, "released");
 }
+
+// ---------------------------------------------------------------------------
+// 不得层层加码
+
+#[tokio::test]
+async fn a_town_proposes_only_stricter_rules_and_the_city_decides() {
+    let app = spawn().await;
+    let town = app.sign_in_page("town", TOWN).await;
+    let other = app.sign_in_page("town", OTHER_TOWN).await;
+    let village = app.sign_in_page("village", VILLAGE).await;
+    let command = app.sign_in_page("command", "330784").await;
+    let (s, _) = app.page("/policy-overrides", &village).await;
+    assert_eq!(s, 403);
+
+    // Looser than the city (50): refused by field, nothing stored.
+    let key = "gathering.self_managed_below";
+    let r = press(
+        &app,
+        &town,
+        "/policy-overrides",
+        "/policy-overrides",
+        &[("key", key), ("value", "80"), ("reason", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    let own = &html[html.find("id=\"value\"").unwrap()..];
+    assert!(
+        own[..own.find("</div>").unwrap()].contains("不得放宽"),
+        "the value's own message: {html}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM policy_overrides").await,
+        0
+    );
+
+    let r = press(
+        &app,
+        &town,
+        "/policy-overrides",
+        "/policy-overrides",
+        &[
+            ("key", key),
+            ("value", "30"),
+            ("reason", "本镇近期聚集性疫情风险高"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let id = count(
+        &app,
+        "SELECT id FROM policy_overrides WHERE state = 'pending' AND value = 30",
+    )
+    .await;
+    let (_, html) = app.page("/policy-overrides", &other).await;
+    assert!(
+        !html.contains("本镇近期聚集性疫情风险高"),
+        "another town's proposal"
+    );
+    // Only the city decides.
+    let decide = format!("/policy-overrides/{id}/approve");
+    let r = press(&app, &town, "/policy-overrides", &decide, &[]).await;
+    assert_eq!(r.status(), 403);
+    let (_, html) = app.page("/policy-overrides", &command).await;
+    assert!(html.contains(&decide), "{html}");
+    let r = press(&app, &command, "/policy-overrides", &decide, &[]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM policy_overrides WHERE state = 'approved'"
+        )
+        .await,
+        1
+    );
+    let r = press(
+        &app,
+        &command,
+        "/policy-overrides",
+        &format!("/policy-overrides/{id}/reject"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 409, "decided once");
+}

@@ -87,6 +87,8 @@ struct B {
     gathering_receipt: String,
     transfer: i64,
     job: i64,
+    /// A town B proposal of a stricter rule.
+    proposal: i64,
     /// The users who made all this (an instruction goes to its recipients
     /// of the moment).
     command: String,
@@ -633,6 +635,15 @@ async fn gate_objects(app: &TestApp, b: &mut B, town: &str) {
         .await;
     ok(s, &r, "batch");
     b.job = r["warehouse_job"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            town,
+            "/api/v1/policy-overrides",
+            json!({"key": "gathering.notice_working_days", "value": 7, "reason": format!("{SECRET}理由")}),
+        )
+        .await;
+    ok(s, &r, "proposal");
+    b.proposal = r["id"].as_i64().unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -1001,6 +1012,7 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/goods/jobs/{id}/advance", Id, b.job)
             .form(&[("to", "sampled")])
             .by(Town),
+        row("POST", true, "/policy-overrides/{id}/approve", Id, b.proposal),
     ];
     v
 }
@@ -1046,6 +1058,7 @@ const LISTS: &[(&str, bool)] = &[
     ("/goods", true),
     ("/goods/jobs", true),
     ("/goods/unfit", true),
+    ("/policy-overrides", true),
 ];
 
 /// The values each kind of `{id}` takes: (value, is it B's own).

@@ -706,6 +706,8 @@ async fn every_page_reads_in_one_language() {
         ("/goods".into(), Some(command.as_str())),
         ("/goods/jobs".into(), Some(command.as_str())),
         ("/goods/unfit".into(), Some(command.as_str())),
+        ("/policy-overrides".into(), Some(command.as_str())),
+        ("/policy-overrides".into(), Some(town2.as_str())),
     ]);
     if let Some(upload) = stage_upload(&app, &command).await {
         walk.push((format!("/assist/uploads/{upload}"), Some(&command)));
@@ -784,6 +786,15 @@ async fn gate_world(app: &TestApp) -> (String, i64) {
         )
         .await;
     ok(s, &b, "batch");
+    let town2 = app.login_as("town", "330784002").await;
+    let (s, o) = app
+        .post(
+            &town2,
+            "/api/v1/policy-overrides",
+            json!({"key": "gathering.notice_working_days", "value": 7, "reason": "新华路8号"}),
+        )
+        .await;
+    ok(s, &o, "override");
     (
         g["receipt"].as_str().unwrap().to_string(),
         g["id"].as_i64().unwrap(),
@@ -885,6 +896,7 @@ async fn walk_error_forms(
         ("/report-gathering".into(), None),
         ("/checkpoints/passages".into(), Some(command)),
         ("/gatherings/pause".into(), Some(worker)),
+        ("/policy-overrides".into(), Some(command)),
     ];
     let mut found = Vec::new();
     for (path, who) in &forms {

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::usecases::Actor;
-use crate::usecases::gathering::{GatheringInput, GuestInput, PauseInput};
+use crate::usecases::gathering::{GatheringInput, GuestInput, OverrideInput, PauseInput};
 use crate::web::AppState;
 use crate::web::ratelimit::Family;
 
@@ -34,6 +34,8 @@ pub fn routes() -> Router<AppState> {
         .route("/gatherings/pause", post(set_pause))
         .route("/gatherings/{id}", get(review_one))
         .route("/gatherings/{id}/{step}", post(step))
+        .route("/policy-overrides", get(overrides).post(propose))
+        .route("/policy-overrides/{id}/{decision}", post(decide))
 }
 
 pub fn kind_label(l: Lang, kind: &str) -> &'static str {
@@ -663,5 +665,216 @@ pub async fn step(
     Ok(see_other(&format!(
         "{}#gathering-{id}",
         l.link(&format!("/gatherings/{id}?done={name}"))
+    )))
+}
+
+// ---------------------------------------------------------------------------
+// 不得层层加码: a town proposes a stricter rule, the city decides.
+
+pub struct RuleChoice {
+    pub key: String,
+    pub label: String,
+    pub base: i64,
+    pub stricter: &'static str,
+}
+
+pub struct OverrideItem {
+    pub id: i64,
+    pub town: String,
+    pub rule: String,
+    pub base: String,
+    pub value: i64,
+    pub reason: String,
+    pub state: String,
+    pub state_label: &'static str,
+    pub proposed: String,
+    pub approve_action: String,
+    pub reject_action: String,
+}
+
+#[derive(Default)]
+pub struct OverrideForm {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "policy_overrides.html")]
+struct OverridesPage {
+    base: Base,
+    items: Vec<OverrideItem>,
+    rules: Vec<RuleChoice>,
+    may_propose: bool,
+    may_decide: bool,
+    f: OverrideForm,
+    errors: FormErrors,
+    action: String,
+    csrf: String,
+    flash: Option<&'static str>,
+}
+with_base!(OverridesPage);
+
+impl OverridesPage {
+    fn err(&self, key: &str) -> Option<String> {
+        self.errors.get(key)
+    }
+}
+
+fn override_state(l: Lang, state: &str) -> &'static str {
+    let t = l.t();
+    match state {
+        "approved" => t.po_approved,
+        "rejected" => t.po_rejected,
+        _ => t.po_pending,
+    }
+}
+
+async fn overrides_page(
+    s: &AppState,
+    l: Lang,
+    actor: &Actor,
+    f: OverrideForm,
+    errors: FormErrors,
+    flash: Option<&'static str>,
+) -> Result<OverridesPage, PageError> {
+    let t = l.t();
+    let rows = s.services.policy_overrides(actor).await.or_page(l)?;
+    let names = super::staff::region_names(s, l).await?;
+    let policy = &s.services.policy;
+    let rule = |key: &str| {
+        policy
+            .gathering
+            .tightenable
+            .iter()
+            .find(|r| r.key == key)
+            .map_or_else(
+                || key.to_string(),
+                |r| l.pick_owned(&r.label_zh, &r.label_en),
+            )
+    };
+    let items = rows
+        .into_iter()
+        .map(|o| OverrideItem {
+            town: super::staff::region_words(l, &names, &o.town),
+            rule: rule(&o.key),
+            base: bihuan_domain::gathering::base_value(policy, &o.key)
+                .map_or_else(String::new, |b| b.to_string()),
+            state_label: override_state(l, &o.state),
+            proposed: super::shanghai_time(o.proposed_at),
+            approve_action: l.link(&format!("/policy-overrides/{}/approve", o.id)),
+            reject_action: l.link(&format!("/policy-overrides/{}/reject", o.id)),
+            id: o.id,
+            value: o.value,
+            reason: o.reason,
+            state: o.state,
+        })
+        .collect();
+    let rules = policy
+        .gathering
+        .tightenable
+        .iter()
+        .filter_map(|r| {
+            Some(RuleChoice {
+                base: bihuan_domain::gathering::base_value(policy, &r.key)?,
+                stricter: match r.stricter {
+                    bihuan_domain::gathering::Stricter::Lower => t.po_lower,
+                    bihuan_domain::gathering::Stricter::Higher => t.po_higher,
+                },
+                key: r.key.clone(),
+                label: l.pick_owned(&r.label_zh, &r.label_en),
+            })
+        })
+        .collect();
+    Ok(OverridesPage {
+        base: Base::new(l, t.po_title, "/policy-overrides").signed_in(actor),
+        items,
+        rules,
+        may_propose: actor.role == Role::Town,
+        may_decide: actor.role == Role::Command,
+        f,
+        errors,
+        action: l.link("/policy-overrides"),
+        csrf: actor.csrf.clone(),
+        flash,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct OverridesQuery {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+pub async fn overrides(
+    State(s): State<AppState>,
+    l: Lang,
+    PageActor(actor): PageActor,
+    Query(q): Query<OverridesQuery>,
+) -> PageResult {
+    let flash = q.done.map(|_| l.t().gt_done);
+    let page = overrides_page(
+        &s,
+        l,
+        &actor,
+        OverrideForm::default(),
+        FormErrors::default(),
+        flash,
+    )
+    .await?;
+    Ok(no_store(ok(&page)))
+}
+
+pub async fn propose(
+    State(s): State<AppState>,
+    l: Lang,
+    PageActor(actor): PageActor,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let pairs = Pairs(pairs);
+    check_csrf(&actor, &pairs.get("csrf"), l)?;
+    let f = OverrideForm {
+        key: pairs.get("key"),
+        value: pairs.get("value"),
+        reason: pairs.get("reason"),
+    };
+    let input = OverrideInput {
+        key: f.key.clone(),
+        // Not a number: 0, which is never stricter and is refused by field.
+        value: f.value.trim().parse().unwrap_or(0),
+        reason: f.reason.clone(),
+    };
+    match s.services.propose_override(&actor, input).await {
+        Ok(_) => Ok(see_other(&l.link("/policy-overrides?done=proposed"))),
+        Err(Error::Invalid(errors)) => {
+            let errors = FormErrors::of(&errors, l, &[]);
+            let page = overrides_page(&s, l, &actor, f, errors, None).await?;
+            Ok(no_store(render(StatusCode::UNPROCESSABLE_ENTITY, &page)))
+        }
+        Err(e) => Err(e).or_page(l),
+    }
+}
+
+pub async fn decide(
+    State(s): State<AppState>,
+    l: Lang,
+    PageActor(actor): PageActor,
+    Path((id, decision)): Path<(i64, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let pairs = Pairs(pairs);
+    check_csrf(&actor, &pairs.get("csrf"), l)?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(Error::NotFound).or_page(l),
+    };
+    s.services
+        .decide_override(&actor, id, approve)
+        .await
+        .or_page(l)?;
+    Ok(see_other(&format!(
+        "{}#override-{id}",
+        l.link("/policy-overrides?done=decided")
     )))
 }

@@ -342,6 +342,9 @@ fn nav_links(l: Lang, role: Role, may_trace: bool) -> (Vec<NavLink>, Vec<NavLink
         more.push(link(t.nav_checkpoints, "/checkpoints"));
         more.push(link(t.nav_goods, "/goods"));
     }
+    if matches!(role, Role::Command | Role::Town) {
+        more.push(link(t.nav_overrides, "/policy-overrides"));
+    }
     more.push(link(t.nav_transfers, "/transfers"));
     more.push(link(t.pw_title, "/password"));
     more.retain(|n| !shown.contains(&n.href));
