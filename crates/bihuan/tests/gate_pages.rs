@@ -421,6 +421,20 @@ async fn a_checkpoint_records_a_transfer_that_the_destination_grid_takes_step_by
     let (_, html) = app.page("/checkpoints", &worker).await;
     assert!(html.contains("浙G12345") && html.contains("李*"), "{html}");
     assert!(!html.contains(&resident_id(7)), "documents masked");
+    // The town downloads the day's sheet from its page's link.
+    let town = app.sign_in_page("town", TOWN).await;
+    let (_, html) = app.page("/checkpoints", &town).await;
+    let link = "/api/v1/checkpoint-passages.xlsx?date=2022-01-28";
+    assert!(html.contains(link), "{html}");
+    let r = app
+        .http
+        .get(app.url(link))
+        .header("cookie", &town)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"), "an xlsx");
 
     // The destination grid: one button per step, in order.
     let grid = app.sign_in_page("grid_worker", DEST_GRID).await;
