@@ -558,6 +558,7 @@ struct ReviewPage {
     steps: Vec<StepButton>,
     csrf: String,
     back: String,
+    flash: Option<&'static str>,
 }
 with_base!(ReviewPage);
 
@@ -602,6 +603,7 @@ pub async fn review_one(
     l: Lang,
     PageActor(actor): PageActor,
     Path(id): Path<i64>,
+    Query(q): Query<ReviewQuery>,
 ) -> PageResult {
     let d = s.services.gathering(&actor, id).await.or_page(l)?;
     let names = super::staff::region_names(&s, l).await?;
@@ -630,6 +632,7 @@ pub async fn review_one(
         steps,
         csrf: actor.csrf.clone(),
         back: l.link("/gatherings"),
+        flash: q.done.map(|_| l.t().gt_done),
         g: GatheringItem {
             href: l.link(&format!("/gatherings/{}", g.id)),
             kind: kind_label(l, &g.kind),

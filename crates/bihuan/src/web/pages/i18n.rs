@@ -713,6 +713,7 @@ strings! {
     rp_recipient: "接收人", "Recipient";
     // gate pages
     nav_gatherings: "集聚性活动报备", "Gathering reports";
+    foot_gathering: "办酒报备", "Report a gathering";
     gt_form_title: "集聚性活动报备", "Report a gathering";
     gt_form_intro: "举办宴会、婚礼、丧事等集聚性活动，请主办人如实报备。提交后得到一个回执页面，可随时查看审核进度和场所码。", "Hosts of banquets, weddings, funerals and other gatherings report them here. You get a receipt page showing the review and, once approved, the venue code.";
     gt_sec_event: "活动信息", "The event";
