@@ -306,6 +306,28 @@ async fn the_village_checks_and_the_town_approves_on_their_pages() {
         0,
     );
     assert!(html.contains(&code), "the venue code on the receipt");
+    // Cancelling cannot be undone: without the ticked box nothing changes.
+    let r = press(&app, &town, &page, &format!("{page}/cancel"), &[]).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM gatherings WHERE state = 'approved'"
+        )
+        .await,
+        1
+    );
+    let r = press(
+        &app,
+        &town,
+        &page,
+        &format!("{page}/cancel"),
+        &[("confirm", "1")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = get_public(&app, &receipt).await;
+    assert!(html.contains("已取消"), "{html}");
     // An unknown step is no step.
     let r = press(&app, &town, &page, &format!("{page}/explode"), &[]).await;
     assert_eq!(r.status(), 404);

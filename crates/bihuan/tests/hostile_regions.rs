@@ -1004,7 +1004,9 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/s/{receipt}/help/{id}/rate", Id, b.help2).form(&[("rating", "5")]).by(Anyone),
         // ---- gate pages
         row("GET", true, "/gatherings/{id}", Id, b.gathering).by(Town),
-        row("POST", true, "/gatherings/{id}/cancel", Id, b.gathering).by(Town),
+        row("POST", true, "/gatherings/{id}/cancel", Id, b.gathering)
+            .form(&[("confirm", "1")])
+            .by(Town),
         row("GET", true, "/g/{id}", Token, "x").own(&b.gathering_receipt).by(Anyone),
         row("POST", true, "/transfers/{id}/advance", Id, b.transfer)
             .form(&[("to", "dispatched")])

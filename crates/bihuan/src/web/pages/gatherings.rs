@@ -540,6 +540,8 @@ pub struct StepButton {
     pub action: String,
     pub label: &'static str,
     pub primary: bool,
+    /// Irreversible (驳回, 取消): the box to tick first.
+    pub confirm: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -590,10 +592,15 @@ fn steps_for(l: Lang, actor: &Actor, id: i64, state: &str, tier: &str) -> Vec<St
     ]
     .into_iter()
     .filter(|(_, step, _, may, _)| *may && st.next(ti, *step).is_some())
-    .map(|(name, _, label, _, primary)| StepButton {
+    .map(|(name, step, label, _, primary)| StepButton {
         action: l.link(&format!("/gatherings/{id}/{name}")),
         label,
         primary,
+        confirm: match step {
+            Step::Reject => Some(t.gt_confirm_reject),
+            Step::Cancel => Some(t.gt_confirm_cancel),
+            _ => None,
+        },
     })
     .collect()
 }
@@ -661,6 +668,10 @@ pub async fn step(
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
     let step = step_of(&name).ok_or(Error::NotFound).or_page(l)?;
+    // 驳回 and 取消 cannot be undone: the ticked box first.
+    if matches!(step, Step::Reject | Step::Cancel) {
+        super::staff::require_confirm(&pairs.get("confirm"), l)?;
+    }
     s.services
         .gathering_step(&actor, id, step)
         .await

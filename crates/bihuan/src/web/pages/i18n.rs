@@ -775,6 +775,8 @@ strings! {
     gt_start: "活动开始", "Started";
     gt_finish: "活动结束", "Ended";
     gt_cancel: "取消活动", "Cancel the event";
+    gt_confirm_reject: "确认驳回（不可撤销）", "Yes, refuse it (cannot be undone)";
+    gt_confirm_cancel: "确认取消（不可撤销）", "Yes, cancel it (cannot be undone)";
     gt_no_guests: "未填宾客名单。", "No guest list.";
     gt_pause_title: "宴会缓办", "Postpone gatherings";
     gt_pause_on: "已开启：暂停受理报备", "On: no new reports";
