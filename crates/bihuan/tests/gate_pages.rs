@@ -443,6 +443,11 @@ async fn a_checkpoint_records_a_transfer_that_the_destination_grid_takes_step_by
     let (_, html) = app.page("/checkpoints", &worker).await;
     assert!(html.contains("浙G12345") && html.contains("李*"), "{html}");
     assert!(!html.contains(&resident_id(7)), "documents masked");
+    // Another day's list is another day's.
+    let (_, html) = app.page("/checkpoints?date=2022-01-27", &worker).await;
+    assert!(!html.contains("浙G12345"), "yesterday had no passage");
+    let (s, _) = app.page("/checkpoints?date=2022-13-01", &worker).await;
+    assert_eq!(s, 422);
     // The town downloads the day's sheet from its page's link.
     let town = app.sign_in_page("town", TOWN).await;
     let (_, html) = app.page("/checkpoints", &town).await;

@@ -830,6 +830,8 @@ strings! {
     cp_on_behalf: "卡口代申报", "Declared at the checkpoint";
     cp_undeclared: "未申报", "Not declared";
     cp_day_list: "当日通行记录", "Passages of the day";
+    cp_day: "日期", "Date";
+    cp_show_day: "查看", "Show";
     cp_no_passages: "当日暂无通行记录。", "No passages that day.";
     cp_xlsx: "下载当日通行表（xlsx）", "Download the day's sheet (xlsx)";
     cp_time: "时间", "Time";
