@@ -1260,3 +1260,204 @@ async fn a_pharmacy_clerk_reports_and_the_town_judges_the_alert_on_a_phone() {
         panic!("{e}");
     }
 }
+
+/// Signs in on the login page (a previous session's cookie is replaced).
+async fn sign_in_as(c: &Client, app: &TestApp, name: &str, next: &str) -> Result<()> {
+    c.goto(&app.url(&format!("/login?next={}", next.replace('/', "%2F"))))
+        .await?;
+    type_into(c, "#username", name).await?;
+    type_into(c, "#password", "correct horse battery").await?;
+    c.find(Locator::Css("main form button"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("nav.tabs-main"))
+        .await
+        .map_err(|e| format!("{name} not signed in: {e}"))?;
+    assert_eq!(c.current_url().await?.path(), next);
+    Ok(())
+}
+
+async fn report_and_pass_the_gates(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    for (name, role, region) in [
+        ("xu", "town", "330784002"),
+        ("kakou", "village", "330784002001"),
+        ("zhou", "grid_worker", "330784001001001"),
+    ] {
+        app.services
+            .add_user(parse_new_user(name, role, region, "correct horse battery").unwrap())
+            .await
+            .unwrap();
+    }
+
+    // A host reports a 60-guest wedding on the public form.
+    c.goto(&app.url("/report-gathering")).await?;
+    assert!(fits_the_phone(c).await?, "the report form fits the phone");
+    c.find(Locator::Id("kind"))
+        .await?
+        .select_by_value("wedding")
+        .await?;
+    set_date(c, "date", "2022-02-09").await?;
+    c.find(Locator::Id("village"))
+        .await?
+        .select_by_value("330784002001")
+        .await?;
+    type_into(c, "#address", "新华路8号文化礼堂").await?;
+    type_into(c, "#tables", "6").await?;
+    type_into(c, "#headcount", "60").await?;
+    type_into(c, "#out_of_town", "2").await?;
+    type_into(c, "#host_name", "李四").await?;
+    type_into(c, "#host_phone", "13800000001").await?;
+    type_into(c, "#cook_name", "王厨").await?;
+    type_into(c, "#cook_phone", "13800000002").await?;
+    c.find(Locator::Id("cook_health_cert"))
+        .await?
+        .click()
+        .await?;
+    type_into(
+        c,
+        "#guests",
+        &format!(
+            "宾客一,{},13900000001\n宾客二,{},13900000002,外地",
+            support::resident_id(1),
+            support::resident_id(2)
+        ),
+    )
+    .await?;
+    c.find(Locator::Id("health_pledge")).await?.click().await?;
+    screenshot(c, dir, "gathering-form.png").await?;
+    c.find(Locator::Css("form.gathering-report button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    let state = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("gathering-state"))
+        .await
+        .map_err(|e| format!("no receipt: {e}"))?;
+    assert!(state.text().await?.contains("待村社区审核"));
+    let receipt = c.current_url().await?;
+    assert!(fits_the_phone(c).await?, "the receipt fits the phone");
+    screenshot(c, dir, "gathering-receipt.png").await?;
+
+    // The village has checked it (its API); the town approves on its page.
+    let village = app.login_as("village", "330784002001").await;
+    let (s, _) = app
+        .post(&village, "/api/v1/gatherings/1/approve", json!({}))
+        .await;
+    assert_eq!(s, 200);
+    sign_in_as(c, app, "xu", "/gatherings").await?;
+    let text = c.find(Locator::Css("main")).await?.text().await?;
+    assert!(text.contains("待您审核"), "{text}");
+    screenshot(c, dir, "gathering-review-list.png").await?;
+    c.find(Locator::Css("#gathering-1 h3 a"))
+        .await?
+        .click()
+        .await?;
+    let approve = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("form[action='/gatherings/1/approve'] button"))
+        .await?;
+    assert!(fits_the_phone(c).await?, "the review page fits the phone");
+    screenshot(c, dir, "gathering-review.png").await?;
+    approve.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//span[contains(@class,'state') and .='已批准']",
+        ))
+        .await
+        .map_err(|e| format!("not approved: {e}"))?;
+    screenshot(c, dir, "gathering-approved.png").await?;
+    c.goto(receipt.as_str()).await?;
+    c.find(Locator::Id("venue-code")).await?;
+    screenshot(c, dir, "gathering-receipt-code.png").await?;
+
+    // A checkpoint worker records a 转运 on the checkpoint page.
+    support::approved_venue(app, "checkpoint", "330784002001", "义东高速卡口").await;
+    sign_in_as(c, app, "kakou", "/checkpoints").await?;
+    type_into(c, "#plate", "浙G12345").await?;
+    type_into(c, "#travellers_0_name", "赵六").await?;
+    type_into(c, "#travellers_0_id_number", &support::resident_id(9)).await?;
+    type_into(c, "#travellers_0_phone", "13900000009").await?;
+    type_into(c, "#travellers_0_origin_county", "110106").await?;
+    c.find(Locator::Id("travellers_0_health_code"))
+        .await?
+        .select_by_value("green")
+        .await?;
+    c.find(Locator::Id("travellers_0_destination_village"))
+        .await?
+        .select_by_value("330784001001")
+        .await?;
+    type_into(c, "#travellers_0_destination_address", "园丁路2号").await?;
+    c.find(Locator::Id("travellers_0_decision"))
+        .await?
+        .select_by_value("transfer")
+        .await?;
+    assert!(fits_the_phone(c).await?, "the passage form fits the phone");
+    screenshot(c, dir, "checkpoint-form.png").await?;
+    c.find(Locator::Css("form.passage button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//p[contains(@class,'success')]"))
+        .await
+        .map_err(|e| format!("not recorded: {e}"))?;
+    let list = c.find(Locator::Id("passages")).await?.text().await?;
+    assert!(list.contains("浙G12345") && list.contains("转运"), "{list}");
+    c.execute(
+        "document.getElementById('passages').scrollIntoView()",
+        vec![],
+    )
+    .await?;
+    assert!(fits_the_phone(c).await?, "the day's list fits the phone");
+    screenshot(c, dir, "checkpoint-recorded.png").await?;
+
+    // The destination grid takes the hand-over through its steps.
+    sign_in_as(c, app, "zhou", "/transfers").await?;
+    for (button, shown, shot) in [
+        ("已派车", "已派车", "transfer-dispatched.png"),
+        ("已接到", "已接到", "transfer-picked-up.png"),
+        ("已交接", "已交接", "transfer-handed-over.png"),
+    ] {
+        c.find(Locator::XPath(&format!(
+            "//li[contains(@class,'transfer')]//button[.='{button}']"
+        )))
+        .await?
+        .click()
+        .await?;
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&format!(
+                "//li[contains(@class,'transfer')]//span[contains(@class,'state') and .='{shown}']"
+            )))
+            .await
+            .map_err(|e| format!("not {shown}: {e}"))?;
+        assert!(fits_the_phone(c).await?, "the board fits the phone");
+        screenshot(c, dir, shot).await?;
+    }
+    assert!(
+        c.find(Locator::Css("li.transfer form")).await.is_err(),
+        "no step after 已交接"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wedding_is_reported_and_approved_and_a_transfer_is_handed_over_on_phones() {
+    let driver = start_driver("gate_pages").await;
+    let app = support::spawn().await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = report_and_pass_the_gates(&client, &app, &driver.shots).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}

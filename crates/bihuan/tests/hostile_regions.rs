@@ -81,6 +81,14 @@ struct B {
     /// A second help request and its task, for the page rows.
     help2: i64,
     help_task2: i64,
+    /// gate pages: a reported gathering and its receipt, a 转运 hand-over to
+    /// GRID_B, a warehouse job.
+    gathering: i64,
+    gathering_receipt: String,
+    transfer: i64,
+    job: i64,
+    /// A town B proposal of a stricter rule.
+    proposal: i64,
     /// The users who made all this (an instruction goes to its recipients
     /// of the moment).
     command: String,
@@ -572,8 +580,70 @@ async fn town_b(app: &TestApp) -> B {
     let (s, r) = app.post(&command, "/api/v1/daily-reports", json!({})).await;
     ok(s, &r, "daily report");
     b.report = r["id"].as_i64().unwrap();
+    gate_objects(app, &mut b, &town).await;
     (b.command, b.town, b.worker) = (command, town, worker);
     b
+}
+
+/// Town B's gathering, 转运 hand-over and warehouse job (the gate pages).
+async fn gate_objects(app: &TestApp, b: &mut B, town: &str) {
+    let (s, r) = app
+        .post(
+            "",
+            "/api/v1/gatherings",
+            json!({"kind": "wedding", "date": "2022-02-09", "village": VILLAGE_B,
+                   "address": format!("{SECRET}礼堂"), "tables": 6, "headcount": 60, "out_of_town": 0,
+                   "host_name": format!("{SECRET}主"), "host_phone": "13800000001",
+                   "cook_name": "厨", "cook_phone": "13800000002", "cook_health_cert": true,
+                   "health_pledge": true,
+                   "guests": [{"name": format!("{SECRET}客"), "id_number": resident_id(781)}]}),
+        )
+        .await;
+    ok(s, &r, "gathering");
+    b.gathering = r["id"].as_i64().unwrap();
+    b.gathering_receipt = r["receipt"].as_str().unwrap().to_string();
+    let cp = support::approved_venue(app, "checkpoint", VILLAGE_B, &format!("{SECRET}卡口")).await;
+    let staff = app.login_as("village", VILLAGE_B).await;
+    let (s, r) = app
+        .post(
+            &staff,
+            "/api/v1/checkpoint-passages",
+            json!({"passage_id": "b-1", "checkpoint": cp, "travellers": [{
+                "id_number": resident_id(782), "name": format!("{SECRET}转"), "phone": "13900000782",
+                "origin": {"county": "110106"}, "health_code": "green",
+                "destination": {"village": VILLAGE_B, "address": format!("{SECRET}路")},
+                "decision": "transfer"}]}),
+        )
+        .await;
+    ok(s, &r, "passage");
+    b.transfer = r["travellers"][0]["transfer_id"].as_i64().unwrap();
+    let (s, h) = app
+        .post(
+            town,
+            "/api/v1/goods/holders",
+            json!({"name": format!("{SECRET}冷库"), "grid": GRID_B, "kind": "cold_store"}),
+        )
+        .await;
+    ok(s, &h, "holder");
+    let (s, r) = app
+        .post(
+            town,
+            "/api/v1/goods/batches",
+            json!({"trace_code": "YB-SECRET-01", "product": format!("{SECRET}鱼"), "origin": "印度尼西亚",
+                   "holder": h["id"], "quantity": 10, "certificates": {"inspection": true}}),
+        )
+        .await;
+    ok(s, &r, "batch");
+    b.job = r["warehouse_job"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            town,
+            "/api/v1/policy-overrides",
+            json!({"key": "gathering.notice_working_days", "value": 7, "reason": format!("{SECRET}理由")}),
+        )
+        .await;
+    ok(s, &r, "proposal");
+    b.proposal = r["id"].as_i64().unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -932,6 +1002,19 @@ fn probes(b: &B) -> Vec<Probe> {
             .own(&b.receipt)
             .by(Anyone),
         row("POST", true, "/s/{receipt}/help/{id}/rate", Id, b.help2).form(&[("rating", "5")]).by(Anyone),
+        // ---- gate pages
+        row("GET", true, "/gatherings/{id}", Id, b.gathering).by(Town),
+        row("POST", true, "/gatherings/{id}/cancel", Id, b.gathering)
+            .form(&[("confirm", "1")])
+            .by(Town),
+        row("GET", true, "/g/{id}", Token, "x").own(&b.gathering_receipt).by(Anyone),
+        row("POST", true, "/transfers/{id}/advance", Id, b.transfer)
+            .form(&[("to", "dispatched")])
+            .by(Worker),
+        row("POST", true, "/goods/jobs/{id}/advance", Id, b.job)
+            .form(&[("to", "sampled")])
+            .by(Town),
+        row("POST", true, "/policy-overrides/{id}/approve", Id, b.proposal),
     ];
     v
 }
@@ -971,6 +1054,13 @@ const LISTS: &[(&str, bool)] = &[
     ("/reports", true),
     ("/sample", true),
     ("/dashboard", true),
+    ("/gatherings", true),
+    ("/checkpoints", true),
+    ("/transfers", true),
+    ("/goods", true),
+    ("/goods/jobs", true),
+    ("/goods/unfit", true),
+    ("/policy-overrides", true),
 ];
 
 /// The values each kind of `{id}` takes: (value, is it B's own).

@@ -395,6 +395,23 @@ async fn make_world(app: &TestApp) -> World {
     let command = support::with_xiluoyuan(app).await;
     let town = app.login_as("town", "330784001").await;
     let mut typed: Vec<String> = vec!["张三".into(), "园丁路1号".into()];
+    // What gate_world types.
+    typed.extend(
+        [
+            "新华路8号",
+            "李四",
+            "王厨",
+            "宾客",
+            "义东高速卡口",
+            "园丁路2号",
+            "永康冷库",
+            "冷冻带鱼",
+            "印度尼西亚",
+            "浙G12345",
+            "人民路8号",
+        ]
+        .map(String::from),
+    );
     let (s, d) = app.declare(declaration()).await;
     ok(s, &d, "declaration");
     let receipt = d["receipt"].as_str().unwrap().to_string();
@@ -687,6 +704,27 @@ async fn every_page_reads_in_one_language() {
     ];
     // The staged upload's mapping page needs an upload of its own.
     let mut walk = walk;
+    // gate pages
+    let (gathering_receipt, gathering) = gate_world(&app).await;
+    let town2 = app.sign_in_page("town", "330784002").await;
+    let checkpoint_village = app.sign_in_page("village", "330784002001").await;
+    walk.extend([
+        ("/report-gathering".to_string(), None),
+        (format!("/g/{gathering_receipt}"), None),
+        (format!("/g/{gathering_receipt}?new=1"), None),
+        ("/gatherings".into(), Some(command.as_str())),
+        ("/gatherings".into(), Some(village.as_str())),
+        (format!("/gatherings/{gathering}"), Some(command.as_str())),
+        (format!("/gatherings/{gathering}"), Some(town2.as_str())),
+        ("/checkpoints".into(), Some(checkpoint_village.as_str())),
+        ("/checkpoints".into(), Some(command.as_str())),
+        ("/transfers".into(), Some(worker.as_str())),
+        ("/goods".into(), Some(command.as_str())),
+        ("/goods/jobs".into(), Some(command.as_str())),
+        ("/goods/unfit".into(), Some(command.as_str())),
+        ("/policy-overrides".into(), Some(command.as_str())),
+        ("/policy-overrides".into(), Some(town2.as_str())),
+    ]);
     if let Some(upload) = stage_upload(&app, &command).await {
         walk.push((format!("/assist/uploads/{upload}"), Some(&command)));
     }
@@ -713,6 +751,70 @@ async fn every_page_reads_in_one_language() {
     found.extend(walk_error_forms(&app, &w, &data, &command, &worker).await);
     found.extend(walk_api_errors(&app, &w, &data).await);
     report(found);
+}
+
+/// A gathering reported (town tier), a 转运 passage to the walk's grid and
+/// a goods batch in the warehouse: (receipt, gathering id).
+async fn gate_world(app: &TestApp) -> (String, i64) {
+    let guest =
+        |n: u32| json!({"id_number": resident_id(n), "name": "宾客", "phone": "13900000001"});
+    let (s, g) = app
+        .post(
+            "",
+            "/api/v1/gatherings",
+            json!({"kind": "wedding", "date": "2022-02-09", "village": "330784002001",
+                   "address": "新华路8号", "tables": 6, "headcount": 60, "out_of_town": 1,
+                   "host_name": "李四", "host_phone": "13800000001", "cook_name": "王厨",
+                   "cook_phone": "13800000002", "cook_health_cert": true, "health_pledge": true,
+                   "guests": [guest(11)]}),
+        )
+        .await;
+    ok(s, &g, "gathering");
+    let cp = support::approved_venue(app, "checkpoint", "330784002001", "义东高速卡口").await;
+    let staff = app.login_as("village", "330784002001").await;
+    let (s, r) = app
+        .post(
+            &staff,
+            "/api/v1/checkpoint-passages",
+            json!({"passage_id": "walk-1", "checkpoint": cp, "plate": "浙G12345", "travellers": [{
+                "id_number": resident_id(12), "name": "李四", "phone": "13900000012",
+                "origin": {"county": "110106"}, "health_code": "green",
+                "destination": {"village": "330784001001", "address": "园丁路2号"},
+                "decision": "transfer"}]}),
+        )
+        .await;
+    ok(s, &r, "passage");
+    let town = app.login_as("town", "330784001").await;
+    let (s, h) = app
+        .post(
+            &town,
+            "/api/v1/goods/holders",
+            json!({"name": "永康冷库", "grid": "330784001001001", "kind": "cold_store"}),
+        )
+        .await;
+    ok(s, &h, "holder");
+    let (s, b) = app
+        .post(
+            &town,
+            "/api/v1/goods/batches",
+            json!({"trace_code": "CC2022-0002", "product": "冷冻带鱼", "origin": "印度尼西亚",
+                   "holder": h["id"], "quantity": 200, "certificates": {"inspection": true}}),
+        )
+        .await;
+    ok(s, &b, "batch");
+    let town2 = app.login_as("town", "330784002").await;
+    let (s, o) = app
+        .post(
+            &town2,
+            "/api/v1/policy-overrides",
+            json!({"key": "gathering.notice_working_days", "value": 7, "reason": "新华路8号"}),
+        )
+        .await;
+    ok(s, &o, "override");
+    (
+        g["receipt"].as_str().unwrap().to_string(),
+        g["id"].as_i64().unwrap(),
+    )
 }
 
 async fn stage_upload(app: &TestApp, cookie: &str) -> Option<i64> {
@@ -810,6 +912,11 @@ async fn walk_error_forms(
         ("/pharmacy".into(), Some(command)),
         ("/fever-clinic".into(), Some(command)),
         ("/alerts/1/judge".into(), Some(command)),
+        // gate pages
+        ("/report-gathering".into(), None),
+        ("/checkpoints/passages".into(), Some(command)),
+        ("/gatherings/pause".into(), Some(worker)),
+        ("/policy-overrides".into(), Some(command)),
     ];
     let mut found = Vec::new();
     for (path, who) in &forms {

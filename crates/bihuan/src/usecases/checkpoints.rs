@@ -132,6 +132,17 @@ pub struct AdvanceInput {
     pub to: String,
 }
 
+/// A civil day in Asia/Shanghai as unix seconds `[from, to)`.
+fn day_span(day: bihuan_domain::Date) -> (i64, i64) {
+    let from = day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp()
+        - 8 * 3600;
+    (from, from + 86_400)
+}
+
 impl Services {
     /// Who `token` is for recording passages, checked before the body is
     /// read: a token of another scope is Forbidden, an unknown one must be a
@@ -672,6 +683,18 @@ impl Services {
             .await
     }
 
+    /// A day's passages at checkpoints in the actor's region, one line per
+    /// traveller (documents and phones masked): the checkpoint page's list.
+    pub async fn passages_of_day(
+        &self,
+        actor: &Actor,
+        day: bihuan_domain::Date,
+    ) -> Result<Vec<store::PassageLine>> {
+        let (from, to) = day_span(day);
+        let mut c = self.db.pool().acquire().await?;
+        store::passage_lines(&mut c, actor.scope(), from, to).await
+    }
+
     /// A day's passages at checkpoints in the actor's region, one row per
     /// traveller, for the town or the city (documents and phones masked).
     pub async fn passages_xlsx(&self, actor: &Actor, day: Option<&str>) -> Result<Vec<u8>> {
@@ -684,15 +707,10 @@ impl Services {
                 .map_err(|e| Error::from(FieldErrors(vec![e])))?,
             None => self.clock.today(),
         };
-        let from = day
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight exists")
-            .and_utc()
-            .timestamp()
-            - 8 * 3600;
+        let (from, to) = day_span(day);
         let rows = {
             let mut c = self.db.pool().acquire().await?;
-            store::passage_lines(&mut c, actor.scope(), from, from + 86_400).await?
+            store::passage_lines(&mut c, actor.scope(), from, to).await?
         };
         let header = [
             "时间",

@@ -653,6 +653,15 @@ impl Services {
             .await
     }
 
+    /// Whether 宴会缓办 is on in `city`, for the public form (no actor: the
+    /// switch is public knowledge, it is on every notice).
+    pub async fn public_gathering_pause(&self, city: &str) -> Result<Option<PauseRow>> {
+        let mut c = self.db.pool().acquire().await?;
+        Ok(store::pause_of(&mut c, city_of(city))
+            .await?
+            .filter(|p| p.paused))
+    }
+
     pub async fn gathering_pause(&self, actor: &Actor) -> Result<Option<PauseRow>> {
         Self::may_see_gatherings(actor)?;
         let mut c = self.db.pool().acquire().await?;

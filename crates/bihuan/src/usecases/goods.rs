@@ -429,6 +429,35 @@ impl Services {
         store::batches(&mut c, actor.scope()).await
     }
 
+    /// The batches in the actor's region, each with its movements between
+    /// holders: the goods page.
+    pub async fn goods_batches_with_movements(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(BatchRow, Vec<store::MovementRow>)>> {
+        let mut c = self.db.pool().acquire().await?;
+        let mut out = Vec::new();
+        for b in store::batches(&mut c, actor.scope()).await? {
+            let moves = store::movements_of(&mut c, b.id).await?;
+            out.push((b, moves));
+        }
+        Ok(out)
+    }
+
+    /// Every holder's 不宜上岗 workers in the actor's region (rolling test
+    /// overdue), by holder.
+    pub async fn unfit_workers(&self, actor: &Actor) -> Result<Vec<(HolderRow, WorkerStatus)>> {
+        let mut out = Vec::new();
+        for h in self.goods_holders(actor).await? {
+            for w in self.holder_workers(actor, h.id).await? {
+                if !w.fit_for_work {
+                    out.push((h.clone(), w));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Records a movement of a batch between two holders of the actor's
     /// region.
     pub async fn record_movement(

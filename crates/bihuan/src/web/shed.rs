@@ -70,12 +70,14 @@ pub fn lane_of(method: &Method, path: &str, bearer: bool, session_cookie: bool) 
         return Lane::Health;
     }
     if under("/declare")
+        || under("/report-gathering")
         || under("/api/v1/declarations")
         || (method == Method::POST && path == "/api/v1/gatherings")
     {
         return Lane::Declare;
     }
-    if under("/s") || under("/api/v1/status") || under("/api/v1/gathering-receipts") {
+    if under("/s") || under("/g") || under("/api/v1/status") || under("/api/v1/gathering-receipts")
+    {
         return Lane::Status;
     }
     if under("/v") || under("/api/v1/venue-codes") {
@@ -236,6 +238,14 @@ mod tests {
         assert_eq!(lane_of(get, "/tasks", false, true), Lane::Staff);
         assert_eq!(lane_of(get, "/api/v1/tasks", true, false), Lane::Staff);
         assert_eq!(lane_of(get, "/api/v1/gatherings", true, false), Lane::Staff);
+        // The gate pages: the host's form and receipt are public lanes, the
+        // review (`/gatherings`, not under `/g`) is staff.
+        assert_eq!(
+            lane_of(get, "/report-gathering", false, false),
+            Lane::Declare
+        );
+        assert_eq!(lane_of(get, "/g/ABC123", false, false), Lane::Status);
+        assert_eq!(lane_of(get, "/gatherings", false, true), Lane::Staff);
         assert_eq!(
             lane_of(post, "/api/v1/lab-results", true, false),
             Lane::Machine
@@ -261,7 +271,9 @@ mod tests {
             (&Method::POST, "/api/v1/declarations", Lane::Declare),
             (&Method::POST, "/declare", Lane::Declare),
             (&Method::POST, "/api/v1/gatherings", Lane::Declare),
+            (&Method::POST, "/report-gathering", Lane::Declare),
             (&Method::GET, "/s/ABC123", Lane::Status),
+            (&Method::GET, "/g/ABC123", Lane::Status),
             (&Method::POST, "/api/v1/venue-codes/V1/visits", Lane::Visit),
             (&Method::POST, "/login", Lane::OtherPublic),
             (&Method::POST, "/api/v1/session", Lane::OtherPublic),

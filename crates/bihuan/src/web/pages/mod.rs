@@ -9,11 +9,14 @@
 
 mod assist;
 mod charts;
+mod checkpoints;
 mod command;
 mod contact_tracing;
 mod dashboard;
 mod drills;
 mod forms;
+mod gatherings;
+mod goods;
 pub mod i18n;
 mod public;
 mod rolling;
@@ -175,6 +178,9 @@ pub fn routes() -> Router<AppState> {
         .route("/static/app.css", get(app_css))
         .route("/static/app.js", get(app_js))
         .merge(sentinel::routes())
+        .merge(gatherings::routes())
+        .merge(checkpoints::routes())
+        .merge(goods::routes())
 }
 
 // ---------------------------------------------------------------------------
@@ -346,6 +352,16 @@ fn nav_links(l: Lang, role: Role, may_trace: bool) -> (Vec<NavLink>, Vec<NavLink
     if matches!(role, Role::Town | Role::Command) {
         more.push(link(t.nav_alerts, "/alerts"));
     }
+    // gate pages: who may use them (grid workers review no gathering)
+    if role != Role::GridWorker {
+        more.push(link(t.nav_gatherings, "/gatherings"));
+        more.push(link(t.nav_checkpoints, "/checkpoints"));
+        more.push(link(t.nav_goods, "/goods"));
+    }
+    if matches!(role, Role::Command | Role::Town) {
+        more.push(link(t.nav_overrides, "/policy-overrides"));
+    }
+    more.push(link(t.nav_transfers, "/transfers"));
     more.push(link(t.pw_title, "/password"));
     more.retain(|n| !shown.contains(&n.href));
     (tabs_first, more)
