@@ -98,7 +98,7 @@ pub async fn run(
     let started = Instant::now();
     for (minutes, action, person, thread) in &plan {
         clock.set(t0 + chrono::Duration::minutes(i64::from(*minutes)));
-        if let Err(e) = answer(services, actor, drill.id, *action, *person).await {
+        if let Err(e) = answer(services, actor, drill.id, *action, *person, thread).await {
             errors.push(format!("{thread} {action:?}: {e}"));
         }
     }
@@ -135,6 +135,7 @@ async fn answer(
     drill: i64,
     action: Action,
     person: i64,
+    thread: &str,
 ) -> Result<()> {
     if action == Action::Test {
         let at = services
@@ -158,7 +159,7 @@ async fn answer(
         Action::Report => "acknowledged",
         _ => "reported",
     };
-    for task in services.drill_tasks(actor, drill, person, from).await? {
+    for task in services.drill_tasks(actor, drill, thread, from).await? {
         match action {
             Action::Ack => services.acknowledge_task(actor, task).await.map(|_| ())?,
             Action::Report => services

@@ -108,13 +108,30 @@ async fn the_seed_scenario_as_a_drill_measures_each_step_and_purges_clean() {
             })
             .unwrap()
     };
-    let (returnee, pharmacy, station) = (
+    let (returnee, pharmacy, station, cold) = (
         person("returnee"),
         person("pharmacy_fever"),
         person("station_red_code"),
+        person("cold_chain"),
     );
     // Each path made what a real signal makes: a declaration, a purchase
     // with its transfer task, a passage with its pickup.
+    // And the positive batch: the market sealed (a task of the drill), the
+    // market's worker on a 协查 list with a task at their grid.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM tasks WHERE kind = 'seal' AND drill_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    let n = count(
+        &app,
+        &format!("SELECT COUNT(*) FROM tasks WHERE person_id = {cold}"),
+    )
+    .await;
+    assert!(n >= 1, "the exposed worker was sent a task");
     for (table, who) in [
         ("declarations", returnee),
         ("pharmacy_purchases", pharmacy),
@@ -206,7 +223,7 @@ async fn the_seed_scenario_as_a_drill_measures_each_step_and_purges_clean() {
             ack["missed"].as_i64(),
             ack["overdue"].as_i64()
         ),
-        (Some(1), Some(1), Some(1))
+        (Some(1), Some(1), Some(2))
     );
     assert_eq!(report["report"]["bottleneck"], "acknowledged");
 
@@ -230,7 +247,7 @@ async fn the_seed_scenario_as_a_drill_measures_each_step_and_purges_clean() {
         ids.contains(&"11010519491231002X"),
         "the real arrival is fed: {feed}"
     );
-    let synthetic: Vec<String> = (0..3)
+    let synthetic: Vec<String> = (0..4)
         .map(|n| synthetic_resident_id("330784", n).unwrap())
         .collect();
     assert!(
@@ -302,7 +319,16 @@ async fn the_seed_scenario_as_a_drill_measures_each_step_and_purges_clean() {
     ] {
         assert_eq!(count(&app, sql).await, 0, "{sql}");
     }
-    for who in [returnee, pharmacy, station] {
+    for sql in [
+        "SELECT COUNT(*) FROM goods_holders",
+        "SELECT COUNT(*) FROM goods_batches",
+        "SELECT COUNT(*) FROM trace_backs",
+        "SELECT COUNT(*) FROM employers WHERE name LIKE '【演练%'",
+        "SELECT COUNT(*) FROM workers",
+    ] {
+        assert_eq!(count(&app, sql).await, 0, "{sql}");
+    }
+    for who in [returnee, pharmacy, station, cold] {
         let n = count(
             &app,
             &format!("SELECT COUNT(*) FROM events WHERE person_id = {who}"),
@@ -338,7 +364,7 @@ async fn drill_run_plays_the_scripted_front_line_and_reports_its_times() {
     let app = spawn().await;
     with_xiluoyuan(&app).await;
     let script = drill_run::scaled(&DrillScript::parse(SEED_SCRIPT).unwrap(), 2);
-    assert_eq!(script.threads.len(), 6);
+    assert_eq!(script.threads.len(), 8);
     let actor = bihuan::usecases::Actor {
         user_id: 0,
         username: "cli".into(),
@@ -350,8 +376,8 @@ async fn drill_run_plays_the_scripted_front_line_and_reports_its_times() {
         .await
         .unwrap();
     assert_eq!(out.errors, Vec::<String>::new());
-    assert_eq!((out.threads, out.injected), (6, 6));
-    assert_eq!(out.report.threads.len(), 6);
+    assert_eq!((out.threads, out.injected), (8, 8));
+    assert_eq!(out.report.threads.len(), 8);
     // The returnee's scripted answers: ack 30, report 180, test 360, close 1440.
     let r = out
         .report
@@ -376,8 +402,27 @@ async fn drill_run_plays_the_scripted_front_line_and_reports_its_times() {
         .iter()
         .find(|s| s.step == "acknowledged")
         .unwrap();
-    assert_eq!((ack.met, ack.missed, ack.overdue), (6, 0, 0));
-    assert_eq!(ack.worst, Some(45 * MIN));
+    assert_eq!((ack.met, ack.missed, ack.overdue), (8, 0, 0));
+    assert_eq!(ack.worst, Some(60 * MIN));
+    // The positive batch: signalled when it went in, the seal task taken
+    // at 60, reported at 100, the worker tested at 600, all closed at 1440.
+    let cold = out
+        .report
+        .threads
+        .iter()
+        .find(|t| t.thread == "cold_chain#1")
+        .unwrap();
+    let took: Vec<Option<i64>> = cold.steps.iter().map(|s| s.took).collect();
+    assert_eq!(
+        took,
+        [
+            Some(0),
+            Some(60 * MIN),
+            Some(40 * MIN),
+            Some(500 * MIN),
+            Some(840 * MIN)
+        ]
+    );
     // Purged: no drill person is left.
     assert_eq!(
         count(
@@ -432,7 +477,7 @@ async fn the_command_runs_a_drill_from_its_pages() {
         assert!(report.contains(thread), "{thread} in the report");
     }
     assert!(report.contains("签收") && report.contains("闭环"));
-    assert!(report.contains("3 / "), "three drill people: {report}");
+    assert!(report.contains("4 / "), "four drill people: {report}");
 
     // The front line sees an announced drill's tasks badged 演练; a blind
     // drill's look like any other.
@@ -480,7 +525,7 @@ async fn the_command_runs_a_drill_from_its_pages() {
             "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL"
         )
         .await,
-        6
+        8
     );
     let r = app
         .post_page(&purge, &command, &[("csrf", csrf), ("confirm", "1".into())])
@@ -495,7 +540,7 @@ async fn the_command_runs_a_drill_from_its_pages() {
             "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL"
         )
         .await,
-        3,
+        4,
         "the blind drill's people stay"
     );
 }

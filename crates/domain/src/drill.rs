@@ -148,22 +148,29 @@ const SIGNAL_EVENTS: &[&str] = &[
     "fever_clinic_visit",
 ];
 
-/// One thread's milestones from its person's event log (kind, at), in the
-/// order of `rule`: each step at its earliest event no earlier than the
-/// signal, a `last` step at its latest event and only when `open` is false.
+/// One thread's milestones from its event log (kind, at), in the order of
+/// `rule`: each step at its earliest event no earlier than the signal, a
+/// `last` step at its latest event and only when `open` is false. The
+/// signal is the earliest signal event, else `injected` (a signal that
+/// names no person, as a positive batch, is known by when it went in).
 pub fn milestones_of(
     rule: &DrillRule,
     thread: &str,
     events: &[(String, i64)],
     open: bool,
+    injected: Option<i64>,
 ) -> Vec<Milestone> {
-    let signal = rule.steps.first().and_then(|s| {
-        events
-            .iter()
-            .filter(|(k, _)| s.events.contains(k))
-            .map(|(_, at)| *at)
-            .min()
-    });
+    let signal = rule
+        .steps
+        .first()
+        .and_then(|s| {
+            events
+                .iter()
+                .filter(|(k, _)| s.events.contains(k))
+                .map(|(_, at)| *at)
+                .min()
+        })
+        .or(injected);
     let Some(signal) = signal else {
         return Vec::new();
     };
@@ -202,6 +209,9 @@ pub enum SignalPath {
     Pharmacy,
     /// A passage at a checkpoint (卡口).
     Checkpoint,
+    /// A cold-chain batch found positive (人物同防): the batch moves from a
+    /// cold store to a market, whose worker is the thread's person.
+    ColdChain,
 }
 
 /// When the scripted front line answers, in minutes after the signal
@@ -263,7 +273,8 @@ fn yes() -> bool {
 }
 
 /// The seed's scenario: a returnee from a listed area, a febrile buyer
-/// with a yellow code at a pharmacy, a red code at a station exit.
+/// with a yellow code at a pharmacy, a red code at a station exit, a
+/// positive cold-chain batch.
 pub const SEED_SCRIPT: &str = include_str!("drill_seed.toml");
 
 impl DrillScript {
@@ -337,7 +348,9 @@ impl DrillScript {
                     "a checkpoint thread needs its decision",
                 ));
             }
-            if t.signal != SignalPath::Pharmacy && t.origin_county.is_none() {
+            if matches!(t.signal, SignalPath::Declaration | SignalPath::Checkpoint)
+                && t.origin_county.is_none()
+            {
                 return Err(at(
                     "需要来源地 origin_county",
                     "origin_county: where the traveller comes from",
@@ -750,7 +763,7 @@ mod tests {
             ("task_close", T0 + 5 * HOUR),
             ("task_close", T0 + 24 * HOUR),
         ]);
-        let got: Vec<(String, i64)> = milestones_of(&r, "a", &log, false)
+        let got: Vec<(String, i64)> = milestones_of(&r, "a", &log, false, None)
             .into_iter()
             .map(|m| (m.step, m.at - T0))
             .collect();
@@ -766,12 +779,21 @@ mod tests {
                 ("closed".to_string(), 24 * HOUR),
             ]
         );
-        let open = milestones_of(&r, "a", &log, true);
+        let open = milestones_of(&r, "a", &log, true, None);
         assert!(
             open.iter().all(|m| m.step != "closed"),
             "not closed while a task is open"
         );
-        assert!(milestones_of(&r, "a", &ev(&[("task_ack", T0)]), false).is_empty());
+        assert!(milestones_of(&r, "a", &ev(&[("task_ack", T0)]), false, None).is_empty());
+        // No signal event (a positive batch): the injection is the signal.
+        let batch = milestones_of(&r, "b", &ev(&[("task_ack", T0 + HOUR)]), false, Some(T0));
+        assert_eq!(
+            batch
+                .iter()
+                .map(|m| (m.step.as_str(), m.at))
+                .collect::<Vec<_>>(),
+            [("signal", T0), ("acknowledged", T0 + HOUR)]
+        );
     }
 
     #[test]
@@ -784,7 +806,8 @@ mod tests {
             [
                 SignalPath::Declaration,
                 SignalPath::Pharmacy,
-                SignalPath::Checkpoint
+                SignalPath::Checkpoint,
+                SignalPath::ColdChain
             ]
         );
         assert_eq!(

@@ -8,3 +8,7 @@ UPDATE checkpoint_passages SET client_id = CAST(venue_id AS TEXT) || ':' || clie
 
 -- One trace-back per positive batch, whatever races.
 CREATE UNIQUE INDEX trace_backs_one_per_batch ON trace_backs (batch_id) WHERE batch_id IS NOT NULL;
+
+-- A drill's record with no person names the thread it belongs to (a
+-- cold-chain thread's holders, whose seal tasks are that thread's).
+ALTER TABLE drill_roots ADD COLUMN thread TEXT NOT NULL DEFAULT '';

@@ -188,8 +188,8 @@ pub async fn mark_injected(c: &mut AnyConnection, drill: i64, thread: &str, at: 
     Ok(())
 }
 
-/// (thread, person, injected) of the drill, in the script's order.
-pub async fn threads(c: &mut AnyConnection, drill: i64) -> Result<Vec<(String, i64, bool)>> {
+/// (thread, person, injected at) of the drill, in the script's order.
+pub async fn threads(c: &mut AnyConnection, drill: i64) -> Result<Vec<(String, i64, Option<i64>)>> {
     sqlx::query(
         "SELECT thread, person_id, injected_at FROM drill_threads WHERE drill_id = $1 ORDER BY id",
     )
@@ -197,21 +197,23 @@ pub async fn threads(c: &mut AnyConnection, drill: i64) -> Result<Vec<(String, i
     .fetch_all(c)
     .await?
     .iter()
-    .map(|r| {
-        Ok((
-            r.try_get(0)?,
-            r.try_get(1)?,
-            r.try_get::<Option<i64>, _>(2)?.is_some(),
-        ))
-    })
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
     .collect()
 }
 
-/// A record the drill made that hangs on no person (a venue, a passage):
-/// the purge starts from it too.
-pub async fn add_root(c: &mut AnyConnection, drill: i64, table: &str, row_id: i64) -> Result<()> {
-    sqlx::query("INSERT INTO drill_roots (drill_id, tbl, row_id) VALUES ($1, $2, $3)")
+/// A record the drill made that hangs on no person (a venue, a passage, a
+/// goods holder), and the thread it belongs to: the purge starts from it
+/// too, and a holder's seal tasks are its thread's.
+pub async fn add_root(
+    c: &mut AnyConnection,
+    drill: i64,
+    thread: &str,
+    table: &str,
+    row_id: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO drill_roots (drill_id, thread, tbl, row_id) VALUES ($1, $2, $3, $4)")
         .bind(drill)
+        .bind(thread)
         .bind(table)
         .bind(row_id)
         .execute(c)
@@ -219,17 +221,48 @@ pub async fn add_root(c: &mut AnyConnection, drill: i64, table: &str, row_id: i6
     Ok(())
 }
 
+/// The drill a goods holder belongs to, if any: its seal tasks are then
+/// the drill's from their first write.
+pub async fn flag_holder_task(c: &mut AnyConnection, task: i64, holder: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE tasks SET drill_id = (SELECT MIN(drill_id) FROM drill_roots
+                                      WHERE tbl = 'goods_holders' AND row_id = $2)
+         WHERE id = $1",
+    )
+    .bind(task)
+    .bind(holder)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The tasks of a thread: its person's, and the seal tasks of its goods
+/// holders. (Used as a FROM: `tid` and `thread` columns.)
+const THREAD_TASKS: &str = "(SELECT k.id AS tid, t.thread AS thread, t.drill_id AS drill
+      FROM drill_threads t JOIN tasks k ON k.person_id = t.person_id
+      UNION ALL
+      SELECT s.task_id, r.thread, r.drill_id
+      FROM drill_roots r JOIN trace_back_seals s
+        ON r.tbl = 'goods_holders' AND s.holder_id = r.row_id)";
+
 /// The event log of each thread's person: (kind, at) by thread.
 pub async fn thread_events(
     c: &mut AnyConnection,
     drill: i64,
 ) -> Result<BTreeMap<String, Vec<(String, i64)>>> {
     let mut out: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-    for r in sqlx::query(
-        "SELECT t.thread, e.kind, e.at FROM drill_threads t
+    // The person's events, and those of the thread's seal tasks (which
+    // name no person).
+    for r in sqlx::query(&format!(
+        "SELECT t.thread, e.kind, e.at, e.id FROM drill_threads t
          JOIN events e ON e.person_id = t.person_id
-         WHERE t.drill_id = $1 ORDER BY e.id",
-    )
+         WHERE t.drill_id = $1
+         UNION ALL
+         SELECT x.thread, e.kind, e.at, e.id FROM {THREAD_TASKS} x
+         JOIN events e ON e.task_id = x.tid AND e.person_id IS NULL
+         WHERE x.drill = $1
+         ORDER BY 4"
+    ))
     .bind(drill)
     .fetch_all(c)
     .await?
@@ -241,18 +274,19 @@ pub async fn thread_events(
     Ok(out)
 }
 
-/// The drill's tasks of `person` in `state`, oldest first.
+/// The tasks of a thread in `state`, oldest first.
 pub async fn tasks_of(
     c: &mut AnyConnection,
     drill: i64,
-    person: i64,
+    thread: &str,
     state: &str,
 ) -> Result<Vec<i64>> {
-    sqlx::query(
-        "SELECT id FROM tasks WHERE drill_id = $1 AND person_id = $2 AND state = $3 ORDER BY id",
-    )
+    sqlx::query(&format!(
+        "SELECT k.id FROM {THREAD_TASKS} x JOIN tasks k ON k.id = x.tid
+         WHERE x.drill = $1 AND x.thread = $2 AND k.state = $3 ORDER BY k.id"
+    ))
     .bind(drill)
-    .bind(person)
+    .bind(thread)
     .bind(state)
     .fetch_all(c)
     .await?
@@ -263,11 +297,10 @@ pub async fn tasks_of(
 
 /// The threads whose person still has a task not closed.
 pub async fn threads_open(c: &mut AnyConnection, drill: i64) -> Result<BTreeSet<String>> {
-    sqlx::query(
-        "SELECT DISTINCT t.thread FROM drill_threads t
-         JOIN tasks k ON k.person_id = t.person_id
-         WHERE t.drill_id = $1 AND k.state <> 'closed'",
-    )
+    sqlx::query(&format!(
+        "SELECT DISTINCT x.thread FROM {THREAD_TASKS} x JOIN tasks k ON k.id = x.tid
+         WHERE x.drill = $1 AND k.state <> 'closed'"
+    ))
     .bind(drill)
     .fetch_all(c)
     .await?

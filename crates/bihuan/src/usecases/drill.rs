@@ -13,6 +13,7 @@ use sqlx::AnyConnection;
 
 use super::checkpoints::{OriginInput as PassageOrigin, PassageInput, TravellerInput};
 use super::declare::{ArrivalInput, DeclarationInput, DestinationInput, OriginInput};
+use super::goods::{BatchInput, CertificatesInput, HolderInput, MovementInput, ResultInput};
 use super::pharmacy::{DrugInput, PurchaseInput, PurchaseSource};
 use super::{Actor, Services};
 use crate::error::{Error, Result};
@@ -102,7 +103,7 @@ impl Services {
             .await?;
         let mut threads = Vec::with_capacity(parsed.threads.len());
         for ((t, (person_id, who)), venue) in parsed.threads.iter().zip(people).zip(venues) {
-            let outcome = self.inject(actor, id, t, &who, venue).await;
+            let outcome = self.inject(actor, id, t, &who, person_id, venue).await;
             if outcome.is_ok() {
                 let (svc, name) = (self.clone(), t.name.clone());
                 self.db
@@ -117,7 +118,15 @@ impl Services {
                 thread: t.name.clone(),
                 person_id,
                 injected: outcome.is_ok(),
-                error: outcome.err().map(|e| e.to_string()),
+                error: outcome.err().map(|e| match e {
+                    // Which field the path refused, so the script can be fixed.
+                    Error::Invalid(fields) => fields
+                        .iter()
+                        .map(|f| format!("{}: {}", f.field, f.message_en))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    other => other.to_string(),
+                }),
             });
         }
         Ok(DrillStarted { id, threads })
@@ -222,7 +231,7 @@ impl Services {
         now: i64,
     ) -> Result<Option<i64>> {
         let (kind, name) = match t.signal {
-            SignalPath::Declaration => return Ok(None),
+            SignalPath::Declaration | SignalPath::ColdChain => return Ok(None),
             SignalPath::Pharmacy => ("pharmacy", format!("【演练{drill}】药店")),
             SignalPath::Checkpoint => ("checkpoint", format!("【演练{drill}】卡口")),
         };
@@ -241,7 +250,7 @@ impl Services {
         let code = bihuan_domain::venue::venue_code(id, &self.venue_signature(id));
         venue_store::set_venue_code(c, id, &code).await?;
         venue_store::decide_venue(c, id, "pending", "approved", &actor.username, now).await?;
-        store::add_root(c, drill, "venues", id).await?;
+        store::add_root(c, drill, &t.name, "venues", id).await?;
         Ok(Some(id))
     }
 
@@ -252,6 +261,7 @@ impl Services {
         drill: i64,
         t: &ThreadScript,
         who: &Synthetic,
+        person: i64,
         venue: Option<i64>,
     ) -> Result<()> {
         let today = self.clock.today();
@@ -338,16 +348,103 @@ impl Services {
                         },
                     )
                     .await?;
-                let passage = recorded.id;
+                let (passage, thread) = (recorded.id, t.name.clone());
                 self.db
                     .write(move |c| {
                         Box::pin(async move {
-                            store::add_root(c, drill, "checkpoint_passages", passage).await
+                            store::add_root(c, drill, &thread, "checkpoint_passages", passage).await
                         })
                     })
                     .await?;
             }
+            SignalPath::ColdChain => self.inject_cold_chain(actor, drill, t, person).await?,
         }
+        Ok(())
+    }
+
+    /// A positive cold-chain batch: a cold store and a market (the drill's,
+    /// the thread's person a worker of the market), a batch moved from one
+    /// to the other, then its positive result, through the goods use cases;
+    /// the trace-back seals the market and puts the worker on a 协查 list.
+    async fn inject_cold_chain(
+        &self,
+        actor: &Actor,
+        drill: i64,
+        t: &ThreadScript,
+        person: i64,
+    ) -> Result<()> {
+        let grid = {
+            let mut c = self.db.pool().acquire().await?;
+            testing_store::first_grid_in(&mut c, &t.village)
+                .await?
+                .ok_or(Error::NotFound)?
+        };
+        let mut holders = Vec::new();
+        for (kind, label) in [("cold_store", "冷库"), ("market", "市场")] {
+            let h = self
+                .create_holder(
+                    actor,
+                    HolderInput {
+                        name: format!("【演练{drill}】{label}{}", t.name),
+                        grid: grid.clone(),
+                        kind: kind.into(),
+                        venue: None,
+                    },
+                )
+                .await?;
+            let (name, employer, worker) = (t.name.clone(), h.employer_id, kind == "market");
+            let now = self.clock.timestamp();
+            let id = h.id;
+            self.db
+                .write(move |c| {
+                    Box::pin(async move {
+                        store::add_root(c, drill, &name, "goods_holders", id).await?;
+                        store::add_root(c, drill, &name, "employers", employer).await?;
+                        if worker {
+                            crate::storage::rolling::add_worker(c, employer, person, now).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+            holders.push(h.id);
+        }
+        let batch = self
+            .register_batch(
+                actor,
+                BatchInput {
+                    trace_code: format!("DRILL-{drill}-{person}"),
+                    product: "演练冻品".into(),
+                    origin: "演练".into(),
+                    holder: holders[0],
+                    quantity: 1,
+                    certificates: CertificatesInput {
+                        inspection: true,
+                        nucleic_acid: true,
+                        disinfection: true,
+                    },
+                },
+            )
+            .await?;
+        self.record_movement(
+            actor,
+            batch.id,
+            MovementInput {
+                from: holders[0],
+                to: holders[1],
+                quantity: 1,
+                at: None,
+            },
+        )
+        .await?;
+        self.record_batch_result(
+            actor,
+            batch.id,
+            ResultInput {
+                result: "positive".into(),
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -357,7 +454,7 @@ impl Services {
         &self,
         actor: &Actor,
         drill: i64,
-        person: i64,
+        thread: &str,
         state: &str,
     ) -> Result<Vec<i64>> {
         Self::may_drill(actor)?;
@@ -365,7 +462,7 @@ impl Services {
         store::drill_in(&mut c, drill, actor.scope())
             .await?
             .ok_or(Error::NotFound)?;
-        store::tasks_of(&mut c, drill, person, state).await
+        store::tasks_of(&mut c, drill, thread, state).await
     }
 
     /// The drills of the actor's region, newest first.
@@ -402,12 +499,14 @@ impl Services {
         let events = store::thread_events(c, id).await?;
         let open = store::threads_open(c, id).await?;
         let mut milestones = Vec::new();
-        for (thread, log) in &events {
+        for (thread, _, injected) in store::threads(c, id).await? {
+            let log = events.get(&thread).map(Vec::as_slice).unwrap_or_default();
             milestones.extend(rules::milestones_of(
                 rule,
-                thread,
+                &thread,
                 log,
-                open.contains(thread),
+                open.contains(&thread),
+                injected,
             ));
         }
         Ok(rules::after_action(

@@ -711,6 +711,8 @@ impl Services {
                 )
                 .await?;
                 store::insert_seal(c, id, holder.id, task).await?;
+                // A drill's holder: its seal task is the drill's.
+                crate::storage::drill::flag_holder_task(c, task, holder.id).await?;
             }
             for r in rolling_store::roster(c, &holder.region).await? {
                 if r.employer_id == holder.employer_id {

@@ -731,7 +731,7 @@ strings! {
     dr_purged: "已清除", "Purged";
     dr_start: "开始演练", "Start a drill";
     dr_script: "演练脚本", "Drill script";
-    dr_script_hint: "每条线索经真实入口注入（返永通报备、药店哨点、卡口）。已预填种子情景，可直接开始。格式：", "Each thread is one signal injected through a real intake path (declaration, pharmacy, checkpoint). The seed's scenario is filled in. Format:";
+    dr_script_hint: "每条线索经真实入口注入（返永通报备、药店哨点、卡口、冷链批次）。已预填种子情景，可直接开始。格式：", "Each thread is one signal injected through a real intake path (declaration, pharmacy, checkpoint, cold-chain batch). The seed's scenario is filled in. Format:";
     dr_report: "演练复盘报告", "After-action report";
     dr_records: "演练记录（人员 / 任务 / 预警）", "Drill records (people / tasks / alerts)";
     dr_step: "环节", "Step";
