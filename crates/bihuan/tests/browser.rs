@@ -1234,6 +1234,41 @@ async fn report_a_febrile_purchase_and_judge_its_alert(
     assert!(body_text(c).await?.contains("购药人已联系"));
     check_screen(c).await?;
     screenshot(c, dir, "alert-judged.png").await?;
+
+    // The buyer reaches the fever clinic: its staff record the visit on
+    // their phone page, and the pharmacy's referral closes.
+    sign_in_on_the_phone(c, app, "/fever-clinic", "clerk").await?;
+    check_screen(c).await?;
+    in_first_screen(c, "#visit_id").await?;
+    type_into(c, "#visit_id", "FC-0001").await?;
+    type_into(c, "#id_number", &support::resident_id(51)).await?;
+    type_into(c, "#name", "陈发热").await?;
+    type_into(c, "#phone", "13900000051").await?;
+    type_into(c, "#temperature", "38.2").await?;
+    type_into(c, "#test_barcode", "FC20220128001").await?;
+    pick(c, "test_result", "待出").await?;
+    c.find(Locator::Id("record")).await?.click().await?;
+    let flash = match c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("flash"))
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => return Err(format!("visit not recorded: {e}: {}", body_text(c).await?).into()),
+    };
+    assert!(flash.text().await?.contains("已登记就诊"));
+    let open_referrals = support::count(
+        app,
+        "SELECT COUNT(*) FROM tasks WHERE kind = 'fever_transfer' AND state <> 'closed'",
+    )
+    .await;
+    assert_eq!(
+        open_referrals, 0,
+        "the visit closed the pharmacy's referral"
+    );
+    check_screen(c).await?;
+    screenshot(c, dir, "fever-visit-recorded.png").await?;
     Ok(())
 }
 
@@ -1243,6 +1278,7 @@ async fn a_pharmacy_clerk_reports_and_the_town_judges_the_alert_on_a_phone() {
         start_driver("a_pharmacy_clerk_reports_and_the_town_judges_the_alert_on_a_phone").await;
     let app = support::spawn().await;
     support::approved_venue(&app, "pharmacy", "330784002001", "康宁大药房").await;
+    support::approved_venue(&app, "fever_clinic", "330784002001", "第一人民医院发热门诊").await;
     for (name, role, region) in [
         ("clerk", "village", "330784002001"),
         ("zhen", "town", "330784002"),
@@ -1455,6 +1491,79 @@ async fn a_wedding_is_reported_and_approved_and_a_transfer_is_handed_over_on_pho
     let app = support::spawn().await;
     let client = connect(&driver, Screen::Phone).await;
     let outcome = report_and_pass_the_gates(&client, &app, &driver.shots).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+/// 应急演练 on the command's phone: start the seed's scenario from the page,
+/// read the after-action report, purge the drill.
+async fn run_a_drill_from_the_phone(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    sign_in_on_the_phone(c, app, "/drills", "zhihui").await?;
+    check_screen(c).await?;
+    let script = value(c, "#script").await?;
+    assert!(
+        script.contains("cold_chain"),
+        "the seed's scenario is filled in"
+    );
+    screenshot(c, dir, "drills.png").await?;
+    c.find(Locator::Css("#start-drill button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("bottleneck"))
+        .await
+        .map_err(|e| format!("no report: {e}"))?;
+    let text = body_text(c).await?;
+    for thread in [
+        "returnee",
+        "pharmacy_fever",
+        "station_red_code",
+        "cold_chain",
+    ] {
+        assert!(text.contains(thread), "{thread} in the report");
+    }
+    assert!(text.contains("进行中"));
+    check_screen(c).await?;
+    screenshot(c, dir, "drill-report.png").await?;
+    c.find(Locator::Css("input[name=confirm]"))
+        .await?
+        .click()
+        .await?;
+    let purge = c
+        .find(Locator::XPath("//button[contains(., '清除演练数据')]"))
+        .await?;
+    purge.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath("//strong[contains(., '已清除')]"))
+        .await
+        .map_err(|e| format!("not purged: {e}"))?;
+    let left = support::count(
+        app,
+        "SELECT COUNT(*) FROM persons WHERE drill_id IS NOT NULL",
+    )
+    .await;
+    assert_eq!(left, 0, "the drill's people are gone");
+    check_screen(c).await?;
+    screenshot(c, dir, "drill-purged.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_runs_a_drill_on_a_phone() {
+    let driver = start_driver("the_command_runs_a_drill_on_a_phone").await;
+    let app = support::spawn().await;
+    app.services
+        .add_user(parse_new_user("zhihui", "command", "330784", "correct horse battery").unwrap())
+        .await
+        .unwrap();
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = run_a_drill_from_the_phone(&client, &app, &driver.shots).await;
     let _ = client.close().await;
     drop(driver);
     if let Err(e) = outcome {
