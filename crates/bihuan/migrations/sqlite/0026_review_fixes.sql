@@ -12,3 +12,6 @@ CREATE UNIQUE INDEX trace_backs_one_per_batch ON trace_backs (batch_id) WHERE ba
 -- A drill's record with no person names the thread it belongs to (a
 -- cold-chain thread's holders, whose seal tasks are that thread's).
 ALTER TABLE drill_roots ADD COLUMN thread TEXT NOT NULL DEFAULT '';
+CREATE INDEX drill_threads_thread ON drill_threads (drill_id, thread);
+CREATE INDEX drill_roots_thread ON drill_roots (drill_id, thread);
+CREATE INDEX trace_back_seals_holder ON trace_back_seals (holder_id);

@@ -236,14 +236,11 @@ pub async fn flag_holder_task(c: &mut AnyConnection, task: i64, holder: i64) -> 
     Ok(())
 }
 
-/// The tasks of a thread: its person's, and the seal tasks of its goods
-/// holders. (Used as a FROM: `tid` and `thread` columns.)
-const THREAD_TASKS: &str = "(SELECT k.id AS tid, t.thread AS thread, t.drill_id AS drill
-      FROM drill_threads t JOIN tasks k ON k.person_id = t.person_id
-      UNION ALL
-      SELECT s.task_id, r.thread, r.drill_id
-      FROM drill_roots r JOIN trace_back_seals s
-        ON r.tbl = 'goods_holders' AND s.holder_id = r.row_id)";
+/// A thread's records that name no person are its goods holders' seal
+/// tasks: this joins them in (`r` the root, `s` the seal), for queries that
+/// take the person's side and these.
+const SEALS_OF_ROOTS: &str = "drill_roots r JOIN trace_back_seals s
+     ON r.tbl = 'goods_holders' AND s.holder_id = r.row_id";
 
 /// The event log of each thread's person: (kind, at) by thread.
 pub async fn thread_events(
@@ -258,9 +255,9 @@ pub async fn thread_events(
          JOIN events e ON e.person_id = t.person_id
          WHERE t.drill_id = $1
          UNION ALL
-         SELECT x.thread, e.kind, e.at, e.id FROM {THREAD_TASKS} x
-         JOIN events e ON e.task_id = x.tid AND e.person_id IS NULL
-         WHERE x.drill = $1
+         SELECT r.thread, e.kind, e.at, e.id FROM {SEALS_OF_ROOTS}
+         JOIN events e ON e.task_id = s.task_id AND e.person_id IS NULL
+         WHERE r.drill_id = $1
          ORDER BY 4"
     ))
     .bind(drill)
@@ -282,8 +279,12 @@ pub async fn tasks_of(
     state: &str,
 ) -> Result<Vec<i64>> {
     sqlx::query(&format!(
-        "SELECT k.id FROM {THREAD_TASKS} x JOIN tasks k ON k.id = x.tid
-         WHERE x.drill = $1 AND x.thread = $2 AND k.state = $3 ORDER BY k.id"
+        "SELECT k.id FROM drill_threads t JOIN tasks k ON k.person_id = t.person_id
+         WHERE t.drill_id = $1 AND t.thread = $2 AND k.state = $3
+         UNION
+         SELECT k.id FROM {SEALS_OF_ROOTS} JOIN tasks k ON k.id = s.task_id
+         WHERE r.drill_id = $1 AND r.thread = $2 AND k.state = $3
+         ORDER BY 1"
     ))
     .bind(drill)
     .bind(thread)
@@ -298,8 +299,11 @@ pub async fn tasks_of(
 /// The threads whose person still has a task not closed.
 pub async fn threads_open(c: &mut AnyConnection, drill: i64) -> Result<BTreeSet<String>> {
     sqlx::query(&format!(
-        "SELECT DISTINCT x.thread FROM {THREAD_TASKS} x JOIN tasks k ON k.id = x.tid
-         WHERE x.drill = $1 AND k.state <> 'closed'"
+        "SELECT t.thread FROM drill_threads t JOIN tasks k ON k.person_id = t.person_id
+         WHERE t.drill_id = $1 AND k.state <> 'closed'
+         UNION
+         SELECT r.thread FROM {SEALS_OF_ROOTS} JOIN tasks k ON k.id = s.task_id
+         WHERE r.drill_id = $1 AND k.state <> 'closed'"
     ))
     .bind(drill)
     .fetch_all(c)
