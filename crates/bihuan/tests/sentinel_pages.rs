@@ -609,6 +609,22 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
             "2",
             "是",
         ]),
+        // The same purchase's second drug, on a row of its own.
+        row(&[
+            "康宁大药房",
+            "F-2",
+            "身份证",
+            &resident_id(12),
+            "钱七",
+            "13900000012",
+            "黄码",
+            "38.2",
+            "发热、咳嗽",
+            "止咳",
+            "急支糖浆",
+            "1",
+            "是",
+        ]),
         row(&[
             "康宁大药房",
             "F-3",
@@ -658,7 +674,7 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
     );
     // Row numbers under the header, each reason by its column.
     assert!(
-        html.contains("第 3 行") && html.contains("第 4 行"),
+        html.contains("第 4 行") && html.contains("第 5 行"),
         "{html}"
     );
     assert!(html.contains("数量"), "qty named");
@@ -668,13 +684,17 @@ async fn an_office_file_loads_its_good_rows_and_the_day_comes_out_masked() {
         2
     );
     let row2 = sqlx::query(
-        "SELECT symptoms, drugs, for_someone_else FROM pharmacy_purchases WHERE client_id = 'F-2'",
+        "SELECT symptoms, drugs, for_someone_else FROM pharmacy_purchases WHERE client_id LIKE '%:F-2'",
     )
     .fetch_one(app.services.db.pool())
     .await
     .unwrap();
     assert_eq!(row2.get::<String, _>(0), r#"["fever","cough"]"#);
-    assert!(row2.get::<String, _>(1).contains("antipyretic"));
+    let drugs = row2.get::<String, _>(1);
+    assert!(
+        drugs.contains("antipyretic") && drugs.contains("antitussive"),
+        "both rows' drugs in one purchase: {drugs}"
+    );
     assert_eq!(row2.get::<i64, _>(2), 1);
 
     // The same file again: nothing stored twice.

@@ -748,6 +748,11 @@ impl Services {
             repeated: 0,
             refused: Vec::new(),
         };
+        // A purchase of several drugs comes as several rows under one
+        // purchase number: they are one purchase.
+        let mut purchases: Vec<(usize, PurchaseInput)> = Vec::new();
+        let mut by_number: std::collections::HashMap<(i64, String), usize> =
+            std::collections::HashMap::new();
         for (i, r) in rows.into_iter().enumerate() {
             let typed = r.pharmacy.trim();
             let Some(&(pharmacy, _)) = pharmacies
@@ -765,19 +770,29 @@ impl Services {
                 ));
                 continue;
             };
-            match self
-                .record_purchase(&by, r.input(pharmacy, &self.policy))
-                .await
-            {
+            let number = r.purchase_id.trim().to_string();
+            let input = r.input(pharmacy, &self.policy);
+            if !number.is_empty() {
+                if let Some(&at) = by_number.get(&(pharmacy, number.clone())) {
+                    purchases[at].1.drugs.extend(input.drugs);
+                    continue;
+                }
+                by_number.insert((pharmacy, number), purchases.len());
+            }
+            purchases.push((i + 1, input));
+        }
+        for (row, input) in purchases {
+            match self.record_purchase(&by, input).await {
                 Ok(p) if p.repeated => report.repeated += 1,
                 Ok(p) => {
                     report.loaded += 1;
                     report.fever_transfers += usize::from(p.fever_transfer);
                 }
-                Err(Error::Invalid(e)) => report.refused.push((i + 1, file_fields(e))),
+                Err(Error::Invalid(e)) => report.refused.push((row, file_fields(e))),
                 Err(e) => return Err(e),
             }
         }
+        report.refused.sort_by_key(|(row, _)| *row);
         Ok(report)
     }
 }
