@@ -249,14 +249,14 @@ pub async fn thread_events(
 ) -> Result<BTreeMap<String, Vec<(String, i64)>>> {
     let mut out: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
     // The person's events, and those of the thread's seal tasks (which
-    // name no person).
+    // name no person, so nothing is counted twice).
     for r in sqlx::query(&format!(
         "SELECT t.thread, e.kind, e.at, e.id FROM drill_threads t
          JOIN events e ON e.person_id = t.person_id
          WHERE t.drill_id = $1
          UNION ALL
          SELECT r.thread, e.kind, e.at, e.id FROM {SEALS_OF_ROOTS}
-         JOIN events e ON e.task_id = s.task_id AND e.person_id IS NULL
+         JOIN events e ON e.task_id = s.task_id
          WHERE r.drill_id = $1
          ORDER BY 4"
     ))
