@@ -2,7 +2,9 @@
 //! and reads only their own receipt, 宴会缓办 refuses plainly, the village
 //! and then the town review it on their pages; a checkpoint worker records a
 //! passage on the page and the destination grid takes a 转运 through its
-//! steps; the warehouse board moves a batch one step per button. Bad fields
+//! steps; the warehouse board moves a batch one step per button; a town
+//! records holders, batches, movements, results and environment samples on
+//! the goods pages as the API would. Bad fields
 //! come back per field and store nothing; another region's staff get 404.
 
 mod support;
