@@ -730,6 +730,10 @@ async fn a_town_records_goods_on_its_pages_and_a_positive_starts_the_trace_back(
     assert_eq!(s, 200);
     assert!(html.contains("CC2022-0101") && html.contains("批次已登记"));
     let path = format!("/goods/batches/{batch}");
+    assert!(
+        html.contains(&format!("href=\"{path}?lang=en\"")),
+        "English is this batch: {html}"
+    );
     let (s, _) = app.page(&path, &stranger).await;
     assert_eq!(s, 404, "another town's batch");
 

@@ -643,7 +643,7 @@ async fn batch_page_of(
             .collect(),
     };
     Ok(BatchPage {
-        base: Base::new(l, t.gr_batch_title, "/goods").signed_in(actor),
+        base: Base::new(l, t.gr_batch_title, &format!("/goods/batches/{id}")).signed_in(actor),
         b: item,
         csrf: actor.csrf.clone(),
         back: l.link("/goods"),
@@ -821,7 +821,7 @@ pub async fn trace_back_page(
         (None, _) => t.gr_env_cause.to_string(),
     };
     let page = TraceBackPage {
-        base: Base::new(l, t.gr_trace_title, "/goods").signed_in(&actor),
+        base: Base::new(l, t.gr_trace_title, &format!("/goods/trace-backs/{id}")).signed_in(&actor),
         id: v.id,
         started: q.started.is_some(),
         due: super::shanghai_time(v.due_at),
