@@ -1486,9 +1486,12 @@ async fn trace_a_positive_batch(c: &Client, app: &TestApp, dir: &Path) -> Result
             .await?;
         type_into(c, "#grid", "330784001001001").await?;
         c.find(Locator::Id("add-holder")).await?.click().await?;
+        // The page after the redirect offers the new holder for a batch.
         c.wait()
             .at_most(Duration::from_secs(10))
-            .for_element(Locator::Id("flash"))
+            .for_element(Locator::XPath(&format!(
+                "//select[@id='holder']/option[contains(., '{name}')]"
+            )))
             .await
             .map_err(|e| format!("{name} not registered: {e}"))?;
     }
@@ -1504,13 +1507,13 @@ async fn trace_a_positive_batch(c: &Client, app: &TestApp, dir: &Path) -> Result
     check_screen(c).await?;
     screenshot(c, dir, "goods-batch-form.png").await?;
     c.find(Locator::Id("register")).await?.click().await?;
-    let flash = c
-        .wait()
+    c.wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("flash"))
+        .for_element(Locator::XPath(
+            "//p[@id='flash' and contains(., '批次已登记')]",
+        ))
         .await
         .map_err(|e| format!("batch not registered: {e}"))?;
-    assert!(flash.text().await?.contains("批次已登记"));
     assert!(c.current_url().await?.path().starts_with("/goods/batches/"));
     check_screen(c).await?;
     screenshot(c, dir, "goods-batch.png").await?;
@@ -1532,6 +1535,20 @@ async fn trace_a_positive_batch(c: &Client, app: &TestApp, dir: &Path) -> Result
     );
     check_screen(c).await?;
     screenshot(c, dir, "goods-moved.png").await?;
+
+    // A stallholder works at the market (the rolling roster, by the API).
+    let api = app.login_as("town", "330784001").await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/rosters/import"))
+        .bearer_auth(&api)
+        .body(format!(
+            "单位名称,网格编码,行业,身份证号,姓名,手机号码\n城西农贸市场,330784001001001,cold_chain,{},摊主甲,\n",
+            support::resident_id(31)
+        ))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
 
     // Positive: the trace-back seals the market within 2 hours.
     c.find(Locator::Id("positive")).await?.click().await?;
@@ -1558,6 +1575,21 @@ async fn trace_a_positive_batch(c: &Client, app: &TestApp, dir: &Path) -> Result
     assert!(body_text(c).await?.contains("已启动溯源"));
     check_screen(c).await?;
     screenshot(c, dir, "goods-trace-back.png").await?;
+    let trace_back = c.current_url().await?;
+    // The 协查 list holds the market's stallholder.
+    c.find(Locator::Id("assist-list")).await?.click().await?;
+    let h1 = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//h1[contains(., '溯源协查')]"))
+        .await
+        .map_err(|e| format!("no 协查 list: {e}"))?;
+    assert!(h1.text().await?.contains("CC2022-0101"));
+    let text = body_text(c).await?;
+    assert!(text.contains("溯源协查") && text.contains("摊"), "{text}");
+    assert!(fits_the_phone(c).await?, "the 协查 list fits the phone");
+    screenshot(c, dir, "goods-assist-list.png").await?;
+    c.goto(trace_back.as_str()).await?;
     // The batch page now points at the trace-back instead of the buttons.
     c.find(Locator::Css("#summary a code"))
         .await?

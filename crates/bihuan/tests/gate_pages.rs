@@ -635,6 +635,20 @@ async fn a_town_records_goods_on_its_pages_and_a_positive_starts_the_trace_back(
         ids.push(to.rsplit('=').next().unwrap().to_string());
     }
     let (store, market) = (ids[0].clone(), ids[1].clone());
+    // A stallholder at the market, for the trace-back's 协查 list.
+    let api = app.login_as("town", OTHER_TOWN).await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/rosters/import"))
+        .bearer_auth(&api)
+        .body(format!(
+            "单位名称,网格编码,行业,身份证号,姓名,手机号码\n城西农贸市场,{DEST_GRID},cold_chain,{},摊主甲,\n",
+            resident_id(31)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     // As the API: each holder's workers are a cold-chain employer's roster.
     assert_eq!(
         count(
@@ -788,6 +802,20 @@ async fn a_town_records_goods_on_its_pages_and_a_positive_starts_the_trace_back(
         html.contains("城西农贸市场") && html.contains("封存任务"),
         "{html}"
     );
+    let list: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT assist_list_id FROM trace_backs")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap(),
+        0,
+    );
+    assert!(
+        html.contains(&format!("href=\"/assist/{list}\"")),
+        "the 协查 list of the market's stallholder: {html}"
+    );
+    let (s, html) = app.page(&format!("/assist/{list}"), &staff).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("摊"), "{html}");
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM tasks WHERE kind = 'seal'").await,
         1
