@@ -770,6 +770,16 @@ async fn a_town_records_goods_on_its_pages_and_a_positive_starts_the_trace_back(
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("收货单位不能与发货单位相同") && html.contains("时间格式"));
+    let r = press(
+        &app,
+        &staff,
+        &path,
+        &action,
+        &[("from", &store), ("to", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "no receiver picked");
+    assert!(r.text().await.unwrap().contains("请选择单位"));
     assert_eq!(count(&app, moves).await, 0);
     let good = [
         ("from", store.as_str()),

@@ -320,6 +320,22 @@ fn loose(l: Lang, errors: &FormErrors, fields: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// A holder picked from a select: an empty pick is a field error (the
+/// select's `required` stops it in a browser), anything else goes to the use
+/// case, which answers another region's or a made-up id as not found.
+fn picked(e: &mut Vec<bihuan_domain::validation::FieldError>, field: &str, raw: &str) -> i64 {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        e.push(bihuan_domain::validation::FieldError::new(
+            field,
+            "required",
+            "请选择单位",
+            "choose a holder",
+        ));
+    }
+    raw.parse().unwrap_or(0)
+}
+
 fn refuse_unless_manager(actor: &Actor, l: Lang) -> Result<(), PageError> {
     if actor.role.can_review() {
         Ok(())
@@ -463,6 +479,7 @@ pub async fn create_holder(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    refuse_unless_manager(&actor, l)?;
     let hf = HolderForm {
         name: pairs.get("name"),
         grid: pairs.get("grid"),
@@ -502,6 +519,7 @@ pub async fn register_batch(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    refuse_unless_manager(&actor, l)?;
     let bf = BatchForm {
         trace_code: pairs.get("trace_code"),
         product: pairs.get("product"),
@@ -512,12 +530,12 @@ pub async fn register_batch(
         nucleic_acid: pairs.get("nucleic_acid") == "1",
         disinfection: pairs.get("disinfection") == "1",
     };
+    let mut empty = Vec::new();
     let input = BatchInput {
         trace_code: bf.trace_code.clone(),
         product: bf.product.clone(),
         origin: bf.origin.clone(),
-        // Not a number: no holder, which answers as not found.
-        holder: bf.holder.trim().parse().unwrap_or(0),
+        holder: picked(&mut empty, "holder", &bf.holder),
         // Not a number: out of range, which the use case words per field.
         quantity: bf.quantity.trim().parse().unwrap_or(0),
         certificates: CertificatesInput {
@@ -526,7 +544,12 @@ pub async fn register_batch(
             disinfection: bf.disinfection,
         },
     };
-    match s.services.register_batch(&actor, input).await {
+    let done = if empty.is_empty() {
+        s.services.register_batch(&actor, input).await
+    } else {
+        Err(Error::Invalid(empty))
+    };
+    match done {
         Ok(b) => Ok(see_other(
             &l.link(&format!("/goods/batches/{}?done=registered", b.id)),
         )),
@@ -712,20 +735,26 @@ pub async fn record_movement(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    refuse_unless_manager(&actor, l)?;
     let mf = MoveForm {
         from: pairs.get("from"),
         to: pairs.get("to"),
         quantity: pairs.get("quantity"),
         at: pairs.get("at"),
     };
+    let mut empty = Vec::new();
     let input = MovementInput {
-        // Not a number: no holder, which answers as not found.
-        from: mf.from.trim().parse().unwrap_or(0),
-        to: mf.to.trim().parse().unwrap_or(-1),
+        from: picked(&mut empty, "from", &mf.from),
+        to: picked(&mut empty, "to", &mf.to),
         quantity: mf.quantity.trim().parse().unwrap_or(0),
         at: local_time(&mf.at),
     };
-    match s.services.record_movement(&actor, id, input).await {
+    let done = if empty.is_empty() {
+        s.services.record_movement(&actor, id, input).await
+    } else {
+        Err(Error::Invalid(empty))
+    };
+    match done {
         Ok(_) => Ok(see_other(&format!(
             "{}#moves",
             l.link(&format!("/goods/batches/{id}?done=moved"))
@@ -748,6 +777,7 @@ pub async fn record_result(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    refuse_unless_manager(&actor, l)?;
     let input = ResultInput {
         result: pairs.get("result"),
     };
@@ -1034,6 +1064,7 @@ pub async fn create_site(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    refuse_unless_manager(&actor, l)?;
     let sf = SiteForm {
         holder: pairs.get("holder"),
         name: pairs.get("name"),
@@ -1075,6 +1106,7 @@ pub async fn record_sample(
 ) -> PageResult {
     let pairs = Pairs(pairs);
     check_csrf(&actor, &pairs.get("csrf"), l)?;
+    refuse_unless_manager(&actor, l)?;
     let f = SampleForm {
         sampled_on: pairs.get("sampled_on"),
         result: pairs.get("result"),
