@@ -1570,3 +1570,159 @@ async fn the_command_runs_a_drill_on_a_phone() {
         panic!("{e}");
     }
 }
+
+/// A town officer on a phone registers a cold store and a market, a batch
+/// at the cold store, moves it to the market and records it positive: the
+/// trace-back shows the market's seal task and its deadline.
+async fn trace_a_positive_batch(c: &Client, app: &TestApp, dir: &Path) -> Result<()> {
+    app.services
+        .add_user(parse_new_user("gong", "town", "330784001", "correct horse battery").unwrap())
+        .await
+        .unwrap();
+    sign_in_as(c, app, "gong", "/goods").await?;
+    c.find(Locator::Id("new-batch")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("register-holder"))
+        .await?;
+    check_screen(c).await?;
+    screenshot(c, dir, "goods-new.png").await?;
+    for (name, kind) in [("永康冷库", "cold_store"), ("城西农贸市场", "market")] {
+        type_into(c, "#name", name).await?;
+        c.find(Locator::Id("kind"))
+            .await?
+            .select_by_value(kind)
+            .await?;
+        type_into(c, "#grid", "330784001001001").await?;
+        c.find(Locator::Id("add-holder")).await?.click().await?;
+        // The page after the redirect offers the new holder for a batch.
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(&format!(
+                "//select[@id='holder']/option[contains(., '{name}')]"
+            )))
+            .await
+            .map_err(|e| format!("{name} not registered: {e}"))?;
+    }
+
+    // The batch, with two of its three certificates.
+    type_into(c, "#trace_code", "CC2022-0101").await?;
+    type_into(c, "#product", "冷冻牛肉").await?;
+    type_into(c, "#origin", "巴西").await?;
+    pick(c, "holder", "永康冷库（冷库）").await?;
+    type_into(c, "#quantity", "120").await?;
+    c.find(Locator::Id("inspection")).await?.click().await?;
+    c.find(Locator::Id("disinfection")).await?.click().await?;
+    check_screen(c).await?;
+    screenshot(c, dir, "goods-batch-form.png").await?;
+    c.find(Locator::Id("register")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@id='flash' and contains(., '批次已登记')]",
+        ))
+        .await
+        .map_err(|e| format!("batch not registered: {e}"))?;
+    assert!(c.current_url().await?.path().starts_with("/goods/batches/"));
+    check_screen(c).await?;
+    screenshot(c, dir, "goods-batch.png").await?;
+
+    // Moved on to the market.
+    pick(c, "to", "城西农贸市场（农贸市场）").await?;
+    c.find(Locator::Id("move")).await?.click().await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//p[@id='flash' and contains(., '流向已记录')]",
+        ))
+        .await
+        .map_err(|e| format!("not moved: {e}"))?;
+    let moves = c.find(Locator::Css("ul.moves")).await?.text().await?;
+    assert!(
+        moves.contains("永康冷库 → 城西农贸市场") && moves.contains("120"),
+        "{moves}"
+    );
+    check_screen(c).await?;
+    screenshot(c, dir, "goods-moved.png").await?;
+
+    // A stallholder works at the market (the rolling roster, by the API).
+    let api = app.login_as("town", "330784001").await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/rosters/import"))
+        .bearer_auth(&api)
+        .body(format!(
+            "单位名称,网格编码,行业,身份证号,姓名,手机号码\n城西农贸市场,330784001001001,cold_chain,{},摊主甲,\n",
+            support::resident_id(31)
+        ))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+
+    // Positive: the trace-back seals the market within 2 hours.
+    c.find(Locator::Id("positive")).await?.click().await?;
+    let seals = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("seals"))
+        .await
+        .map_err(|e| format!("no trace-back: {e}"))?;
+    let text = seals.text().await?;
+    assert!(
+        text.contains("城西农贸市场"),
+        "the market is sealed: {text}"
+    );
+    assert!(
+        !text.contains("永康冷库"),
+        "the start is not sealed: {text}"
+    );
+    let summary = c.find(Locator::Id("summary")).await?.text().await?;
+    assert!(
+        summary.contains("CC2022-0101") && summary.contains("时限"),
+        "{summary}"
+    );
+    assert!(body_text(c).await?.contains("已启动溯源"));
+    check_screen(c).await?;
+    screenshot(c, dir, "goods-trace-back.png").await?;
+    let trace_back = c.current_url().await?;
+    // The 协查 list holds the market's stallholder.
+    c.find(Locator::Id("assist-list")).await?.click().await?;
+    let h1 = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath("//h1[contains(., '溯源协查')]"))
+        .await
+        .map_err(|e| format!("no 协查 list: {e}"))?;
+    assert!(h1.text().await?.contains("CC2022-0101"));
+    let text = body_text(c).await?;
+    assert!(text.contains("溯源协查") && text.contains("摊"), "{text}");
+    assert!(fits_the_phone(c).await?, "the 协查 list fits the phone");
+    screenshot(c, dir, "goods-assist-list.png").await?;
+    c.goto(trace_back.as_str()).await?;
+    // The batch page now points at the trace-back instead of the buttons.
+    c.find(Locator::Css("#summary a code"))
+        .await?
+        .click()
+        .await?;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#trace-back a"))
+        .await?;
+    assert!(c.find(Locator::Id("positive")).await.is_err());
+    check_screen(c).await?;
+    screenshot(c, dir, "goods-batch-positive.png").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_town_officer_traces_a_positive_batch_on_a_phone() {
+    let driver = start_driver("goods_pages").await;
+    let app = support::spawn().await;
+    let client = connect(&driver, Screen::Phone).await;
+    let outcome = trace_a_positive_batch(&client, &app, &driver.shots).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}

@@ -2,7 +2,9 @@
 //! and reads only their own receipt, 宴会缓办 refuses plainly, the village
 //! and then the town review it on their pages; a checkpoint worker records a
 //! passage on the page and the destination grid takes a 转运 through its
-//! steps; the warehouse board moves a batch one step per button. Bad fields
+//! steps; the warehouse board moves a batch one step per button; a town
+//! records holders, batches, movements, results and environment samples on
+//! the goods pages as the API would. Bad fields
 //! come back per field and store nothing; another region's staff get 404.
 
 mod support;
@@ -587,6 +589,323 @@ async fn the_warehouse_board_moves_a_batch_one_step_per_button() {
         0,
     );
     assert_eq!(state, "released");
+}
+
+/// The town's officer records on the goods pages what the API would store:
+/// a holder, a batch with its certificates, a movement, a positive result
+/// and its trace-back; an environment site and a sample. Bad fields come
+/// back per field and store nothing; another town gets 404, a grid worker
+/// 403.
+#[tokio::test]
+async fn a_town_records_goods_on_its_pages_and_a_positive_starts_the_trace_back() {
+    let app = spawn().await;
+    let staff = app.sign_in_page("town", OTHER_TOWN).await;
+    let stranger = app.sign_in_page("town", TOWN).await;
+    let worker = app.sign_in_page("grid_worker", DEST_GRID).await;
+    let holders = "SELECT COUNT(*) FROM goods_holders";
+
+    // Holders: bad fields first, in both languages.
+    for (lang, word) in [("", "网格"), ("?lang=en", "grid")] {
+        let r = press(
+            &app,
+            &staff,
+            "/goods/new",
+            &format!("/goods/holders{lang}"),
+            &[("name", ""), ("grid", "99"), ("kind", "x")],
+        )
+        .await;
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("class=\"err\""), "{html}");
+        assert!(html.contains(word), "{lang}: {html}");
+    }
+    assert_eq!(count(&app, holders).await, 0, "nothing stored");
+    let mut ids = Vec::new();
+    for (name, kind) in [("永康冷库", "cold_store"), ("城西农贸市场", "market")] {
+        let r = press(
+            &app,
+            &staff,
+            "/goods/new",
+            "/goods/holders",
+            &[("name", name), ("grid", DEST_GRID), ("kind", kind)],
+        )
+        .await;
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        let to = location(&r);
+        ids.push(to.rsplit('=').next().unwrap().to_string());
+    }
+    let (store, market) = (ids[0].clone(), ids[1].clone());
+    // A stallholder at the market, for the trace-back's 协查 list.
+    let api = app.login_as("town", OTHER_TOWN).await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/rosters/import"))
+        .bearer_auth(&api)
+        .body(format!(
+            "单位名称,网格编码,行业,身份证号,姓名,手机号码\n城西农贸市场,{DEST_GRID},cold_chain,{},摊主甲,\n",
+            resident_id(31)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // As the API: each holder's workers are a cold-chain employer's roster.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM employers WHERE industry = 'cold_chain'"
+        )
+        .await,
+        2
+    );
+    let r = press(
+        &app,
+        &staff,
+        "/goods/new",
+        "/goods/holders",
+        &[
+            ("name", "永康冷库"),
+            ("grid", DEST_GRID),
+            ("kind", "cold_store"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "the same name twice");
+    assert_eq!(count(&app, holders).await, 2);
+
+    // A batch: bad fields store nothing.
+    let batches = "SELECT COUNT(*) FROM goods_batches";
+    let r = press(
+        &app,
+        &staff,
+        "/goods/new",
+        "/goods/batches",
+        &[
+            ("trace_code", "x"),
+            ("product", ""),
+            ("origin", "巴西"),
+            ("holder", &store),
+            ("quantity", "many"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("追溯码应为") && html.contains("数量应为"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"巴西\""), "kept what was typed");
+    assert_eq!(count(&app, batches).await, 0);
+    let batch_form = |holder: &str| {
+        vec![
+            ("trace_code", "CC2022-0101".to_string()),
+            ("product", "冷冻牛肉".to_string()),
+            ("origin", "巴西".to_string()),
+            ("holder", holder.to_string()),
+            ("quantity", "120".to_string()),
+            ("inspection", "1".to_string()),
+            ("disinfection", "1".to_string()),
+        ]
+    };
+    // Another town's holder is not found.
+    let (_, html) = app.page("/goods/new", &stranger).await;
+    let form: Vec<(&str, String)> = std::iter::once(("csrf", csrf_of(&html)))
+        .chain(batch_form(&store))
+        .collect();
+    let r = app.post_page("/goods/batches", &stranger, &form).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(count(&app, batches).await, 0);
+    let (_, html) = app.page("/goods/new", &staff).await;
+    let form: Vec<(&str, String)> = std::iter::once(("csrf", csrf_of(&html)))
+        .chain(batch_form(&store))
+        .collect();
+    let r = app.post_page("/goods/batches", &staff, &form).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let page = location(&r);
+    let batch = page
+        .trim_start_matches("/goods/batches/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    // As the API: no 核酸 certificate books it into the warehouse.
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM goods_batches WHERE inspection = 1 AND disinfection = 1 \
+             AND nucleic_acid = 0 AND quantity = 120"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM warehouse_jobs").await, 1);
+    let (s, html) = app.page(&page, &staff).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("CC2022-0101") && html.contains("批次已登记"));
+    let path = format!("/goods/batches/{batch}");
+    assert!(
+        html.contains(&format!("href=\"{path}?lang=en\"")),
+        "English is this batch: {html}"
+    );
+    let (s, _) = app.page(&path, &stranger).await;
+    assert_eq!(s, 404, "another town's batch");
+
+    // A movement to the market: bad fields store nothing.
+    let moves = "SELECT COUNT(*) FROM goods_movements";
+    let action = format!("{path}/movements");
+    let r = press(
+        &app,
+        &staff,
+        &path,
+        &action,
+        &[
+            ("from", &store),
+            ("to", &store),
+            ("quantity", "0"),
+            ("at", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("收货单位不能与发货单位相同") && html.contains("时间格式"));
+    let r = press(
+        &app,
+        &staff,
+        &path,
+        &action,
+        &[("from", &store), ("to", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "no receiver picked");
+    assert!(r.text().await.unwrap().contains("请选择单位"));
+    assert_eq!(count(&app, moves).await, 0);
+    let good = [
+        ("from", store.as_str()),
+        ("to", market.as_str()),
+        ("quantity", "120"),
+        ("at", "2022-01-27T10:00"),
+    ];
+    let r = press(&app, &stranger, "/goods/new", &action, &good).await;
+    assert_eq!(r.status(), 404);
+    let r = press(&app, &worker, "/goods", &action, &good).await;
+    assert_eq!(r.status(), 403, "a grid worker may not record");
+    let r = press(&app, &staff, &path, &action, &good).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(count(&app, moves).await, 1);
+    let (_, html) = app.page(&path, &staff).await;
+    assert!(html.contains("2022-01-27 10:00"), "Shanghai time: {html}");
+
+    // Positive: the trace-back seals the market and lists its workers.
+    let action = format!("{path}/result");
+    let r = press(&app, &staff, &path, &action, &[("result", "maybe")]).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM trace_backs").await, 0);
+    let r = press(&app, &staff, &path, &action, &[("result", "positive")]).await;
+    assert_eq!(r.status(), 303);
+    let trace = location(&r);
+    assert!(trace.starts_with("/goods/trace-backs/"), "{trace}");
+    let (s, html) = app.page(&trace, &staff).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("城西农贸市场") && html.contains("封存任务"),
+        "{html}"
+    );
+    let list: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT assist_list_id FROM trace_backs")
+            .fetch_one(app.services.db.pool())
+            .await
+            .unwrap(),
+        0,
+    );
+    assert!(
+        html.contains(&format!("href=\"/assist/{list}\"")),
+        "the 协查 list of the market's stallholder: {html}"
+    );
+    let (s, html) = app.page(&format!("/assist/{list}"), &staff).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("摊"), "{html}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM tasks WHERE kind = 'seal'").await,
+        1
+    );
+    let (s, _) = app.page(&trace, &stranger).await;
+    assert_eq!(s, 404);
+    let (_, html) = app.page(&path, &staff).await;
+    assert!(html.contains("已启动溯源") && !html.contains("name=\"result\""));
+
+    // Environment sampling: the market as a site, due at once.
+    let sites = "SELECT COUNT(*) FROM env_sites";
+    let r = press(
+        &app,
+        &staff,
+        "/goods/env",
+        "/goods/env/sites",
+        &[("name", ""), ("grid", "1"), ("kind", "")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(count(&app, sites).await, 0);
+    let r = press(
+        &app,
+        &stranger,
+        "/goods/env",
+        "/goods/env/sites",
+        &[("holder", &market)],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    let r = press(
+        &app,
+        &staff,
+        "/goods/env",
+        "/goods/env/sites",
+        &[("holder", &market)],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(count(&app, sites).await, 1);
+    let (_, html) = app.page("/goods/env", &staff).await;
+    let action = html
+        .split("action=\"")
+        .map(|a| a.split('"').next().unwrap())
+        .find(|a| a.ends_with("/samples"))
+        .unwrap_or_else(|| panic!("the market is due: {html}"))
+        .to_string();
+    let samples = "SELECT COUNT(*) FROM env_samples";
+    let r = press(
+        &app,
+        &staff,
+        "/goods/env",
+        &action,
+        &[("sampled_on", "2099-01-01"), ("result", "negative")],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("采样日期应为今天或之前"));
+    let r = press(
+        &app,
+        &stranger,
+        "/goods/env",
+        &action,
+        &[("sampled_on", "2022-01-28"), ("result", "negative")],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(count(&app, samples).await, 0);
+    let r = press(
+        &app,
+        &staff,
+        "/goods/env",
+        &action,
+        &[("sampled_on", "2022-01-28"), ("result", "negative")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(count(&app, samples).await, 1);
+    let (_, html) = app.page("/goods/env", &staff).await;
+    assert!(!html.contains(&action), "sampled today: no longer due");
 }
 
 // ---------------------------------------------------------------------------

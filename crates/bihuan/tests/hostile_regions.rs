@@ -87,6 +87,13 @@ struct B {
     gathering_receipt: String,
     transfer: i64,
     job: i64,
+    /// goods recording pages: B's cold store and market, the warehouse
+    /// job's batch, a trace-back (another batch, moved and positive), the
+    /// market as a sampling site.
+    holders: [i64; 2],
+    goods_batch: i64,
+    trace_back: i64,
+    env_site: i64,
     /// A town B proposal of a stricter rule.
     proposal: i64,
     /// The users who made all this (an instruction goes to its recipients
@@ -635,6 +642,53 @@ async fn gate_objects(app: &TestApp, b: &mut B, town: &str) {
         .await;
     ok(s, &r, "batch");
     b.job = r["warehouse_job"].as_i64().unwrap();
+    b.goods_batch = r["id"].as_i64().unwrap();
+    let (s, m) = app
+        .post(
+            town,
+            "/api/v1/goods/holders",
+            json!({"name": format!("{SECRET}市场"), "grid": GRID_B, "kind": "market"}),
+        )
+        .await;
+    ok(s, &m, "market");
+    b.holders = [h["id"].as_i64().unwrap(), m["id"].as_i64().unwrap()];
+    let (s, r) = app
+        .post(
+            town,
+            "/api/v1/goods/batches",
+            json!({"trace_code": "YB-SECRET-02", "product": format!("{SECRET}肉"), "origin": "巴西",
+                   "holder": h["id"], "quantity": 10,
+                   "certificates": {"inspection": true, "nucleic_acid": true, "disinfection": true}}),
+        )
+        .await;
+    ok(s, &r, "batch");
+    let traced = r["id"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            town,
+            &format!("/api/v1/goods/batches/{traced}/movements"),
+            json!({"from": b.holders[0], "to": b.holders[1], "quantity": 10}),
+        )
+        .await;
+    ok(s, &r, "movement");
+    let (s, r) = app
+        .post(
+            town,
+            &format!("/api/v1/goods/batches/{traced}/result"),
+            json!({"result": "positive"}),
+        )
+        .await;
+    ok(s, &r, "positive");
+    b.trace_back = r["trace_back"].as_i64().unwrap();
+    let (s, r) = app
+        .post(
+            town,
+            "/api/v1/goods/env-sites",
+            json!({"holder": b.holders[1]}),
+        )
+        .await;
+    ok(s, &r, "site");
+    b.env_site = r["id"].as_i64().unwrap();
     let (s, r) = app
         .post(
             town,
@@ -1014,6 +1068,39 @@ fn probes(b: &B) -> Vec<Probe> {
         row("POST", true, "/goods/jobs/{id}/advance", Id, b.job)
             .form(&[("to", "sampled")])
             .by(Town),
+        // goods recording pages
+        row("POST", true, "/goods/holders", Region, GRID_B)
+            .form(&[("name", "甲冷库"), ("grid", "{id}"), ("kind", "cold_store")])
+            .by(Town),
+        row("POST", true, "/goods/batches", Id, b.holders[0])
+            .form(&[
+                ("trace_code", "YA-00001"),
+                ("product", "甲鱼"),
+                ("origin", "巴西"),
+                ("holder", "{id}"),
+                ("quantity", "1"),
+            ])
+            .by(Town),
+        row("GET", true, "/goods/batches/{id}", Id, b.goods_batch).by(Town),
+        row("POST", true, "/goods/batches/{id}/movements", Id, b.goods_batch)
+            .form(&[("from", &b.holders[0].to_string()), ("to", &b.holders[1].to_string()), ("quantity", "1")])
+            .by(Town),
+        row("POST", true, &format!("/goods/batches/{}/movements", b.goods_batch), Id, b.holders[1])
+            .form(&[("from", &b.holders[0].to_string()), ("to", "{id}"), ("quantity", "1")])
+            .by(Town),
+        row("POST", true, "/goods/batches/{id}/result", Id, b.goods_batch)
+            .form(&[("result", "negative")])
+            .by(Town),
+        row("GET", true, "/goods/trace-backs/{id}", Id, b.trace_back).by(Town),
+        row("POST", true, "/goods/env/sites", Id, b.holders[0])
+            .form(&[("holder", "{id}")])
+            .by(Town),
+        row("POST", true, "/goods/env/sites", Region, GRID_B)
+            .form(&[("name", "甲点"), ("grid", "{id}"), ("kind", "place")])
+            .by(Town),
+        row("POST", true, "/goods/env/sites/{id}/samples", Id, b.env_site)
+            .form(&[("sampled_on", "2022-01-28"), ("result", "negative")])
+            .by(Town),
         row("POST", true, "/policy-overrides/{id}/approve", Id, b.proposal),
     ];
     v
@@ -1060,6 +1147,8 @@ const LISTS: &[(&str, bool)] = &[
     ("/goods", true),
     ("/goods/jobs", true),
     ("/goods/unfit", true),
+    ("/goods/new", true),
+    ("/goods/env", true),
     ("/policy-overrides", true),
 ];
 

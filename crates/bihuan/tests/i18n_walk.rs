@@ -405,6 +405,8 @@ async fn make_world(app: &TestApp) -> World {
             "义东高速卡口",
             "园丁路2号",
             "永康冷库",
+            "城西冷库",
+            "城西农贸市场",
             "冷冻带鱼",
             "印度尼西亚",
             "浙G12345",
@@ -706,6 +708,7 @@ async fn every_page_reads_in_one_language() {
     let mut walk = walk;
     // gate pages
     let (gathering_receipt, gathering) = gate_world(&app).await;
+    let goods = goods_world(&app).await;
     let town2 = app.sign_in_page("town", "330784002").await;
     let checkpoint_village = app.sign_in_page("village", "330784002001").await;
     walk.extend([
@@ -722,6 +725,26 @@ async fn every_page_reads_in_one_language() {
         ("/goods".into(), Some(command.as_str())),
         ("/goods/jobs".into(), Some(command.as_str())),
         ("/goods/unfit".into(), Some(command.as_str())),
+        ("/goods/new".into(), Some(command.as_str())),
+        ("/goods/new?holder=1".into(), Some(town2.as_str())),
+        (
+            format!("/goods/batches/{}", goods.batch),
+            Some(command.as_str()),
+        ),
+        (
+            format!("/goods/batches/{}?done=moved", goods.fresh),
+            Some(town2.as_str()),
+        ),
+        (
+            format!("/goods/trace-backs/{}?started=1", goods.trace_back),
+            Some(command.as_str()),
+        ),
+        ("/goods/env".into(), Some(command.as_str())),
+        (
+            format!("/goods/env?done=sampled&trace_back={}", goods.trace_back),
+            Some(town2.as_str()),
+        ),
+        ("/goods/env".into(), Some(worker.as_str())),
         ("/policy-overrides".into(), Some(command.as_str())),
         ("/policy-overrides".into(), Some(town2.as_str())),
     ]);
@@ -749,6 +772,7 @@ async fn every_page_reads_in_one_language() {
         }
     }
     found.extend(walk_error_forms(&app, &w, &data, &command, &worker).await);
+    found.extend(walk_goods_forms(&app, &goods, &data, &command).await);
     found.extend(walk_api_errors(&app, &w, &data).await);
     report(found);
 }
@@ -815,6 +839,139 @@ async fn gate_world(app: &TestApp) -> (String, i64) {
         g["receipt"].as_str().unwrap().to_string(),
         g["id"].as_i64().unwrap(),
     )
+}
+
+/// What the goods recording pages are walked with.
+struct GoodsWorld {
+    /// A batch that tested positive after moving to a market.
+    batch: i64,
+    /// A batch with no result yet.
+    fresh: i64,
+    trace_back: i64,
+    site: i64,
+}
+
+/// In the second town (whose grid nobody walks /tasks in, so its seal
+/// tasks stay off the walked task lists): a cold store and a market, a
+/// batch moved and tested positive, a fresh batch and a sampling site.
+async fn goods_world(app: &TestApp) -> GoodsWorld {
+    let town = app.login_as("town", "330784002").await;
+    let mut holders = Vec::new();
+    for (name, kind) in [("城西冷库", "cold_store"), ("城西农贸市场", "market")] {
+        let (s, h) = app
+            .post(
+                &town,
+                "/api/v1/goods/holders",
+                json!({"name": name, "grid": "330784002001001", "kind": kind}),
+            )
+            .await;
+        ok(s, &h, "holder");
+        holders.push(h["id"].as_i64().unwrap());
+    }
+    let mut batches = Vec::new();
+    for code in ["CC2022-0301", "CC2022-0302"] {
+        let (s, b) = app
+            .post(
+                &town,
+                "/api/v1/goods/batches",
+                json!({"trace_code": code, "product": "冷冻带鱼", "origin": "印度尼西亚",
+                       "holder": holders[0], "quantity": 50,
+                       "certificates": {"inspection": true, "nucleic_acid": true, "disinfection": true}}),
+            )
+            .await;
+        ok(s, &b, "batch");
+        batches.push(b["id"].as_i64().unwrap());
+    }
+    let (s, m) = app
+        .post(
+            &town,
+            &format!("/api/v1/goods/batches/{}/movements", batches[0]),
+            json!({"from": holders[0], "to": holders[1], "quantity": 50}),
+        )
+        .await;
+    ok(s, &m, "movement");
+    let (s, r) = app
+        .post(
+            &town,
+            &format!("/api/v1/goods/batches/{}/result", batches[0]),
+            json!({"result": "positive"}),
+        )
+        .await;
+    ok(s, &r, "result");
+    let (s, site) = app
+        .post(
+            &town,
+            "/api/v1/goods/env-sites",
+            json!({"holder": holders[1]}),
+        )
+        .await;
+    ok(s, &site, "site");
+    GoodsWorld {
+        batch: batches[0],
+        fresh: batches[1],
+        trace_back: r["trace_back"].as_i64().expect("a trace-back"),
+        site: site["id"].as_i64().unwrap(),
+    }
+}
+
+/// The goods recording forms posted empty and with bad values.
+async fn walk_goods_forms(
+    app: &TestApp,
+    g: &GoodsWorld,
+    data: &Data,
+    command: &str,
+) -> Vec<Finding> {
+    let (_, _, html) = page(app, "/goods/new", Some(command)).await;
+    let csrf = csrf_of(&html);
+    let bad = [
+        ("name", ""),
+        ("grid", "9"),
+        ("kind", "x"),
+        ("trace_code", "x"),
+        ("product", ""),
+        ("origin", ""),
+        ("holder", "x"),
+        ("quantity", "many"),
+        ("from", "1"),
+        ("to", "1"),
+        ("at", "x"),
+        ("result", "maybe"),
+        ("sampled_on", "x"),
+    ];
+    let forms = [
+        "/goods/holders".to_string(),
+        "/goods/batches".into(),
+        format!("/goods/batches/{}/movements", g.fresh),
+        format!("/goods/batches/{}/result", g.fresh),
+        "/goods/env/sites".into(),
+        format!("/goods/env/sites/{}/samples", g.site),
+    ];
+    let mut found = Vec::new();
+    for path in &forms {
+        for lang in ["zh", "en"] {
+            let url = with_lang(path, lang);
+            for filled in [false, true] {
+                let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+                if filled {
+                    form.extend(bad);
+                }
+                let r = app
+                    .http
+                    .post(app.url(&url))
+                    .header("cookie", command)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                assert!(status < 500, "POST {url}: {status}");
+                let html = r.text().await.unwrap_or_default();
+                let at = format!("POST {url}{}", if filled { " (bad values)" } else { "" });
+                found.extend(check_text(data, &at, lang, &readable_text(&html, lang)));
+            }
+        }
+    }
+    found
 }
 
 async fn stage_upload(app: &TestApp, cookie: &str) -> Option<i64> {

@@ -309,7 +309,12 @@ impl Services {
                         symptoms: t.symptoms.clone(),
                         temperature: febrile.then(|| "38.5".into()),
                         drugs: vec![DrugInput {
-                            class: if febrile { "antipyretic" } else { "antitussive" }.into(),
+                            class: if febrile {
+                                "antipyretic"
+                            } else {
+                                "antitussive"
+                            }
+                            .into(),
                             name: String::new(),
                             qty: 1,
                         }],

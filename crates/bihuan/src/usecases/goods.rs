@@ -444,6 +444,22 @@ impl Services {
         Ok(out)
     }
 
+    /// One batch of the actor's region with its movements and the
+    /// trace-back its positive started, if any: the batch's page.
+    pub async fn goods_batch(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<(BatchRow, Vec<store::MovementRow>, Option<i64>)> {
+        let mut c = self.db.pool().acquire().await?;
+        let b = store::batch_in(&mut c, id, actor.scope())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let moves = store::movements_of(&mut c, b.id).await?;
+        let trace_back = store::trace_back_of_batch(&mut c, b.id).await?;
+        Ok((b, moves, trace_back))
+    }
+
     /// Every holder's 不宜上岗 workers in the actor's region (rolling test
     /// overdue), by holder.
     pub async fn unfit_workers(&self, actor: &Actor) -> Result<Vec<(HolderRow, WorkerStatus)>> {
