@@ -19,6 +19,7 @@ use super::{
     see_other, with_base,
 };
 use crate::error::Error;
+use crate::storage::goods::{BatchRow, MovementRow};
 use crate::usecases::Actor;
 use crate::usecases::goods::{
     BatchInput, CertificatesInput, HolderInput, MovementInput, ResultInput, SampleInput, SiteInput,
@@ -105,32 +106,7 @@ pub async fn batches(
         .await
         .or_page(l)?
         .into_iter()
-        .map(|(b, moves)| BatchItem {
-            href: l.link(&format!("/goods/batches/{}", b.id)),
-            id: b.id,
-            holder: name(b.holder_id),
-            trace_code: b.trace_code,
-            product: b.product,
-            origin: b.origin,
-            quantity: b.quantity,
-            inspection: b.inspection,
-            nucleic_acid: b.nucleic_acid,
-            disinfection: b.disinfection,
-            positive: b.result.as_deref() == Some("positive"),
-            result: b.result.as_deref().map(|r| match r {
-                "positive" => t.gd_positive,
-                _ => t.gd_negative,
-            }),
-            moves: moves
-                .into_iter()
-                .map(|m| MoveItem {
-                    from: name(m.from_holder),
-                    to: name(m.to_holder),
-                    quantity: m.quantity,
-                    at: super::shanghai_time(m.at),
-                })
-                .collect(),
-        })
+        .map(|(b, moves)| batch_item(l, b, moves, &name))
         .collect();
     let page = BatchesPage {
         base: Base::new(l, t.gd_title, "/goods").signed_in(&actor),
@@ -616,6 +592,42 @@ pub struct BatchQuery {
     done: Option<String>,
 }
 
+/// A batch as the list and its own page show it, holders by name.
+fn batch_item(
+    l: Lang,
+    b: BatchRow,
+    moves: Vec<MovementRow>,
+    name: &dyn Fn(i64) -> String,
+) -> BatchItem {
+    let t = l.t();
+    BatchItem {
+        href: l.link(&format!("/goods/batches/{}", b.id)),
+        id: b.id,
+        holder: name(b.holder_id),
+        trace_code: b.trace_code,
+        product: b.product,
+        origin: b.origin,
+        quantity: b.quantity,
+        inspection: b.inspection,
+        nucleic_acid: b.nucleic_acid,
+        disinfection: b.disinfection,
+        positive: b.result.as_deref() == Some("positive"),
+        result: b.result.as_deref().map(|r| match r {
+            "positive" => t.gd_positive,
+            _ => t.gd_negative,
+        }),
+        moves: moves
+            .into_iter()
+            .map(|m| MoveItem {
+                from: name(m.from_holder),
+                to: name(m.to_holder),
+                quantity: m.quantity,
+                at: super::shanghai_time(m.at),
+            })
+            .collect(),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn batch_page_of(
     s: &AppState,
@@ -639,32 +651,7 @@ async fn batch_page_of(
         quantity: b.quantity.to_string(),
         ..MoveForm::default()
     });
-    let item = BatchItem {
-        id: b.id,
-        href: l.link(&format!("/goods/batches/{}", b.id)),
-        holder: name(b.holder_id),
-        trace_code: b.trace_code,
-        product: b.product,
-        origin: b.origin,
-        quantity: b.quantity,
-        inspection: b.inspection,
-        nucleic_acid: b.nucleic_acid,
-        disinfection: b.disinfection,
-        positive: b.result.as_deref() == Some("positive"),
-        result: b.result.as_deref().map(|r| match r {
-            "positive" => t.gd_positive,
-            _ => t.gd_negative,
-        }),
-        moves: moves
-            .into_iter()
-            .map(|m| MoveItem {
-                from: name(m.from_holder),
-                to: name(m.to_holder),
-                quantity: m.quantity,
-                at: super::shanghai_time(m.at),
-            })
-            .collect(),
-    };
+    let item = batch_item(l, b, moves, &name);
     Ok(BatchPage {
         base: Base::new(l, t.gr_batch_title, &format!("/goods/batches/{id}")).signed_in(actor),
         b: item,
